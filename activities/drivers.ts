@@ -1,0 +1,45 @@
+import type { AosRole } from '../contract/operation';
+
+/**
+ * What the orchestrator needs from an environment. The local fleet implements these; drivers for
+ * real environments (SQL Server, the setup tool, the on-premises script) slot in beside it.
+ */
+export interface FlagStore {
+  readConfigurationMode(): Promise<0 | 1>;
+  /** Idempotent: writing the value already there is fine. Returns what was there before. */
+  writeConfigurationMode(value: 0 | 1): Promise<{ previous: 0 | 1 }>;
+}
+
+export interface AosState {
+  id: string;
+  role: AosRole;
+  running: boolean;
+  /** As the instance read it when it started; null while it is not running. */
+  maintenanceMode: boolean | null;
+}
+
+export interface AosControl {
+  list(signal?: AbortSignal): Promise<AosState[]>;
+  /** Stops the instance if it runs, starts it again, resolves once it is healthy. */
+  restart(id: string, signal?: AbortSignal): Promise<AosState>;
+  stop(id: string, signal?: AbortSignal): Promise<AosState>;
+}
+
+export interface ProbeUsers {
+  administrator?: string;
+  maintenanceUser?: string;
+  regularUser?: string;
+}
+
+export interface SignInProbe {
+  /** One enabled user of each kind, to try signing in with. */
+  probeUsers(): Promise<ProbeUsers>;
+  signIn(aosId: string, user: string, signal?: AbortSignal): Promise<{ allowed: boolean; detail: string }>;
+}
+
+export interface EnvironmentDrivers {
+  flagStore: FlagStore;
+  aosControl: AosControl;
+  probe: SignInProbe;
+  close(): void;
+}

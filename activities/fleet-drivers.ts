@@ -1,0 +1,104 @@
+import Database from 'better-sqlite3';
+import { FleetClient } from '../fleet/client';
+import type { AosInstance } from '../fleet/schemas';
+import type { EnvironmentConfig } from '../config/schema';
+import type { AosState, EnvironmentDrivers, FlagStore, ProbeUsers, SignInProbe } from './drivers';
+
+const ADMIN_ROLE = 'System administrator';
+const MAINTENANCE_ROLE = 'Maintenance mode user';
+
+/** The environment database, reached with parameterised SQL like the article's manual procedure. */
+class SqliteFlagStore implements FlagStore {
+  private db?: Database.Database;
+  constructor(private readonly file: string) {}
+
+  connection(): Database.Database {
+    // A short busy timeout: a locked database is reported as unreachable and retried by policy.
+    this.db ??= new Database(this.file, { fileMustExist: true, timeout: 1000 });
+    return this.db;
+  }
+
+  async readConfigurationMode(): Promise<0 | 1> {
+    const row = this.connection()
+      .prepare('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?')
+      .get('CONFIGURATIONMODE') as { VALUE: number } | undefined;
+    return row?.VALUE === 1 ? 1 : 0;
+  }
+
+  async writeConfigurationMode(value: 0 | 1): Promise<{ previous: 0 | 1 }> {
+    const db = this.connection();
+    const swap = db.transaction((v: 0 | 1) => {
+      const row = db.prepare('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?').get('CONFIGURATIONMODE') as
+        | { VALUE: number }
+        | undefined;
+      db.prepare(
+        'INSERT INTO SQLSYSTEMVARIABLES (PARM, VALUE) VALUES (?, ?) ON CONFLICT(PARM) DO UPDATE SET VALUE = excluded.VALUE',
+      ).run('CONFIGURATIONMODE', v);
+      return { previous: row?.VALUE === 1 ? 1 : 0 } as const;
+    });
+    return swap.immediate(value);
+  }
+
+  probeUsers(): ProbeUsers {
+    const db = this.connection();
+    const withRole = db.prepare(
+      `SELECT u.ID FROM USERINFO u JOIN SECURITYUSERROLE r ON r.USERID = u.ID
+       WHERE u.ENABLED = 1 AND r.ROLE = ? ORDER BY u.ID LIMIT 1`,
+    );
+    const regular = db.prepare(
+      `SELECT u.ID FROM USERINFO u WHERE u.ENABLED = 1 AND NOT EXISTS (
+         SELECT 1 FROM SECURITYUSERROLE r WHERE r.USERID = u.ID AND r.ROLE IN (?, ?)) ORDER BY u.ID LIMIT 1`,
+    );
+    const id = (row: unknown) => (row as { ID: string } | undefined)?.ID;
+    return {
+      administrator: id(withRole.get(ADMIN_ROLE)),
+      maintenanceUser: id(withRole.get(MAINTENANCE_ROLE)),
+      regularUser: id(regular.get(ADMIN_ROLE, MAINTENANCE_ROLE)),
+    };
+  }
+
+  close(): void {
+    this.db?.close();
+    this.db = undefined;
+  }
+}
+
+function toState(i: AosInstance): AosState {
+  const running = i.status === 'running';
+  return { id: i.id, role: i.role, running, maintenanceMode: running ? i.maintenanceMode : null };
+}
+
+class FleetProbe implements SignInProbe {
+  constructor(
+    private readonly client: FleetClient,
+    private readonly store: SqliteFlagStore,
+  ) {}
+
+  async probeUsers(): Promise<ProbeUsers> {
+    return this.store.probeUsers();
+  }
+
+  async signIn(aosId: string, user: string, signal?: AbortSignal) {
+    const aos = await this.client.getAos(aosId, { signal });
+    if (aos.status !== 'running' || aos.port === null) return { allowed: false, detail: `${aosId} is not running` };
+    const answer = await this.client.signIn(aos.port, user, { signal });
+    return answer.allowed
+      ? { allowed: true, detail: `${user} signed in on ${aosId}` }
+      : { allowed: false, detail: `${user} refused on ${aosId} (${answer.status}): ${answer.error}` };
+  }
+}
+
+export function createFleetDrivers(env: Extract<EnvironmentConfig, { driver: 'fleet' }>): EnvironmentDrivers {
+  const client = new FleetClient(`http://127.0.0.1:${env.supervisorPort}`);
+  const store = new SqliteFlagStore(env.database);
+  return {
+    flagStore: store,
+    aosControl: {
+      list: async (signal) => (await client.listAos({ signal })).map(toState),
+      restart: async (id, signal) => toState(await client.restart(id, { signal })),
+      stop: async (id, signal) => toState(await client.stop(id, { signal })),
+    },
+    probe: new FleetProbe(client, store),
+    close: () => store.close(),
+  };
+}

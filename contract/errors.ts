@@ -1,0 +1,21 @@
+/** `ApplicationFailure.type` values. Listed once so activities, workflows and retry policies agree. */
+export const ErrorType = {
+  InvalidInput: 'InvalidInput',
+  UnknownEnvironment: 'UnknownEnvironment',
+  UnknownAos: 'UnknownAos',
+  RequestRejected: 'RequestRejected',
+  DatabaseUnreachable: 'DatabaseUnreachable',
+  ControlPlaneUnreachable: 'ControlPlaneUnreachable',
+  AosStartFailed: 'AosStartFailed',
+  VerificationFailed: 'VerificationFailed',
+  StepFailed: 'StepFailed',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Errors that retrying cannot fix: the retry policy stops at once on these. */
+export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
+  ErrorType.InvalidInput,
+  ErrorType.UnknownEnvironment,
+  ErrorType.UnknownAos,
+  ErrorType.RequestRejected,
+];

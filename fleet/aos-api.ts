@@ -1,0 +1,61 @@
+/** The HTTP API of one AOS: health, sign-in and the License configuration page. */
+import type { Logger } from 'pino';
+import type { FleetDatabase } from './database';
+import { findUser, listConfigurationKeys, setConfigurationKey } from './database';
+import type { Route } from './http';
+import { HttpError, readBody } from './http';
+import { decideLicenseEdit, decideSignIn } from './rules';
+import type { AosHealth, ConfigurationKey, ConfigurationKeyList, SignInResponse } from './schemas';
+import { configurationKeyUpdateSchema, signInRequestSchema } from './schemas';
+
+export interface AosContext {
+  /** Identity and the maintenance mode read once at start; never re-read while the process lives. */
+  health: AosHealth;
+  db: FleetDatabase;
+  logger: Logger;
+}
+
+export function aosRoutes({ health, db, logger }: AosContext): Route[] {
+  return [
+    { method: 'GET', path: /^\/health$/, handle: () => ({ status: 200, body: health }) },
+    {
+      method: 'POST',
+      path: /^\/signin$/,
+      handle: async (_params, req) => {
+        const { user: userId } = await readBody(req, signInRequestSchema);
+        const user = findUser(db, userId);
+        const decision = decideSignIn({ maintenanceMode: health.maintenanceMode, user });
+        if (!decision.allowed) {
+          logger.info({ user: userId, status: decision.status }, 'sign-in refused');
+          throw new HttpError(decision.status, decision.reason);
+        }
+        const body: SignInResponse = { user: userId, roles: user!.roles, aos: health.id };
+        return { status: 200, body };
+      },
+    },
+    {
+      method: 'GET',
+      path: /^\/license\/configuration-keys$/,
+      handle: () => {
+        const body: ConfigurationKeyList = {
+          editable: decideLicenseEdit(health.maintenanceMode).allowed,
+          keys: listConfigurationKeys(db),
+        };
+        return { status: 200, body };
+      },
+    },
+    {
+      method: 'PUT',
+      path: /^\/license\/configuration-keys\/([^/]+)$/,
+      handle: async ([name], req) => {
+        const { enabled } = await readBody(req, configurationKeyUpdateSchema);
+        const decision = decideLicenseEdit(health.maintenanceMode);
+        if (!decision.allowed) throw new HttpError(decision.status, decision.reason);
+        const key: ConfigurationKey | undefined = setConfigurationKey(db, name, enabled);
+        if (!key) throw new HttpError(404, `no configuration key named "${name}"`);
+        logger.info({ key: name, enabled }, 'configuration key changed');
+        return { status: 200, body: key };
+      },
+    },
+  ];
+}

@@ -1,0 +1,216 @@
+/** Typed client for the supervisor's API and for each AOS's API; every response is checked with the shared schemas. */
+import type { z } from 'zod';
+import type {
+  AosHealth,
+  AosInstance,
+  ConfigurationKey,
+  ConfigurationKeyList,
+  Faults,
+  FaultsPatch,
+  SupervisorHealth,
+} from './schemas';
+import {
+  aosHealthSchema,
+  aosInstanceListSchema,
+  aosInstanceResponseSchema,
+  configurationKeyListSchema,
+  configurationKeySchema,
+  describeIssues,
+  errorBodySchema,
+  faultsSchema,
+  signInResponseSchema,
+  supervisorHealthSchema,
+} from './schemas';
+
+/** The server answered with a non-2xx status; `message` is its `error` text. */
+export class FleetHttpError extends Error {
+  override name = 'FleetHttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No answer at all: connection refused, reset, or no response within the timeout. */
+export class FleetUnreachableError extends Error {
+  override name = 'FleetUnreachableError';
+  constructor(
+    readonly url: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export interface CallOptions {
+  /** Cancels the request, e.g. an activity's cancellation signal; the signal's reason is rethrown as is. */
+  signal?: AbortSignal;
+}
+
+export type SignInResult =
+  { allowed: true; roles: string[] } | { allowed: false; status: 401 | 403; error: string };
+
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** AOS instances listen on the loopback interface only. */
+const AOS_HOST = '127.0.0.1';
+
+export class FleetClient {
+  private readonly timeoutMs: number;
+
+  constructor(
+    readonly url: string,
+    { timeoutMs = 60_000 }: { timeoutMs?: number } = {},
+  ) {
+    this.timeoutMs = timeoutMs;
+  }
+
+  async health(options?: CallOptions): Promise<SupervisorHealth> {
+    return this.call(this.url, 'GET', '/health', supervisorHealthSchema, undefined, options);
+  }
+
+  async listAos(options?: CallOptions): Promise<AosInstance[]> {
+    return (await this.call(this.url, 'GET', '/aos', aosInstanceListSchema, undefined, options)).instances;
+  }
+
+  async getAos(id: string, options?: CallOptions): Promise<AosInstance> {
+    return this.instanceCall('GET', `/aos/${encodeURIComponent(id)}`, options);
+  }
+
+  /** Waits until the instance runs; idempotent. A failed start is a FleetHttpError with status 503. */
+  async start(id: string, options?: CallOptions): Promise<AosInstance> {
+    return this.instanceCall('POST', `/aos/${encodeURIComponent(id)}/start`, options);
+  }
+
+  async stop(id: string, options?: CallOptions): Promise<AosInstance> {
+    return this.instanceCall('POST', `/aos/${encodeURIComponent(id)}/stop`, options);
+  }
+
+  async restart(id: string, options?: CallOptions): Promise<AosInstance> {
+    return this.instanceCall('POST', `/aos/${encodeURIComponent(id)}/restart`, options);
+  }
+
+  async crash(id: string, options?: CallOptions): Promise<AosInstance> {
+    return this.instanceCall('POST', `/aos/${encodeURIComponent(id)}/crash`, options);
+  }
+
+  async getFaults(options?: CallOptions): Promise<Faults> {
+    return this.call(this.url, 'GET', '/faults', faultsSchema, undefined, options);
+  }
+
+  /** Merges into the current switches; returns all of them. */
+  async setFaults(patch: FaultsPatch, options?: CallOptions): Promise<Faults> {
+    return this.call(this.url, 'PUT', '/faults', faultsSchema, patch, options);
+  }
+
+  async clearFaults(options?: CallOptions): Promise<Faults> {
+    return this.call(this.url, 'DELETE', '/faults', faultsSchema, undefined, options);
+  }
+
+  async aosHealth(port: number, options?: CallOptions): Promise<AosHealth> {
+    return this.call(aosUrl(port), 'GET', '/health', aosHealthSchema, undefined, options);
+  }
+
+  /** A refused sign-in (401, 403) is an answer, not an error. */
+  async signIn(port: number, user: string, options?: CallOptions): Promise<SignInResult> {
+    const { status, json } = await this.send(aosUrl(port), 'POST', '/signin', { user }, options);
+    if (status === 401 || status === 403) return { allowed: false, status, error: errorText(status, json) };
+    if (status !== 200) throw new FleetHttpError(status, errorText(status, json), '/signin');
+    return { allowed: true, roles: parse(signInResponseSchema, json, aosUrl(port), '/signin').roles };
+  }
+
+  async listConfigurationKeys(port: number, options?: CallOptions): Promise<ConfigurationKeyList> {
+    return this.call(
+      aosUrl(port),
+      'GET',
+      '/license/configuration-keys',
+      configurationKeyListSchema,
+      undefined,
+      options,
+    );
+  }
+
+  async setConfigurationKey(
+    port: number,
+    name: string,
+    enabled: boolean,
+    options?: CallOptions,
+  ): Promise<ConfigurationKey> {
+    const path = `/license/configuration-keys/${encodeURIComponent(name)}`;
+    return this.call(aosUrl(port), 'PUT', path, configurationKeySchema, { enabled }, options);
+  }
+
+  private async instanceCall(method: Method, path: string, options?: CallOptions): Promise<AosInstance> {
+    return (await this.call(this.url, method, path, aosInstanceResponseSchema, undefined, options)).instance;
+  }
+
+  private async call<S extends z.ZodTypeAny>(
+    base: string,
+    method: Method,
+    path: string,
+    schema: S,
+    body: unknown,
+    options: CallOptions | undefined,
+  ): Promise<z.infer<S>> {
+    const { status, json } = await this.send(base, method, path, body, options);
+    if (status < 200 || status >= 300) throw new FleetHttpError(status, errorText(status, json), path);
+    return parse(schema, json, base, path);
+  }
+
+  private async send(
+    base: string,
+    method: Method,
+    path: string,
+    body: unknown,
+    options: CallOptions | undefined,
+  ): Promise<{ status: number; json: unknown }> {
+    const url = `${base}${path}`;
+    const signals = [AbortSignal.timeout(this.timeoutMs), ...(options?.signal ? [options.signal] : [])];
+    try {
+      const response = await fetch(url, {
+        method,
+        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.any(signals),
+      });
+      const text = await response.text();
+      return { status: response.status, json: text ? safeJson(text) : undefined };
+    } catch (err) {
+      if (options?.signal?.aborted) throw options.signal.reason;
+      const cause = (err as Error & { cause?: Error & { code?: string } }).cause;
+      const why =
+        (err as Error).name === 'TimeoutError'
+          ? `no answer within ${this.timeoutMs} ms`
+          : (cause?.code ?? cause?.message ?? (err as Error).message);
+      throw new FleetUnreachableError(url, `cannot reach ${method} ${url}: ${why}`, { cause: err });
+    }
+  }
+}
+
+function aosUrl(port: number): string {
+  return `http://${AOS_HOST}:${port}`;
+}
+
+function errorText(status: number, json: unknown): string {
+  const body = errorBodySchema.safeParse(json);
+  return body.success ? body.data.error : `HTTP ${status}`;
+}
+
+function parse<S extends z.ZodTypeAny>(schema: S, json: unknown, base: string, path: string): z.infer<S> {
+  const parsed = schema.safeParse(json);
+  if (!parsed.success)
+    throw new Error(`unexpected response from ${base}${path}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The environment's database: the maintenance flag, configuration keys, users and roles (as in an
+ * ERP database), plus the supervisor's own record of which AOS instances should run.
+ */
+import Database from 'better-sqlite3';
+import type { FleetUser } from './rules';
+import { MAINTENANCE_MODE_USER, SYSTEM_ADMINISTRATOR } from './rules';
+import type { ConfigurationKey, DesiredState, InstanceRecord, Topology } from './schemas';
+
+export type FleetDatabase = Database.Database;
+
+export function openFleetDatabase(
+  file: string,
+  { readonly = false, busyTimeoutMs = 5000 }: { readonly?: boolean; busyTimeoutMs?: number } = {},
+): FleetDatabase {
+  return new Database(file, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS SQLSYSTEMVARIABLES (PARM TEXT PRIMARY KEY, VALUE INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS CONFIGURATIONKEYS (NAME TEXT PRIMARY KEY, LABEL TEXT NOT NULL, ENABLED INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS USERINFO (ID TEXT PRIMARY KEY, NAME TEXT NOT NULL, ENABLED INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS SECURITYUSERROLE (USERID TEXT NOT NULL, ROLE TEXT NOT NULL, PRIMARY KEY (USERID, ROLE));
+CREATE TABLE IF NOT EXISTS FLEETINSTANCES (
+  ID TEXT PRIMARY KEY,
+  ROLE TEXT NOT NULL CHECK (ROLE IN ('interactive', 'batch')),
+  DESIRED TEXT NOT NULL CHECK (DESIRED IN ('running', 'stopped'))
+);
+`;
+
+const CONFIGURATION_KEYS: [name: string, label: string, enabled: number][] = [
+  ['LedgerBasic', 'General ledger', 1],
+  ['BankBasic', 'Bank', 1],
+  ['ProjBasic', 'Project', 1],
+  ['WHSandTMS', 'Warehouse and Transportation management', 0],
+  ['RetailEssentials', 'Retail essentials', 0],
+  ['PayrollUS', 'Payroll (US)', 0],
+];
+
+/** A System administrator, a Maintenance mode user, a regular user and a disabled regular user. */
+const USERS: { id: string; name: string; enabled: number; roles: string[] }[] = [
+  { id: 'admin', name: 'Administrator', enabled: 1, roles: [SYSTEM_ADMINISTRATOR] },
+  { id: 'maint.user', name: 'Maintenance operator', enabled: 1, roles: [MAINTENANCE_MODE_USER] },
+  { id: 'alice', name: 'Alice Accountant', enabled: 1, roles: ['Accountant'] },
+  { id: 'bob', name: 'Bob Leaver', enabled: 0, roles: ['Accountant'] },
+];
+
+function seed(db: FleetDatabase, topology: Topology): void {
+  db.prepare("INSERT OR IGNORE INTO SQLSYSTEMVARIABLES (PARM, VALUE) VALUES ('CONFIGURATIONMODE', 0)").run();
+  const key = db.prepare<[string, string, number]>(
+    'INSERT OR IGNORE INTO CONFIGURATIONKEYS (NAME, LABEL, ENABLED) VALUES (?, ?, ?)',
+  );
+  for (const row of CONFIGURATION_KEYS) key.run(...row);
+  const user = db.prepare<[string, string, number]>(
+    'INSERT OR IGNORE INTO USERINFO (ID, NAME, ENABLED) VALUES (?, ?, ?)',
+  );
+  const role = db.prepare<[string, string]>(
+    'INSERT OR IGNORE INTO SECURITYUSERROLE (USERID, ROLE) VALUES (?, ?)',
+  );
+  for (const { id, name, enabled, roles } of USERS) {
+    user.run(id, name, enabled);
+    for (const r of roles) role.run(id, r);
+  }
+  const { n } = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM FLEETINSTANCES').get()!;
+  if (n > 0) return;
+  const instance = db.prepare<[string, string]>(
+    "INSERT INTO FLEETINSTANCES (ID, ROLE, DESIRED) VALUES (?, ?, 'running')",
+  );
+  const roles = [
+    ...Array<string>(topology.interactive).fill('interactive'),
+    ...Array<string>(topology.batch).fill('batch'),
+  ];
+  roles.forEach((r, i) => instance.run(`aos-${i + 1}`, r));
+}
+
+/** Creates and seeds what is missing; safe to run on every supervisor start. */
+export function ensureSchema(db: FleetDatabase, topology: Topology): void {
+  // The "database unreachable" fault needs an exclusive lock to block readers too, which WAL would not do.
+  db.pragma('journal_mode = DELETE');
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    seed(db, topology);
+  })();
+}
+
+export function readConfigurationMode(db: FleetDatabase): boolean {
+  const row = db
+    .prepare<[string], { VALUE: number }>('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?')
+    .get('CONFIGURATIONMODE');
+  return row?.VALUE === 1;
+}
+
+export function findUser(db: FleetDatabase, id: string): FleetUser | undefined {
+  const user = db.prepare<[string], { ENABLED: number }>('SELECT ENABLED FROM USERINFO WHERE ID = ?').get(id);
+  if (!user) return undefined;
+  const roles = db
+    .prepare<[string], string>('SELECT ROLE FROM SECURITYUSERROLE WHERE USERID = ? ORDER BY ROLE')
+    .pluck()
+    .all(id);
+  return { id, enabled: user.ENABLED === 1, roles };
+}
+
+interface KeyRow {
+  NAME: string;
+  LABEL: string;
+  ENABLED: number;
+}
+const toKey = (row: KeyRow): ConfigurationKey => ({
+  name: row.NAME,
+  label: row.LABEL,
+  enabled: row.ENABLED === 1,
+});
+
+export function listConfigurationKeys(db: FleetDatabase): ConfigurationKey[] {
+  return db
+    .prepare<[], KeyRow>('SELECT NAME, LABEL, ENABLED FROM CONFIGURATIONKEYS ORDER BY NAME')
+    .all()
+    .map(toKey);
+}
+
+/** Returns the updated key, or undefined when no key has that name. */
+export function setConfigurationKey(
+  db: FleetDatabase,
+  name: string,
+  enabled: boolean,
+): ConfigurationKey | undefined {
+  const row = db
+    .prepare<[number, string], KeyRow>(
+      'UPDATE CONFIGURATIONKEYS SET ENABLED = ? WHERE NAME = ? RETURNING NAME, LABEL, ENABLED',
+    )
+    .get(enabled ? 1 : 0, name);
+  return row && toKey(row);
+}
+
+export function listInstances(db: FleetDatabase): InstanceRecord[] {
+  return db
+    .prepare<[], InstanceRecord>(
+      'SELECT ID AS id, ROLE AS role, DESIRED AS desired FROM FLEETINSTANCES ORDER BY rowid',
+    )
+    .all();
+}
+
+export function setInstanceDesired(db: FleetDatabase, id: string, desired: DesiredState): void {
+  db.prepare<[string, string]>('UPDATE FLEETINSTANCES SET DESIRED = ? WHERE ID = ?').run(desired, id);
+}
+
+/** True for SQLITE_BUSY and its variants: another connection holds a lock longer than our busy timeout. */
+export function isDatabaseBusy(err: unknown): err is InstanceType<Database.SqliteError> {
+  return err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY');
+}
+
+/** Whether another process could read the database right now (a short busy timeout, on a fresh connection). */
+export function isDatabaseReachable(file: string): boolean {
+  try {
+    const probe = openFleetDatabase(file, { readonly: true, busyTimeoutMs: 250 });
+    try {
+      readConfigurationMode(probe);
+      return true;
+    } finally {
+      probe.close();
+    }
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Every shape that crosses a process boundary in the fleet: command lines, the AOS's IPC message,
+ * and the bodies of both HTTP APIs. Server and client parse with the same schemas.
+ */
+import { z } from 'zod';
+
+const instanceId = z.string().regex(/^aos-\d+$/, 'AOS instance ids look like "aos-1"');
+const count = z.coerce.number().int().min(0);
+
+export const instanceRoleSchema = z.enum(['interactive', 'batch']);
+export const desiredStateSchema = z.enum(['running', 'stopped']);
+
+export const topologySchema = z
+  .object({
+    interactive: z.coerce.number().int().min(1).max(20),
+    batch: z.coerce.number().int().min(1).max(20),
+  })
+  .strict();
+
+/** The supervisor's record of an instance, kept in FLEETINSTANCES. */
+export const instanceRecordSchema = z.object({
+  id: instanceId,
+  role: instanceRoleSchema,
+  desired: desiredStateSchema,
+});
+
+// --- Command lines ---
+
+export const aosOptionsSchema = z
+  .object({
+    id: instanceId,
+    role: instanceRoleSchema,
+    database: z.string().min(1),
+    startupMs: count,
+    failStart: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const supervisorOptionsSchema = z
+  .object({
+    environment: z.string().min(1),
+    database: z.string().min(1),
+    port: count.max(65535),
+    interactive: topologySchema.shape.interactive,
+    batch: topologySchema.shape.batch,
+    aosStartupMs: count,
+  })
+  .strict();
+
+export const startFleetOptionsSchema = z
+  .object({
+    environment: z.string().min(1),
+    databaseFile: z.string().min(1),
+    port: z.number().int().min(0).max(65535).default(0),
+    topology: topologySchema,
+    aosStartupMs: z.number().int().min(0),
+    logFile: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** The one line the supervisor prints on stdout once it serves. */
+export const supervisorReadyLineSchema = z.object({
+  event: z.literal('ready'),
+  url: z.string().url(),
+  environment: z.string(),
+});
+
+/** What an AOS tells its supervisor over IPC: ready, or why it could not start. */
+export const aosMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('ready'),
+    port: z.number().int(),
+    maintenanceMode: z.boolean(),
+    startedAt: z.string(),
+  }),
+  z.object({ type: z.literal('failed'), reason: z.string() }),
+]);
+
+// --- Both HTTP APIs ---
+
+export const errorBodySchema = z.object({ error: z.string() });
+
+// --- AOS HTTP API ---
+
+export const aosHealthSchema = z.object({
+  id: instanceId,
+  role: instanceRoleSchema,
+  maintenanceMode: z.boolean(),
+  startedAt: z.string(),
+  pid: z.number().int(),
+});
+
+export const signInRequestSchema = z.object({ user: z.string().min(1) }).strict();
+export const signInResponseSchema = z.object({
+  user: z.string(),
+  roles: z.array(z.string()),
+  aos: instanceId,
+});
+
+export const configurationKeySchema = z.object({ name: z.string(), label: z.string(), enabled: z.boolean() });
+export const configurationKeyListSchema = z.object({
+  editable: z.boolean(),
+  keys: z.array(configurationKeySchema),
+});
+export const configurationKeyUpdateSchema = z.object({ enabled: z.boolean() }).strict();
+
+// --- Supervisor HTTP API ---
+
+export const supervisorHealthSchema = z.object({
+  environment: z.string(),
+  pid: z.number().int(),
+  databaseReachable: z.boolean(),
+});
+
+export const aosInstanceSchema = instanceRecordSchema.extend({
+  status: z.enum(['running', 'stopped', 'starting', 'stopping']),
+  port: z.number().int().nullable(),
+  pid: z.number().int().nullable(),
+  /** As the process read it when it started; null while no process runs. */
+  maintenanceMode: z.boolean().nullable(),
+  startedAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+export const aosInstanceListSchema = z.object({ instances: z.array(aosInstanceSchema) });
+export const aosInstanceResponseSchema = z.object({ instance: aosInstanceSchema });
+
+const perInstance = z.record(z.string(), z.number().int().min(0));
+export const faultsSchema = z
+  .object({
+    /** The next N starts of an instance fail. */
+    startFailures: perInstance,
+    /** Extra warm-up time for an instance's starts. */
+    startDelayMs: perInstance,
+    /** The supervisor holds an exclusive lock on the database, so nobody else can read or write it. */
+    databaseUnreachable: z.boolean(),
+  })
+  .strict();
+export const faultsPatchSchema = faultsSchema.partial().strict();
+
+export type InstanceRole = z.infer<typeof instanceRoleSchema>;
+export type DesiredState = z.infer<typeof desiredStateSchema>;
+export type Topology = z.infer<typeof topologySchema>;
+export type InstanceRecord = z.infer<typeof instanceRecordSchema>;
+export type SupervisorOptions = z.infer<typeof supervisorOptionsSchema>;
+export type StartFleetOptions = z.input<typeof startFleetOptionsSchema>;
+export type AosMessage = z.infer<typeof aosMessageSchema>;
+export type AosHealth = z.infer<typeof aosHealthSchema>;
+export type SignInResponse = z.infer<typeof signInResponseSchema>;
+export type ConfigurationKey = z.infer<typeof configurationKeySchema>;
+export type ConfigurationKeyList = z.infer<typeof configurationKeyListSchema>;
+export type SupervisorHealth = z.infer<typeof supervisorHealthSchema>;
+export type AosInstance = z.infer<typeof aosInstanceSchema>;
+export type Faults = z.infer<typeof faultsSchema>;
+export type FaultsPatch = z.infer<typeof faultsPatchSchema>;
+
+/** One line that says what is wrong, for error bodies and messages: "enabled: Expected boolean, received string". */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}

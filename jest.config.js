@@ -1,0 +1,10 @@
+/** Tests run from TypeScript; child processes (fleet, worker) run from dist/, which `npm test` builds first. */
+module.exports = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  testTimeout: 120000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * `npm start`, the embedded default: the Temporal dev server with its Web UI, the fleet of every
+ * local environment, and the worker, in one process tree that Ctrl-C stops cleanly.
+ */
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../config/load';
+import { EXAMPLE_INPUT, WORKFLOW_TYPES } from '../contract/operation';
+import { ensureSearchAttributes } from '../client/search-attributes';
+import { FleetClient } from '../fleet/client';
+import { startFleet } from '../fleet/launch';
+import { createWorker } from '../worker/create-worker';
+import { createLogger, installRuntimeLogger } from '../worker/logger';
+import { ensureDevServer } from './dev-server';
+
+async function main(): Promise<void> {
+  const logger = createLogger();
+  let config;
+  try {
+    config = loadConfig(process.argv[2]);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    logger.fatal(err.message);
+    process.exit(2);
+  }
+  const logs = path.join(path.dirname(config.devServer.database), 'logs');
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e) => logger.error(e, 'Clean-up step failed'));
+  };
+
+  try {
+    const server = await ensureDevServer(config, path.join(logs, 'temporal.log'));
+    cleanups.push(server.stop);
+    logger.info(
+      { address: config.temporal.address },
+      server.started ? 'Temporal dev server started' : 'Reusing the Temporal server already running',
+    );
+    const added = await ensureSearchAttributes(server.connection, config.temporal.namespace);
+    if (added.length > 0) logger.info({ added }, 'Registered search attributes');
+
+    for (const [name, env] of Object.entries(config.environments)) {
+      const url = `http://127.0.0.1:${env.supervisorPort}`;
+      const running = await new FleetClient(url, { timeoutMs: 1000 }).health().catch(() => undefined);
+      if (running) {
+        logger.info({ environment: name, url }, 'Reusing the fleet supervisor already running');
+        continue;
+      }
+      const fleet = await startFleet({
+        environment: name,
+        databaseFile: env.database,
+        port: env.supervisorPort,
+        topology: env.topology,
+        aosStartupMs: env.aosStartupMs,
+        logFile: path.join(logs, `fleet-${name}.log`),
+      });
+      cleanups.push(fleet.stop);
+      logger.info({ environment: name, url: fleet.url }, 'Fleet started');
+    }
+
+    installRuntimeLogger(logger);
+    const { worker, close } = await createWorker(config);
+    cleanups.push(close);
+
+    const ui = `http://${config.devServer.ip === '127.0.0.1' ? 'localhost' : config.devServer.ip}:${config.devServer.uiPort}`;
+    process.stdout.write(
+      [
+        '',
+        `  Temporal Web UI   ${server.started ? ui : `(the server at ${config.temporal.address})`}`,
+        `  Start a workflow  ${ui}/namespaces/${config.temporal.namespace}/workflows/start-workflow`,
+        `  Task queue        ${config.temporal.taskQueue}`,
+        `  Workflow types    ${Object.values(WORKFLOW_TYPES).join(', ')}`,
+        `  Input (JSON)      ${JSON.stringify(EXAMPLE_INPUT)}`,
+        `  Environments      ${Object.keys(config.environments).join(', ')}`,
+        `  CLI               npx maint enable contoso-sandbox --reason "..."   (then: status, disable)`,
+        `  Logs              ${logs}`,
+        '  Ctrl-C stops everything.',
+        '',
+      ].join('\n') + '\n',
+    );
+    await worker.run(); // returns after SIGINT/SIGTERM once in-flight work has drained
+  } finally {
+    await cleanup();
+    logger.info('Stopped');
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import YAML from 'yaml';
+import { loadConfig, type LoadedConfig } from '../../config/load';
+import { FleetClient } from '../../fleet/client';
+import { startFleet } from '../../fleet/launch';
+
+export interface TestEnvironment {
+  name: string;
+  dir: string;
+  config: LoadedConfig;
+  configFile: string;
+  fleet: FleetClient;
+  databaseFile: string;
+  readFlag(): number;
+  stop(): Promise<void>;
+}
+
+let counter = 0;
+
+/**
+ * A real fleet (supervisor + 5 AOS processes + SQLite file) in a temp folder, and a temporal.yaml
+ * that points at it and at `temporalAddress`, with a fast retry policy so faults resolve quickly.
+ */
+export async function startTestEnvironment(temporalAddress: string, name = 'contoso-sandbox'): Promise<TestEnvironment> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
+  const databaseFile = path.join(dir, `${name}.db`);
+  const topology = { interactive: 3, batch: 2 };
+  const aosStartupMs = 50;
+  const fleetProcess = await startFleet({
+    environment: name,
+    databaseFile,
+    port: 0,
+    topology,
+    aosStartupMs,
+    logFile: path.join(dir, 'fleet.log'),
+  });
+  const configFile = path.join(dir, 'temporal.yaml');
+  fs.writeFileSync(
+    configFile,
+    YAML.stringify({
+      temporal: { address: temporalAddress, namespace: 'default', taskQueue: `maintenance-test-${process.pid}-${++counter}` },
+      history: { database: 'history.db' },
+      policies: {
+        activity: {
+          startToCloseTimeout: '1m',
+          heartbeatTimeout: '10s',
+          retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '500ms', maximumAttempts: 4 },
+        },
+      },
+      environments: {
+        [name]: {
+          driver: 'fleet',
+          supervisorPort: Number(new URL(fleetProcess.url).port),
+          database: databaseFile,
+          topology,
+          aosStartupMs,
+        },
+      },
+    }),
+  );
+  return {
+    name,
+    dir,
+    config: loadConfig(configFile, {}),
+    configFile,
+    fleet: new FleetClient(fleetProcess.url),
+    databaseFile,
+    readFlag() {
+      const db = new Database(databaseFile, { readonly: true });
+      try {
+        return (db.prepare("SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = 'CONFIGURATIONMODE'").get() as { VALUE: number }).VALUE;
+      } finally {
+        db.close();
+      }
+    },
+    async stop() {
+      await fleetProcess.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

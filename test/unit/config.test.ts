@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../config/load';
+
+const shipped = path.resolve(__dirname, '../../temporal.yaml');
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const minimal = `
+environments:
+  dev-box:
+    driver: fleet
+    supervisorPort: 9000
+    database: fleet/dev-box.db
+    topology: { interactive: 1, batch: 1 }
+`;
+
+describe('loadConfig', () => {
+  it('accepts the shipped temporal.yaml with contoso-sandbox of 3 interactive and 2 batch AOS', () => {
+    const config = loadConfig(shipped, {});
+    expect(config.temporal).toMatchObject({ address: 'localhost:7233', namespace: 'default', taskQueue: 'maintenance' });
+    expect(config.environments['contoso-sandbox']).toMatchObject({ driver: 'fleet', topology: { interactive: 3, batch: 2 } });
+    expect(config.devServer.uiPort).toBe(8233);
+    expect(config.policies.activity.retry.maximumAttempts).toBe(5);
+  });
+
+  it('fills defaults and makes paths absolute, relative to the file', () => {
+    const file = write('minimal.yaml', minimal);
+    const config = loadConfig(file, {});
+    expect(config.environments['dev-box'].database).toBe(path.join(dir, 'fleet/dev-box.db'));
+    expect(config.devServer.database).toBe(path.join(dir, 'data/temporal.db'));
+    expect(config.history.database).toBe(path.join(dir, 'data/history.db'));
+    expect(config.policies.activity).toEqual({
+      startToCloseTimeout: '2m',
+      heartbeatTimeout: '20s',
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+    });
+  });
+
+  it('lets TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TEMPORAL_API_KEY override the file', () => {
+    const config = loadConfig(write('env.yaml', minimal), {
+      TEMPORAL_ADDRESS: 'temporal.example:7233',
+      TEMPORAL_NAMESPACE: 'ops',
+      TEMPORAL_API_KEY: 'secret-key',
+    });
+    expect(config.temporal.address).toBe('temporal.example:7233');
+    expect(config.temporal.namespace).toBe('ops');
+    expect(config.apiKey).toBe('secret-key');
+  });
+
+  it('never takes an API key from the file', () => {
+    const file = write('key.yaml', `temporal:\n  apiKey: leaked\n${minimal}`);
+    expect(() => loadConfig(file, {})).toThrow(/temporal: Unrecognized key\(s\) in object: 'apiKey'/);
+  });
+
+  it.each([
+    ['a wrong type', minimal.replace('batch: 1', 'batch: two'), /environments\.dev-box\.topology\.batch: Expected number, received string/],
+    ['an unknown driver', minimal.replace('driver: fleet', 'driver: lcs'), /environments\.dev-box\.driver: Invalid discriminator value. Expected 'fleet'/],
+    ['a bad environment name', minimal.replace('dev-box', 'Dev Box'), /environments\.Dev Box: environment names are lower-case/],
+    ['no environments', 'temporal:\n  namespace: x\n', /environments: Required/],
+    ['a bad duration', `policies:\n  activity:\n    heartbeatTimeout: soon\n${minimal}`, /policies\.activity\.heartbeatTimeout: expected a duration/],
+    ['half a client certificate pair', `temporal:\n  tls:\n    clientCert: c.pem\n${minimal}`, /temporal\.tls: clientCert and clientKey go together/],
+  ])('rejects %s with the file name and the field path', (_name, text, expected) => {
+    const file = write('bad.yaml', text);
+    let error: unknown;
+    try {
+      loadConfig(file, {});
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(file);
+    expect((error as Error).message).toMatch(expected);
+  });
+
+  it('rejects a file that is not YAML, and one that does not exist', () => {
+    expect(() => loadConfig(write('broken.yaml', 'environments: [\n'), {})).toThrow(/broken\.yaml is not valid YAML/);
+    expect(() => loadConfig(path.join(dir, 'missing.yaml'), {})).toThrow(/Cannot read the configuration file .*missing\.yaml/);
+  });
+});

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ServicingInput } from '../../contract/operation';
+import { createWorker } from '../../worker/create-worker';
+import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
+import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
+import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+
+let temporal: TestWorkflowEnvironment;
+let env: TestEnvironment;
+
+beforeAll(async () => {
+  temporal = await createTimeSkippingEnv();
+  env = await startTestEnvironment(temporal.address);
+});
+afterAll(async () => {
+  await env?.stop();
+  await temporal?.teardown();
+});
+afterEach(() => env.fleet.clearFaults());
+
+const input = (overrides: Partial<ServicingInput> = {}): ServicingInput => ({
+  environment: env.name,
+  requestedBy: 'test',
+  reason: 'workflow test',
+  ...overrides,
+});
+
+/** Runs one workflow to its end on a worker with the real activities against the real fleet. */
+async function run(workflow: typeof enableMaintenanceMode, args: unknown) {
+  const { worker, close } = await createWorker(env.config, {
+    connection: temporal.nativeConnection,
+    workflowBundle: await workflowBundle(),
+  });
+  const workflowId = `test-${randomUUID()}`;
+  try {
+    const result = await worker.runUntil(
+      temporal.client.workflow.execute(workflow, { workflowId, taskQueue: env.config.temporal.taskQueue, args: [args as ServicingInput] }),
+    );
+    return { result, workflowId };
+  } finally {
+    await close();
+  }
+}
+
+const running = async () => (await env.fleet.listAos()).filter((a) => a.status === 'running');
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const cause = (error as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+describe('servicing workflows with the real fleet', () => {
+  it('enable leaves one interactive and one batch AOS in maintenance; disable brings the topology back', async () => {
+    const { result: enabled } = await run(enableMaintenanceMode, input());
+    expect(enabled).toMatchObject({ outcome: 'Succeeded', state: 'InMaintenance', action: 'enable' });
+    expect(enabled.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(env.readFlag()).toBe(1);
+    expect((await running()).map((a) => [a.id, a.role, a.maintenanceMode])).toEqual([
+      ['aos-1', 'interactive', true],
+      ['aos-4', 'batch', true],
+    ]);
+
+    const { result: disabled } = await run(disableMaintenanceMode, input());
+    expect(disabled).toMatchObject({ outcome: 'Succeeded', state: 'Deployed' });
+    expect(env.readFlag()).toBe(0);
+    const all = await running();
+    expect(all).toHaveLength(5);
+    expect(all.every((a) => a.maintenanceMode === false)).toBe(true);
+  });
+
+  it('succeeds without touching anything when the environment is already in the requested mode', async () => {
+    const pids = (await running()).map((a) => a.pid);
+    const { result } = await run(disableMaintenanceMode, input());
+    expect(result.outcome).toBe('AlreadyInMode');
+    expect(result.steps.map((s) => s.status)).toEqual(['succeeded', 'skipped', 'skipped', 'skipped', 'succeeded']);
+    expect((await running()).map((a) => a.pid)).toEqual(pids);
+  });
+
+  it('fails bad input at once with a non-retryable InvalidInput that says what to fix, and changes nothing', async () => {
+    const pids = (await running()).map((a) => a.pid);
+    const failure = await failureOf(run(enableMaintenanceMode, { environment: 'Contoso Sandbox', reason: 42 }));
+    expect(failure.type).toBe('InvalidInput');
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toMatch(/environment: environment names are lower-case/);
+    expect(failure.message).toMatch(/requestedBy: say who asks/);
+    expect(failure.message).toMatch(/reason: Expected string, received number/);
+    expect(failure.message).toMatch(/Nothing was changed/);
+    expect(env.readFlag()).toBe(0);
+    expect((await running()).map((a) => a.pid)).toEqual(pids);
+  });
+
+  it('fails an unknown environment at once, naming the known ones', async () => {
+    const failure = await failureOf(run(enableMaintenanceMode, input({ environment: 'fabrikam-prod' })));
+    expect(failure.message).toMatch(/Unknown environment "fabrikam-prod". Known environments: contoso-sandbox/);
+  });
+
+  it('retries an AOS start that fails twice and succeeds without anyone deciding anything', async () => {
+    await env.fleet.setFaults({ startFailures: { 'aos-1': 2 } });
+    const { result, workflowId } = await run(enableMaintenanceMode, input());
+    expect(result.outcome).toBe('Succeeded');
+    expect((await env.fleet.getFaults()).startFailures?.['aos-1'] ?? 0).toBe(0);
+    const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+    const attempts = (history.events ?? [])
+      .map((e) => e.activityTaskStartedEventAttributes?.attempt)
+      .filter((a): a is number => typeof a === 'number');
+    expect(Math.max(...attempts)).toBe(3);
+    await run(disableMaintenanceMode, input());
+  });
+});

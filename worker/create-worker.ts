@@ -1,0 +1,55 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { EnvironmentDrivers } from '../activities/drivers';
+import { createFleetDrivers } from '../activities/fleet-drivers';
+import { SqliteHistoryStore } from '../activities/history-store';
+import { connectionOptions } from '../config/connection';
+import type { LoadedConfig } from '../config/load';
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Closes drivers, the history store and the connection; call after the worker has stopped. */
+  close(): Promise<void>;
+}
+
+/** The composition root: config -> drivers -> activities -> worker. */
+export async function createWorker(
+  config: LoadedConfig,
+  overrides: Partial<WorkerOptions> & { connection?: NativeConnection } = {},
+): Promise<RunningWorker> {
+  const ownConnection = !overrides.connection;
+  const connection = overrides.connection ?? (await NativeConnection.connect(connectionOptions(config)));
+  const history = new SqliteHistoryStore(config.history.database);
+  const drivers = new Map<string, EnvironmentDrivers>();
+  const activities = createActivities({
+    environments: config.environments,
+    policy: config.policies.activity,
+    history,
+    drivers(name) {
+      let d = drivers.get(name);
+      if (!d) {
+        d = createFleetDrivers(config.environments[name]);
+        drivers.set(name, d);
+      }
+      return d;
+    },
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    // A prebuilt bundle (tests) or the workflows folder, bundled at start.
+    ...(overrides.workflowBundle ? {} : { workflowsPath: require.resolve('../workflows') }),
+    activities,
+    shutdownGraceTime: '10s',
+    ...overrides,
+  });
+  return {
+    worker,
+    async close() {
+      for (const d of drivers.values()) d.close();
+      history.close();
+      if (ownConnection) await connection.close();
+    },
+  };
+}

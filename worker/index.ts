@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import { ConfigError, loadConfig } from '../config/load';
+import { WORKFLOW_TYPES } from '../contract/operation';
+import { createWorker } from './create-worker';
+import { createLogger, installRuntimeLogger } from './logger';
+
+/** Worker entry point: runs until SIGINT/SIGTERM, then drains in-flight work and exits. */
+async function main(): Promise<void> {
+  const logger = createLogger();
+  let config;
+  try {
+    config = loadConfig(process.argv[2]);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      logger.fatal(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  installRuntimeLogger(logger);
+  const { worker, close } = await createWorker(config);
+  logger.info(
+    {
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      workflowTypes: Object.values(WORKFLOW_TYPES),
+      environments: Object.keys(config.environments),
+    },
+    'Worker started',
+  );
+  try {
+    await worker.run();
+  } finally {
+    await close();
+    logger.info('Worker stopped');
+  }
+}
+
+main().catch((err) => {
+  // eslint-disable-next-line no-console
+  console.error(`Worker failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
