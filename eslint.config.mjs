@@ -21,8 +21,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'http', 'child_process', 'os', 'crypto'], message: 'Workflow code must stay deterministic: no Node APIs.' },
-            { group: ['../activities/*', '../activities', '../fleet/*', '../config/*'], message: 'Workflows import activities only as types.', allowTypeImports: true },
+            {
+              group: ['node:*', 'fs', 'path', 'http', 'child_process', 'os', 'crypto'],
+              message: 'Workflow code must stay deterministic: no Node APIs.',
+            },
+            {
+              group: ['../activities/*', '../activities', '../fleet/*', '../config/*'],
+              message: 'Workflows import activities only as types.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

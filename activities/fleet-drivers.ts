@@ -28,9 +28,9 @@ class SqliteFlagStore implements FlagStore {
   async writeConfigurationMode(value: 0 | 1): Promise<{ previous: 0 | 1 }> {
     const db = this.connection();
     const swap = db.transaction((v: 0 | 1) => {
-      const row = db.prepare('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?').get('CONFIGURATIONMODE') as
-        | { VALUE: number }
-        | undefined;
+      const row = db
+        .prepare('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?')
+        .get('CONFIGURATIONMODE') as { VALUE: number } | undefined;
       db.prepare(
         'INSERT INTO SQLSYSTEMVARIABLES (PARM, VALUE) VALUES (?, ?) ON CONFLICT(PARM) DO UPDATE SET VALUE = excluded.VALUE',
       ).run('CONFIGURATIONMODE', v);
@@ -80,7 +80,8 @@ class FleetProbe implements SignInProbe {
 
   async signIn(aosId: string, user: string, signal?: AbortSignal) {
     const aos = await this.client.getAos(aosId, { signal });
-    if (aos.status !== 'running' || aos.port === null) return { allowed: false, detail: `${aosId} is not running` };
+    if (aos.status !== 'running' || aos.port === null)
+      return { allowed: false, detail: `${aosId} is not running` };
     const answer = await this.client.signIn(aos.port, user, { signal });
     return answer.allowed
       ? { allowed: true, detail: `${user} signed in on ${aosId}` }

@@ -9,6 +9,7 @@ import type { HistoryEntry, HistoryStore } from './history-store';
 export interface ActivityDeps {
   environments: Config['environments'];
   policy: ActivityPolicy;
+  searchAttributes: boolean;
   /** The drivers of one environment; the worker builds them once per environment. */
   drivers(environment: string): EnvironmentDrivers;
   history: HistoryStore;
@@ -54,24 +55,38 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
-    /** Local activity: checks the environment is declared and hands the workflow its activity policy. */
-    async resolveEnvironment({ environment }: EnvironmentRef): Promise<{ policy: ActivityPolicy }> {
+    /** Local activity: checks the environment is declared and hands the workflow its settings. */
+    async resolveEnvironment({
+      environment,
+    }: EnvironmentRef): Promise<{ policy: ActivityPolicy; searchAttributes: boolean }> {
       drivers(environment);
-      return { policy: deps.policy };
+      return { policy: deps.policy, searchAttributes: deps.searchAttributes };
     },
 
     /** Both the database and the AOS control plane answer; returns the state to roll back to. */
     async snapshotEnvironment({ environment }: EnvironmentRef): Promise<EnvironmentSnapshot> {
       const d = drivers(environment);
-      const configurationMode = await guarded('read CONFIGURATIONMODE', () => d.flagStore.readConfigurationMode());
-      const instances = await guarded('list AOS instances', () => d.aosControl.list(Context.current().cancellationSignal));
+      const configurationMode = await guarded('read CONFIGURATIONMODE', () =>
+        d.flagStore.readConfigurationMode(),
+      );
+      const instances = await guarded('list AOS instances', () =>
+        d.aosControl.list(Context.current().cancellationSignal),
+      );
       return {
         configurationMode,
-        instances: instances.map(({ id, role, running, maintenanceMode }) => ({ id, role, running, maintenanceMode })),
+        instances: instances.map(({ id, role, running, maintenanceMode }) => ({
+          id,
+          role,
+          running,
+          maintenanceMode,
+        })),
       };
     },
 
-    async setConfigurationMode({ environment, value }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1 }> {
+    async setConfigurationMode({
+      environment,
+      value,
+    }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1 }> {
       const d = drivers(environment);
       const result = await guarded('set CONFIGURATIONMODE', () => d.flagStore.writeConfigurationMode(value));
       log.info('CONFIGURATIONMODE set', { environment, value, previous: result.previous });
@@ -93,7 +108,10 @@ export function createActivities(deps: ActivityDeps) {
      * AOS, both in maintenance mode; administrators and maintenance mode users get in, others do not.
      * Normal: every AOS up and out of maintenance; a regular user gets in.
      */
-    async verifyEnvironment({ environment, expect }: EnvironmentRef & { expect: Expectation }): Promise<{ checks: string[] }> {
+    async verifyEnvironment({
+      environment,
+      expect,
+    }: EnvironmentRef & { expect: Expectation }): Promise<{ checks: string[] }> {
       const d = drivers(environment);
       return guarded('verify', async () => {
         const signal = Context.current().cancellationSignal;
@@ -108,7 +126,8 @@ export function createActivities(deps: ActivityDeps) {
         const all = await d.aosControl.list(signal);
         const running = all.filter((a) => a.running);
         const wrongMode = running.filter((a) => a.maintenanceMode !== inMaintenance).map((a) => a.id);
-        if (wrongMode.length > 0) problems.push(`${wrongMode.join(', ')} not ${inMaintenance ? 'in' : 'out of'} maintenance mode`);
+        if (wrongMode.length > 0)
+          problems.push(`${wrongMode.join(', ')} not ${inMaintenance ? 'in' : 'out of'} maintenance mode`);
         if (inMaintenance) {
           for (const role of ['interactive', 'batch'] as const) {
             const n = running.filter((a) => a.role === role).length;
@@ -118,7 +137,8 @@ export function createActivities(deps: ActivityDeps) {
           const down = all.filter((a) => !a.running).map((a) => a.id);
           if (down.length > 0) problems.push(`${down.join(', ')} not running`);
         }
-        if (problems.length === 0) checks.push(`${running.length} AOS running: ${running.map((a) => a.id).join(', ')}`);
+        if (problems.length === 0)
+          checks.push(`${running.length} AOS running: ${running.map((a) => a.id).join(', ')}`);
 
         const front = running.find((a) => a.role === 'interactive');
         if (front && problems.length === 0) {
@@ -141,9 +161,13 @@ export function createActivities(deps: ActivityDeps) {
           }
         }
         if (problems.length > 0) {
-          throw ApplicationFailure.retryable(`Verification failed: ${problems.join('; ')}`, ErrorType.VerificationFailed, {
-            problems,
-          });
+          throw ApplicationFailure.retryable(
+            `Verification failed: ${problems.join('; ')}`,
+            ErrorType.VerificationFailed,
+            {
+              problems,
+            },
+          );
         }
         return { checks };
       });

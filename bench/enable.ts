@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../workflows';
 import { startTestEnvironment, type TestEnvironment } from '../test/helpers/environment';
 import { createDevServerEnv } from '../test/helpers/temporal';
@@ -32,7 +32,14 @@ async function manualProcedure(env: TestEnvironment, value: 0 | 1): Promise<void
   for (;;) {
     const all = await env.fleet.listAos();
     const healthy = await Promise.all(
-      all.map((a) => (a.port ? env.fleet.aosHealth(a.port).then((h) => h.maintenanceMode === (value === 1), () => false) : false)),
+      all.map((a) =>
+        a.port
+          ? env.fleet.aosHealth(a.port).then(
+              (h) => h.maintenanceMode === (value === 1),
+              () => false,
+            )
+          : false,
+      ),
     );
     if (healthy.every(Boolean)) return;
     await new Promise((r) => setTimeout(r, 20));
@@ -53,15 +60,23 @@ function peakRssMiB(pid: number): number {
 
 async function main(): Promise<void> {
   const temporal = await createDevServerEnv();
-  const env = await startTestEnvironment(temporal.address);
-  const workerProcess = spawn(process.execPath, [path.join(projectRoot(), 'dist/worker/index.js'), env.configFile], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
-  });
+  const env = await startTestEnvironment(temporal);
+  const workerProcess = spawn(
+    process.execPath,
+    [path.join(projectRoot(), 'dist/worker/index.js'), env.configFile],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    },
+  );
   const client: Client = temporal.client;
   const input = { environment: env.name, requestedBy: 'bench', reason: 'benchmark' };
   const run = (wf: typeof enableMaintenanceMode, i: number) =>
-    client.workflow.execute(wf, { workflowId: `bench-${wf.name}-${i}`, taskQueue: env.config.temporal.taskQueue, args: [input] });
+    client.workflow.execute(wf, {
+      workflowId: `bench-${wf.name}-${i}`,
+      taskQueue: env.config.temporal.taskQueue,
+      args: [input],
+    });
 
   try {
     await run(disableMaintenanceMode, -1); // warm-up: the worker has bundled its workflows and answers
@@ -72,7 +87,9 @@ async function main(): Promise<void> {
       await manualProcedure(env, 0);
       workflow.push(await timed(() => run(enableMaintenanceMode, i)));
       await run(disableMaintenanceMode, i);
-      process.stderr.write(`  repetition ${i + 1}/${REPETITIONS}: manual ${manual[i].toFixed(0)} ms, workflow ${workflow[i].toFixed(0)} ms\n`);
+      process.stderr.write(
+        `  repetition ${i + 1}/${REPETITIONS}: manual ${manual[i].toFixed(0)} ms, workflow ${workflow[i].toFixed(0)} ms\n`,
+      );
     }
     const results = {
       date: new Date().toISOString(),
@@ -86,7 +103,11 @@ async function main(): Promise<void> {
       target: 0.7,
       workerPeakRssMiB: peakRssMiB(workerProcess.pid!),
     };
-    const out = path.join(projectRoot(), 'bench/results', `enable-${results.date.replace(/[:.]/g, '-')}.json`);
+    const out = path.join(
+      projectRoot(),
+      'bench/results',
+      `enable-${results.date.replace(/[:.]/g, '-')}.json`,
+    );
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, JSON.stringify(results, null, 2));
     process.stdout.write(

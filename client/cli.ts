@@ -3,7 +3,7 @@ import os from 'node:os';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load';
 import { environmentNameSchema, type Action } from '../contract/operation';
-import { formatProgress, formatStatus, formatStep } from './format';
+import { formatProgress, formatStatus, formatStep, progressBar } from './format';
 import {
   ExitCode,
   OperatorError,
@@ -24,7 +24,11 @@ const err = (text: string) => process.stderr.write(`${text}\n`);
 
 function environmentArg(value: string): string {
   const parsed = environmentNameSchema.safeParse(value);
-  if (!parsed.success) throw new OperatorError(`Invalid environment "${value}": ${parsed.error.issues[0].message}.`, ExitCode.InvalidInput);
+  if (!parsed.success)
+    throw new OperatorError(
+      `Invalid environment "${value}": ${parsed.error.issues[0].message}.`,
+      ExitCode.InvalidInput,
+    );
   return parsed.data;
 }
 
@@ -46,45 +50,64 @@ async function withClient<T>(
 function servicingCommand(program: Command, action: Action): Command {
   return program
     .command(action)
-    .description(`${action === 'enable' ? 'Turn maintenance mode on' : 'Turn maintenance mode off'} for an environment`)
+    .description(
+      `${action === 'enable' ? 'Turn maintenance mode on' : 'Turn maintenance mode off'} for an environment`,
+    )
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
     .option('-r, --reason <text>', 'why (kept in the environment history)', '')
     .option('-u, --requested-by <name>', 'who asks (default: your user name)', os.userInfo().username)
     .option('--no-wait', 'start the operation and return at once')
     .option('--json', 'print JSON instead of text')
-    .action(async (environment: string, opts: { reason: string; requestedBy: string; wait: boolean; json?: boolean }) => {
-      await withClient(program, environment, async ({ config, client }) => {
-        const handle = await startOperation(client, config, action, {
-          environment,
-          reason: opts.reason,
-          requestedBy: opts.requestedBy,
-        });
-        const log = opts.json ? err : out;
-        log(`Started ${handle.workflowId} (${action} maintenance mode on ${environment}).`);
-        if (!opts.wait) {
-          if (opts.json) out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
-          return;
-        }
-        try {
-          const result = await waitForResult(handle, (s) => log(formatProgress(s)));
-          if (opts.json) out(JSON.stringify(result, null, 2));
-          else {
-            out(result.steps.map(formatStep).join('\n'));
-            out(`${environment} is ${result.state} (${result.outcome === 'AlreadyInMode' ? 'already in the requested mode, nothing changed' : 'done'}).`);
+    .action(
+      async (
+        environment: string,
+        opts: { reason: string; requestedBy: string; wait: boolean; json?: boolean },
+      ) => {
+        await withClient(program, environment, async ({ config, client }) => {
+          const handle = await startOperation(client, config, action, {
+            environment,
+            reason: opts.reason,
+            requestedBy: opts.requestedBy,
+          });
+          const log = opts.json ? err : out;
+          log(`Started ${handle.workflowId} (${action} maintenance mode on ${environment}).`);
+          if (!opts.wait) {
+            if (opts.json)
+              out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+            return;
           }
-        } catch (e) {
-          const message = failureMessage(e);
-          if (message) throw new OperatorError(`Operation ${handle.workflowId} failed: ${message}`, ExitCode.OperationFailed);
-          throw e;
-        }
-      });
-    });
+          try {
+            const result = await waitForResult(handle, (s) => log(formatProgress(s)));
+            if (opts.json) out(JSON.stringify(result, null, 2));
+            else {
+              out(`${progressBar(100)}  ${result.state}`);
+              out(result.steps.map(formatStep).join('\n'));
+              out(
+                `${environment} is ${result.state} (${result.outcome === 'AlreadyInMode' ? 'already in the requested mode, nothing changed' : 'done'}).`,
+              );
+            }
+          } catch (e) {
+            const message = failureMessage(e);
+            if (message)
+              throw new OperatorError(
+                `Operation ${handle.workflowId} failed: ${message}`,
+                ExitCode.OperationFailed,
+              );
+            throw e;
+          }
+        });
+      },
+    );
 }
 
 export function buildProgram(): Command {
   const program = new Command('maint')
     .description('Durable maintenance-mode operations for ERP environments, on Temporal')
-    .addOption(new Option('-c, --config <file>', 'configuration file').env('MAINTENANCE_CONFIG').default('temporal.yaml'))
+    .addOption(
+      new Option('-c, --config <file>', 'configuration file')
+        .env('MAINTENANCE_CONFIG')
+        .default('temporal.yaml'),
+    )
     .showHelpAfterError()
     .exitOverride();
 
@@ -122,7 +145,9 @@ export async function main(argv: string[]): Promise<number> {
     const code = (e as { code?: string; exitCode?: number }).code;
     if (code?.startsWith('commander.')) {
       // commander has printed the help or the usage error already
-      return code === 'commander.helpDisplayed' || code === 'commander.version' ? ExitCode.Ok : ExitCode.InvalidInput;
+      return code === 'commander.helpDisplayed' || code === 'commander.version'
+        ? ExitCode.Ok
+        : ExitCode.InvalidInput;
     }
     err(`Unexpected error: ${e instanceof Error ? e.message : String(e)}`);
     return ExitCode.OperationFailed;
@@ -130,5 +155,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => process.exit(code), () => process.exit(1));
+  main(process.argv).then(
+    (code) => process.exit(code),
+    () => process.exit(1),
+  );
 }

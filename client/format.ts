@@ -1,7 +1,13 @@
 import { STEP_TITLES, type OperationStatus, type StepRecord } from '../contract/operation';
 import type { EnvironmentStatus } from './operations';
 
-const MARK: Record<StepRecord['status'], string> = { pending: '○', running: '▶', succeeded: '✓', skipped: '–', failed: '✗' };
+const MARK: Record<StepRecord['status'], string> = {
+  pending: '○',
+  running: '▶',
+  succeeded: '✓',
+  skipped: '–',
+  failed: '✗',
+};
 
 export function progressBar(percent: number, width = 20): string {
   const filled = Math.round((percent / 100) * width);
@@ -9,7 +15,7 @@ export function progressBar(percent: number, width = 20): string {
 }
 
 export function formatStep(s: StepRecord): string {
-  return `  ${MARK[s.status]} ${STEP_TITLES[s.name].padEnd(46)}${s.detail ? ` ${s.detail}` : ''}`;
+  return `  ${MARK[s.status]} ${s.detail ? `${STEP_TITLES[s.name].padEnd(46)} ${s.detail}` : STEP_TITLES[s.name]}`;
 }
 
 /** One line for a progress change while an operation runs. */

@@ -32,7 +32,14 @@ export class OperatorError extends Error {
   }
 }
 
-export const ExitCode = { Ok: 0, OperationFailed: 1, InvalidInput: 2, Unreachable: 3, Conflict: 4, NotFound: 5 } as const;
+export const ExitCode = {
+  Ok: 0,
+  OperationFailed: 1,
+  InvalidInput: 2,
+  Unreachable: 3,
+  Conflict: 4,
+  NotFound: 5,
+} as const;
 
 export async function connect(config: LoadedConfig): Promise<{ client: Client; close(): Promise<void> }> {
   const { address, namespace } = config.temporal;
@@ -66,7 +73,10 @@ export async function startOperation(
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const parsed = servicingInputSchema.safeParse(input);
   if (!parsed.success) {
-    throw new OperatorError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), ExitCode.InvalidInput);
+    throw new OperatorError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      ExitCode.InvalidInput,
+    );
   }
   requireEnvironment(config, input.environment);
   const workflowId = operationWorkflowId(input.environment);
@@ -92,7 +102,10 @@ export async function startOperation(
 }
 
 /** The newest operation of an environment, whatever its workflow ID (found by search attribute). */
-export async function latestOperation(client: Client, environment: string): Promise<WorkflowExecutionInfo | undefined> {
+export async function latestOperation(
+  client: Client,
+  environment: string,
+): Promise<WorkflowExecutionInfo | undefined> {
   let newest: WorkflowExecutionInfo | undefined;
   const query = `${searchAttributes.environment.name} = '${environment}'`;
   for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
@@ -117,7 +130,8 @@ export interface EnvironmentStatus {
 export async function environmentStatus(client: Client, environment: string): Promise<EnvironmentStatus> {
   const info = await latestOperation(client, environment);
   if (!info) return { environment, state: 'Deployed' };
-  const state = (info.typedSearchAttributes.get(searchAttributes.state) as EnvironmentState | undefined) ?? 'Deployed';
+  const state =
+    (info.typedSearchAttributes.get(searchAttributes.state) as EnvironmentState | undefined) ?? 'Deployed';
   const handle = client.workflow.getHandle(info.workflowId, info.runId);
   const operation: EnvironmentStatus['operation'] = {
     workflowId: info.workflowId,

@@ -28,7 +28,9 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
   try {
     text = fs.readFileSync(absolute, 'utf8');
   } catch {
-    throw new ConfigError(`Cannot read the configuration file ${absolute}. Create it, or pass --config <file>.`);
+    throw new ConfigError(
+      `Cannot read the configuration file ${absolute}. Create it, or pass --config <file>.`,
+    );
   }
   const doc = YAML.parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {

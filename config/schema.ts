@@ -64,6 +64,11 @@ export const configSchema = z
         address: z.string().min(1).default('localhost:7233'),
         namespace: z.string().min(1).default('default'),
         taskQueue: z.string().min(1).default('maintenance'),
+        /**
+         * Publish MaintenanceEnvironment/Action/State as search attributes. Off only for a server
+         * where they cannot be registered (the time-skipping test server).
+         */
+        searchAttributes: z.boolean().default(true),
         tls: z
           .object({
             serverName: z.string().optional(),

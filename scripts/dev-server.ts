@@ -50,8 +50,10 @@ export async function ensureDevServer(config: LoadedConfig, logFile: string): Pr
   const deadline = Date.now() + 60_000;
   let connection: Connection | undefined;
   while (!connection) {
-    if (child.exitCode !== null) throw new Error(`The Temporal dev server exited (code ${child.exitCode}); see ${logFile}`);
-    if (Date.now() > deadline) throw new Error(`The Temporal dev server did not answer within 60 s; see ${logFile}`);
+    if (child.exitCode !== null)
+      throw new Error(`The Temporal dev server exited (code ${child.exitCode}); see ${logFile}`);
+    if (Date.now() > deadline)
+      throw new Error(`The Temporal dev server did not answer within 60 s; see ${logFile}`);
     connection = await tryConnect(config, 1000);
     if (!connection) await new Promise((r) => setTimeout(r, 250));
   }

@@ -24,6 +24,7 @@ export async function createWorker(
   const activities = createActivities({
     environments: config.environments,
     policy: config.policies.activity,
+    searchAttributes: config.temporal.searchAttributes,
     history,
     drivers(name) {
       let d = drivers.get(name);

@@ -38,7 +38,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  // eslint-disable-next-line no-console
   console.error(`Worker failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });

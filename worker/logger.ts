@@ -3,14 +3,24 @@ import pino from 'pino';
 import pretty from 'pino-pretty';
 
 /** Paths pino blanks out wherever they appear: secrets never reach the logs. */
-const REDACT = ['apiKey', '*.apiKey', 'password', '*.password', 'authorization', '*.authorization', 'headers.authorization'];
+const REDACT = [
+  'apiKey',
+  '*.apiKey',
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+];
 
 /** One pino root: readable on a terminal in development, JSON otherwise. Level from LOG_LEVEL. */
 export function createLogger(options: { level?: string; pretty?: boolean } = {}): pino.Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
   const usePretty = options.pretty ?? (process.stdout.isTTY && process.env.NODE_ENV !== 'production');
   const base = { level, redact: { paths: REDACT, censor: '[redacted]' } };
-  return usePretty ? pino(base, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' })) : pino(base);
+  return usePretty
+    ? pino(base, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }))
+    : pino(base);
 }
 
 const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -24,7 +34,9 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
 /** Routes the SDK's logs (workflow `log`, activity `log`, the worker itself) into the pino root. */
 export function installRuntimeLogger(logger: pino.Logger): void {
   Runtime.install({
-    logger: new DefaultLogger('INFO', ({ level, message, meta }) => logger[LEVELS[level]](meta ?? {}, message)),
+    logger: new DefaultLogger('INFO', ({ level, message, meta }) =>
+      logger[LEVELS[level]](meta ?? {}, message),
+    ),
     shutdownSignals: ['SIGINT', 'SIGTERM'],
   });
 }

@@ -53,7 +53,10 @@ function parseInput(action: Action, raw: unknown) {
 function causeOf(err: unknown): { message: string; type?: string } {
   if (err instanceof ActivityFailure && err.cause) {
     const cause = err.cause;
-    return { message: cause.message, type: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : cause.name };
+    return {
+      message: cause.message,
+      type: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : cause.name,
+    };
   }
   return { message: err instanceof Error ? err.message : String(err) };
 }
@@ -79,7 +82,9 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     steps: STEPS.map((name) => ({ name, status: 'pending' })),
     startedAt: now(),
   };
-  setHandler(statusQuery, () => status, { description: 'State, current step, progress and steps of this operation' });
+  setHandler(statusQuery, () => status, {
+    description: 'State, current step, progress and steps of this operation',
+  });
 
   const publish = () => {
     const lines = status.steps.map((s) => {
@@ -91,20 +96,22 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
         `${status.progress}%\n\n${lines.join('\n\n')}`,
     );
   };
+  const settings = await resolveEnvironment({ environment });
   const setState = (state: EnvironmentState) => {
     status.state = state;
-    upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
+    if (settings.searchAttributes) upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
     publish();
   };
-
-  const { policy } = await resolveEnvironment({ environment });
-  upsertSearchAttributes([
-    { key: searchAttributes.environment, value: environment },
-    { key: searchAttributes.action, value: action },
-  ]);
+  if (settings.searchAttributes) {
+    upsertSearchAttributes([
+      { key: searchAttributes.environment, value: environment },
+      { key: searchAttributes.action, value: action },
+    ]);
+  }
   setState(transitionalState(action));
   log.info('Servicing operation started', { environment, action, requestedBy: input.requestedBy });
 
+  const { policy } = settings;
   const options: ActivityOptions = {
     startToCloseTimeout: policy.startToCloseTimeout,
     heartbeatTimeout: policy.heartbeatTimeout,
@@ -134,7 +141,8 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
       );
     } finally {
       status.progress = Math.round(
-        (100 * status.steps.filter((s) => s.status === 'succeeded' || s.status === 'skipped').length) / STEPS.length,
+        (100 * status.steps.filter((s) => s.status === 'succeeded' || s.status === 'skipped').length) /
+          STEPS.length,
       );
       publish();
     }
@@ -143,13 +151,20 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
   const before: EnvironmentSnapshot = await step(
     'preflight',
     () => act.snapshotEnvironment({ environment }),
-    (s) => `flag ${s.configurationMode}, running: ${s.instances.filter((i) => i.running).map((i) => i.id).join(', ') || 'none'}`,
+    (s) =>
+      `flag ${s.configurationMode}, running: ${
+        s.instances
+          .filter((i) => i.running)
+          .map((i) => i.id)
+          .join(', ') || 'none'
+      }`,
   );
 
   const alreadyThere = isInTargetMode(action, before);
   if (alreadyThere) {
     for (const s of status.steps) {
-      if (s.status === 'pending' && s.name !== 'record') Object.assign(s, { status: 'skipped', detail: 'already in the requested mode' });
+      if (s.status === 'pending' && s.name !== 'record')
+        Object.assign(s, { status: 'skipped', detail: 'already in the requested mode' });
     }
   } else {
     await step(
@@ -163,9 +178,10 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
       () =>
         Promise.all(
           plan.map(({ aosId, action: what }) =>
-            (what === 'restart' ? act.restartAos : act.stopAos).executeWithOptions({ ...options, summary: `${what} ${aosId}` }, [
-              { environment, aosId },
-            ]),
+            (what === 'restart' ? act.restartAos : act.stopAos).executeWithOptions(
+              { ...options, summary: `${what} ${aosId}` },
+              [{ environment, aosId }],
+            ),
           ),
         ),
       () => plan.map((p) => `${p.action === 'restart' ? '↻' : '■'} ${p.aosId}`).join(' '),

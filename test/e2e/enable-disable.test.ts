@@ -1,4 +1,5 @@
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { AosInstance } from '../../fleet/schemas';
 import { createWorker, type RunningWorker } from '../../worker/create-worker';
@@ -13,8 +14,11 @@ let workerRun: Promise<void>;
 
 beforeAll(async () => {
   temporal = await createDevServerEnv();
-  env = await startTestEnvironment(temporal.address);
-  worker = await createWorker(env.config, { connection: temporal.nativeConnection, workflowBundle: await workflowBundle() });
+  env = await startTestEnvironment(temporal);
+  worker = await createWorker(env.config, {
+    connection: temporal.nativeConnection,
+    workflowBundle: await workflowBundle(),
+  });
   workerRun = worker.worker.run();
 });
 afterAll(async () => {
@@ -30,13 +34,21 @@ const running = async () => (await env.fleet.listAos()).filter((a) => a.status =
 
 async function signIns(aos: AosInstance) {
   const out: Record<string, boolean> = {};
-  for (const user of ['admin', 'maint.user', 'alice']) out[user] = (await env.fleet.signIn(aos.port!, user)).allowed;
+  for (const user of ['admin', 'maint.user', 'alice'])
+    out[user] = (await env.fleet.signIn(aos.port!, user)).allowed;
   return out;
 }
 
 describe('enable and disable end to end: CLI, dev server, worker, fleet', () => {
   it('enable puts the environment in maintenance as its users see it, then disable brings everyone back', async () => {
-    const enabled = await cli(env.configFile, ['enable', env.name, '--reason', 'e2e', '--requested-by', 'e2e-test']);
+    const enabled = await cli(env.configFile, [
+      'enable',
+      env.name,
+      '--reason',
+      'e2e',
+      '--requested-by',
+      'e2e-test',
+    ]);
     expect(enabled.stderr).toBe('');
     expect(enabled.code).toBe(0);
     expect(enabled.stdout).toMatch(/Started maintenance-contoso-sandbox/);
@@ -55,7 +67,10 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
     expect(JSON.parse(status.stdout)).toMatchObject({
       environment: env.name,
       state: 'InMaintenance',
-      operation: { workflowType: 'enableMaintenanceMode', status: { outcome: 'Succeeded', progress: 100, requestedBy: 'e2e-test' } },
+      operation: {
+        workflowType: 'enableMaintenanceMode',
+        status: { outcome: 'Succeeded', progress: 100, requestedBy: 'e2e-test' },
+      },
     });
 
     const disabled = await cli(env.configFile, ['disable', env.name, '--json', '--requested-by', 'e2e-test']);
@@ -116,7 +131,9 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
   it('answers an unknown environment and an unreachable server with one line and an exit code', async () => {
     const unknown = await cli(env.configFile, ['enable', 'fabrikam-prod']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr.trim()).toMatch(/^Unknown environment "fabrikam-prod". Known environments: contoso-sandbox \(from .*temporal\.yaml\)\.$/);
+    expect(unknown.stderr.trim()).toMatch(
+      /^Unknown environment "fabrikam-prod". Known environments: contoso-sandbox \(from .*temporal\.yaml\)\.$/,
+    );
     const down = await cli(env.configFile, ['status', env.name], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(down.code).toBe(3);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);

@@ -22,9 +22,12 @@ let counter = 0;
 
 /**
  * A real fleet (supervisor + 5 AOS processes + SQLite file) in a temp folder, and a temporal.yaml
- * that points at it and at `temporalAddress`, with a fast retry policy so faults resolve quickly.
+ * that points at it and at the `temporal` server, with a fast retry policy so faults resolve quickly.
  */
-export async function startTestEnvironment(temporalAddress: string, name = 'contoso-sandbox'): Promise<TestEnvironment> {
+export async function startTestEnvironment(
+  temporal: { address: string; supportsTimeSkipping: boolean },
+  name = 'contoso-sandbox',
+): Promise<TestEnvironment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
   const databaseFile = path.join(dir, `${name}.db`);
   const topology = { interactive: 3, batch: 2 };
@@ -41,13 +44,24 @@ export async function startTestEnvironment(temporalAddress: string, name = 'cont
   fs.writeFileSync(
     configFile,
     YAML.stringify({
-      temporal: { address: temporalAddress, namespace: 'default', taskQueue: `maintenance-test-${process.pid}-${++counter}` },
+      temporal: {
+        address: temporal.address,
+        namespace: 'default',
+        taskQueue: `maintenance-test-${process.pid}-${++counter}`,
+        // The time-skipping server cannot register custom search attributes.
+        searchAttributes: !temporal.supportsTimeSkipping,
+      },
       history: { database: 'history.db' },
       policies: {
         activity: {
           startToCloseTimeout: '1m',
           heartbeatTimeout: '10s',
-          retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '500ms', maximumAttempts: 4 },
+          retry: {
+            initialInterval: '100ms',
+            backoffCoefficient: 2,
+            maximumInterval: '500ms',
+            maximumAttempts: 4,
+          },
         },
       },
       environments: {
@@ -71,7 +85,11 @@ export async function startTestEnvironment(temporalAddress: string, name = 'cont
     readFlag() {
       const db = new Database(databaseFile, { readonly: true });
       try {
-        return (db.prepare("SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = 'CONFIGURATIONMODE'").get() as { VALUE: number }).VALUE;
+        return (
+          db.prepare("SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = 'CONFIGURATIONMODE'").get() as {
+            VALUE: number;
+          }
+        ).VALUE;
       } finally {
         db.close();
       }

@@ -1,12 +1,17 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  Runtime,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contract/operation';
 import { temporalCliPath, testServerPath } from '../../scripts/binaries';
 
-/** SDK logs at WARN only, so test output stays readable. Installed once per test file's runtime. */
+/** SDK logs at ERROR only, so test output stays readable. Installed once per test file's runtime. */
 export function quietRuntime(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // already installed in this process
   }
@@ -16,7 +21,10 @@ export function quietRuntime(): void {
 export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalCliPath() }, searchAttributes: SEARCH_ATTRIBUTE_KEYS },
+    server: {
+      executable: { type: 'existing-path', path: temporalCliPath() },
+      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+    },
   });
 }
 

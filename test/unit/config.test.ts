@@ -28,8 +28,15 @@ environments:
 describe('loadConfig', () => {
   it('accepts the shipped temporal.yaml with contoso-sandbox of 3 interactive and 2 batch AOS', () => {
     const config = loadConfig(shipped, {});
-    expect(config.temporal).toMatchObject({ address: 'localhost:7233', namespace: 'default', taskQueue: 'maintenance' });
-    expect(config.environments['contoso-sandbox']).toMatchObject({ driver: 'fleet', topology: { interactive: 3, batch: 2 } });
+    expect(config.temporal).toMatchObject({
+      address: 'localhost:7233',
+      namespace: 'default',
+      taskQueue: 'maintenance',
+    });
+    expect(config.environments['contoso-sandbox']).toMatchObject({
+      driver: 'fleet',
+      topology: { interactive: 3, batch: 2 },
+    });
     expect(config.devServer.uiPort).toBe(8233);
     expect(config.policies.activity.retry.maximumAttempts).toBe(5);
   });
@@ -64,12 +71,32 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    ['a wrong type', minimal.replace('batch: 1', 'batch: two'), /environments\.dev-box\.topology\.batch: Expected number, received string/],
-    ['an unknown driver', minimal.replace('driver: fleet', 'driver: lcs'), /environments\.dev-box\.driver: Invalid discriminator value. Expected 'fleet'/],
-    ['a bad environment name', minimal.replace('dev-box', 'Dev Box'), /environments\.Dev Box: environment names are lower-case/],
+    [
+      'a wrong type',
+      minimal.replace('batch: 1', 'batch: two'),
+      /environments\.dev-box\.topology\.batch: Expected number, received string/,
+    ],
+    [
+      'an unknown driver',
+      minimal.replace('driver: fleet', 'driver: lcs'),
+      /environments\.dev-box\.driver: Invalid discriminator value. Expected 'fleet'/,
+    ],
+    [
+      'a bad environment name',
+      minimal.replace('dev-box', 'Dev Box'),
+      /environments\.Dev Box: environment names are lower-case/,
+    ],
     ['no environments', 'temporal:\n  namespace: x\n', /environments: Required/],
-    ['a bad duration', `policies:\n  activity:\n    heartbeatTimeout: soon\n${minimal}`, /policies\.activity\.heartbeatTimeout: expected a duration/],
-    ['half a client certificate pair', `temporal:\n  tls:\n    clientCert: c.pem\n${minimal}`, /temporal\.tls: clientCert and clientKey go together/],
+    [
+      'a bad duration',
+      `policies:\n  activity:\n    heartbeatTimeout: soon\n${minimal}`,
+      /policies\.activity\.heartbeatTimeout: expected a duration/,
+    ],
+    [
+      'half a client certificate pair',
+      `temporal:\n  tls:\n    clientCert: c.pem\n${minimal}`,
+      /temporal\.tls: clientCert and clientKey go together/,
+    ],
   ])('rejects %s with the file name and the field path', (_name, text, expected) => {
     const file = write('bad.yaml', text);
     let error: unknown;
@@ -84,7 +111,11 @@ describe('loadConfig', () => {
   });
 
   it('rejects a file that is not YAML, and one that does not exist', () => {
-    expect(() => loadConfig(write('broken.yaml', 'environments: [\n'), {})).toThrow(/broken\.yaml is not valid YAML/);
-    expect(() => loadConfig(path.join(dir, 'missing.yaml'), {})).toThrow(/Cannot read the configuration file .*missing\.yaml/);
+    expect(() => loadConfig(write('broken.yaml', 'environments: [\n'), {})).toThrow(
+      /broken\.yaml is not valid YAML/,
+    );
+    expect(() => loadConfig(path.join(dir, 'missing.yaml'), {})).toThrow(
+      /Cannot read the configuration file .*missing\.yaml/,
+    );
   });
 });

@@ -15,7 +15,9 @@ const normal: EnvironmentSnapshot = {
 const inMaintenance: EnvironmentSnapshot = {
   configurationMode: 1,
   instances: normal.instances.map((i) =>
-    i.id === 'aos-1' || i.id === 'aos-4' ? { ...i, maintenanceMode: true } : { ...i, running: false, maintenanceMode: null },
+    i.id === 'aos-1' || i.id === 'aos-4'
+      ? { ...i, maintenanceMode: true }
+      : { ...i, running: false, maintenanceMode: null },
   ),
 };
 
@@ -31,8 +33,15 @@ describe('planAosSteps', () => {
   });
 
   it('enable keeps an AOS that runs now rather than starting a stopped one', () => {
-    const partly = { ...normal, instances: normal.instances.map((i) => (i.id === 'aos-1' ? { ...i, running: false } : i)) };
-    expect(planAosSteps('enable', partly).filter((s) => s.action === 'restart').map((s) => s.aosId)).toEqual(['aos-2', 'aos-4']);
+    const partly = {
+      ...normal,
+      instances: normal.instances.map((i) => (i.id === 'aos-1' ? { ...i, running: false } : i)),
+    };
+    expect(
+      planAosSteps('enable', partly)
+        .filter((s) => s.action === 'restart')
+        .map((s) => s.aosId),
+    ).toEqual(['aos-2', 'aos-4']);
     expect(planAosSteps('enable', partly).map((s) => s.aosId)).not.toContain('aos-1');
   });
 

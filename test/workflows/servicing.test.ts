@@ -12,7 +12,7 @@ let env: TestEnvironment;
 
 beforeAll(async () => {
   temporal = await createTimeSkippingEnv();
-  env = await startTestEnvironment(temporal.address);
+  env = await startTestEnvironment(temporal);
 });
 afterAll(async () => {
   await env?.stop();
@@ -36,7 +36,11 @@ async function run(workflow: typeof enableMaintenanceMode, args: unknown) {
   const workflowId = `test-${randomUUID()}`;
   try {
     const result = await worker.runUntil(
-      temporal.client.workflow.execute(workflow, { workflowId, taskQueue: env.config.temporal.taskQueue, args: [args as ServicingInput] }),
+      temporal.client.workflow.execute(workflow, {
+        workflowId,
+        taskQueue: env.config.temporal.taskQueue,
+        args: [args as ServicingInput],
+      }),
     );
     return { result, workflowId };
   } finally {
@@ -61,7 +65,13 @@ describe('servicing workflows with the real fleet', () => {
   it('enable leaves one interactive and one batch AOS in maintenance; disable brings the topology back', async () => {
     const { result: enabled } = await run(enableMaintenanceMode, input());
     expect(enabled).toMatchObject({ outcome: 'Succeeded', state: 'InMaintenance', action: 'enable' });
-    expect(enabled.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(enabled.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
     expect(env.readFlag()).toBe(1);
     expect((await running()).map((a) => [a.id, a.role, a.maintenanceMode])).toEqual([
       ['aos-1', 'interactive', true],
@@ -80,13 +90,21 @@ describe('servicing workflows with the real fleet', () => {
     const pids = (await running()).map((a) => a.pid);
     const { result } = await run(disableMaintenanceMode, input());
     expect(result.outcome).toBe('AlreadyInMode');
-    expect(result.steps.map((s) => s.status)).toEqual(['succeeded', 'skipped', 'skipped', 'skipped', 'succeeded']);
+    expect(result.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'skipped',
+      'skipped',
+      'skipped',
+      'succeeded',
+    ]);
     expect((await running()).map((a) => a.pid)).toEqual(pids);
   });
 
   it('fails bad input at once with a non-retryable InvalidInput that says what to fix, and changes nothing', async () => {
     const pids = (await running()).map((a) => a.pid);
-    const failure = await failureOf(run(enableMaintenanceMode, { environment: 'Contoso Sandbox', reason: 42 }));
+    const failure = await failureOf(
+      run(enableMaintenanceMode, { environment: 'Contoso Sandbox', reason: 42 }),
+    );
     expect(failure.type).toBe('InvalidInput');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toMatch(/environment: environment names are lower-case/);
@@ -99,7 +117,9 @@ describe('servicing workflows with the real fleet', () => {
 
   it('fails an unknown environment at once, naming the known ones', async () => {
     const failure = await failureOf(run(enableMaintenanceMode, input({ environment: 'fabrikam-prod' })));
-    expect(failure.message).toMatch(/Unknown environment "fabrikam-prod". Known environments: contoso-sandbox/);
+    expect(failure.message).toMatch(
+      /Unknown environment "fabrikam-prod". Known environments: contoso-sandbox/,
+    );
   });
 
   it('retries an AOS start that fails twice and succeeds without anyone deciding anything', async () => {
