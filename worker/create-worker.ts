@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { EnvironmentDrivers } from '../activities/drivers';
@@ -5,6 +6,9 @@ import { createFleetDrivers } from '../activities/fleet-drivers';
 import { SqliteHistoryStore } from '../activities/history-store';
 import { connectionOptions } from '../config/connection';
 import type { LoadedConfig } from '../config/load';
+
+/** Written by `npm run build` (scripts/bundle-workflows.ts) next to the compiled worker. */
+export const WORKFLOW_BUNDLE = path.resolve(__dirname, '../workflow-bundle.js');
 
 export interface RunningWorker {
   worker: Worker;
@@ -39,8 +43,8 @@ export async function createWorker(
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    // A prebuilt bundle (tests) or the workflows folder, bundled at start.
-    ...(overrides.workflowBundle ? {} : { workflowsPath: require.resolve('../workflows') }),
+    // The bundle `npm run build` made; tests pass their own with `overrides.workflowBundle`.
+    workflowBundle: { codePath: WORKFLOW_BUNDLE },
     activities,
     shutdownGraceTime: '10s',
     ...overrides,

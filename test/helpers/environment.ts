@@ -26,12 +26,10 @@ let counter = 0;
  */
 export async function startTestEnvironment(
   temporal: { address: string; supportsTimeSkipping: boolean },
-  name = 'contoso-sandbox',
+  { name = 'contoso-sandbox', topology = { interactive: 3, batch: 2 }, aosStartupMs = 50 } = {},
 ): Promise<TestEnvironment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
   const databaseFile = path.join(dir, `${name}.db`);
-  const topology = { interactive: 3, batch: 2 };
-  const aosStartupMs = 50;
   const fleetProcess = await startFleet({
     environment: name,
     databaseFile,
