@@ -7,7 +7,7 @@ import { FleetHttpError, FleetUnreachableError } from '../fleet/client';
  * an unreachable database or control plane and a failed AOS start are transient; a request the
  * environment rejects (unknown instance, bad request) is not.
  */
-export function classify(err: unknown, what: string): ApplicationFailure {
+export function classify(err: unknown, what: string, unavailable: ErrorType = ErrorType.AosUnavailable): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof FleetUnreachableError) {
@@ -20,7 +20,7 @@ export function classify(err: unknown, what: string): ApplicationFailure {
     if (err.status === 404)
       return ApplicationFailure.nonRetryable(`${what}: ${message}`, ErrorType.UnknownAos);
     if (err.status >= 500)
-      return ApplicationFailure.retryable(`${what}: ${message}`, ErrorType.AosStartFailed);
+      return ApplicationFailure.retryable(`${what}: ${message}`, unavailable);
     return ApplicationFailure.nonRetryable(`${what}: ${message}`, ErrorType.RequestRejected);
   }
   const code = (err as { code?: unknown }).code;

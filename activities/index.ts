@@ -1,18 +1,21 @@
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
-import type { EnvironmentSnapshot } from '../contract/operation';
-import type { ActivityPolicy, Config } from '../config/schema';
-import type { EnvironmentDrivers } from './drivers';
+import type { Action, EnvironmentSnapshot } from '../contract/operation';
+import type { Config } from '../config/schema';
+import type { AosState, EnvironmentDrivers } from './drivers';
 import { classify } from './errors';
-import type { HistoryEntry, HistoryStore } from './history-store';
+import type { HistoryEntry, LockHolder, ServicingStore } from './servicing-store';
 
 export interface ActivityDeps {
   environments: Config['environments'];
-  policy: ActivityPolicy;
+  policies: Config['policies'];
   searchAttributes: boolean;
   /** The drivers of one environment; the worker builds them once per environment. */
   drivers(environment: string): EnvironmentDrivers;
-  history: HistoryStore;
+  store: ServicingStore;
+  /** Whether a workflow run is still open; used to detect a lock left by a closed run. */
+  isRunning(workflowId: string, runId: string): Promise<boolean>;
 }
 
 export interface EnvironmentRef {
@@ -22,6 +25,14 @@ export interface AosRef extends EnvironmentRef {
   aosId: string;
 }
 export type Expectation = 'maintenance' | 'normal';
+
+/** What the workflow needs from the configuration, durations in milliseconds. */
+export interface OperationSettings {
+  searchAttributes: boolean;
+  decisionTimeoutMs: number;
+  activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
+  retry: { initialIntervalMs: number; backoffCoefficient: number; maximumIntervalMs: number; maximumAttempts: number };
+}
 
 /** Heartbeats while `work` runs, and hands it the activity's cancellation signal. */
 async function heartbeating<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -34,13 +45,21 @@ async function heartbeating<T>(work: (signal: AbortSignal) => Promise<T>): Promi
   }
 }
 
-async function guarded<T>(what: string, work: () => Promise<T>): Promise<T> {
+async function guarded<T>(what: string, work: () => Promise<T>, unavailable?: ErrorType): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    throw classify(err, what);
+    // A cancelled activity must say so, or Temporal would take the cancellation for a failure.
+    if (err instanceof CancelledFailure) throw err;
+    throw classify(err, what, unavailable);
   }
 }
+
+const describeRunning = (all: AosState[]) =>
+  all
+    .filter((a) => a.running)
+    .map((a) => `${a.id}${a.maintenanceMode ? ' (maintenance)' : ''}`)
+    .join(', ') || 'none';
 
 export function createActivities(deps: ActivityDeps) {
   const drivers = (environment: string): EnvironmentDrivers => {
@@ -54,39 +73,83 @@ export function createActivities(deps: ActivityDeps) {
     return deps.drivers(environment);
   };
 
+  /** How an AOS differs from the snapshot taken before the operation, if it does. */
+  const difference = (before: EnvironmentSnapshot['instances'][number], now: AosState[]): string | undefined => {
+    const after = now.find((a) => a.id === before.id);
+    if (!after) return `${before.id} is missing`;
+    if (after.running !== before.running) return `${before.id} ${before.running ? 'ran' : 'was stopped'} before`;
+    if (before.running && after.maintenanceMode !== before.maintenanceMode) {
+      return `${before.id} ran ${before.maintenanceMode ? 'in' : 'out of'} maintenance mode before`;
+    }
+    return undefined;
+  };
+
   return {
     /** Local activity: checks the environment is declared and hands the workflow its settings. */
-    async resolveEnvironment({
-      environment,
-    }: EnvironmentRef): Promise<{ policy: ActivityPolicy; searchAttributes: boolean }> {
+    async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {
       drivers(environment);
-      return { policy: deps.policy, searchAttributes: deps.searchAttributes };
+      const { activity, decisionTimeout } = deps.policies;
+      return {
+        searchAttributes: deps.searchAttributes,
+        decisionTimeoutMs: msToNumber(decisionTimeout),
+        activity: {
+          startToCloseTimeoutMs: msToNumber(activity.startToCloseTimeout),
+          heartbeatTimeoutMs: msToNumber(activity.heartbeatTimeout),
+        },
+        retry: {
+          initialIntervalMs: msToNumber(activity.retry.initialInterval),
+          backoffCoefficient: activity.retry.backoffCoefficient,
+          maximumIntervalMs: msToNumber(activity.retry.maximumInterval),
+          maximumAttempts: activity.retry.maximumAttempts,
+        },
+      };
+    },
+
+    /**
+     * Takes the environment's servicing lock for this run. A lock held by a run that has closed
+     * (terminated from the UI, say) is taken over; one held by a running operation refuses at once.
+     */
+    async acquireLock({ environment, action, requestedBy }: EnvironmentRef & { action: Action; requestedBy: string }) {
+      drivers(environment);
+      const execution = Context.current().info.workflowExecution!;
+      const me: LockHolder = {
+        environment,
+        workflowId: execution.workflowId,
+        runId: execution.runId,
+        action,
+        requestedBy,
+        since: new Date().toISOString(),
+      };
+      const first = deps.store.acquire(me);
+      if (first.acquired) return { takenOverFrom: null };
+      const holder = first.holder;
+      if (await deps.isRunning(holder.workflowId, holder.runId)) {
+        throw ApplicationFailure.nonRetryable(
+          `${environment} is being serviced by workflow ${holder.workflowId} (run ${holder.runId}, ${holder.action} ` +
+            `requested by ${holder.requestedBy} at ${holder.since}). Wait for it to finish, or decide on it if it has failed.`,
+          ErrorType.EnvironmentBusy,
+          { holder },
+        );
+      }
+      if (!deps.store.takeOver(holder, me)) {
+        throw ApplicationFailure.retryable(`The lock of ${environment} changed hands while taking it over`, ErrorType.EnvironmentBusy);
+      }
+      log.warn('Took over a lock left by a closed workflow', { environment, holder });
+      return { takenOverFrom: holder.workflowId };
     },
 
     /** Both the database and the AOS control plane answer; returns the state to roll back to. */
     async snapshotEnvironment({ environment }: EnvironmentRef): Promise<EnvironmentSnapshot> {
       const d = drivers(environment);
-      const configurationMode = await guarded('read CONFIGURATIONMODE', () =>
-        d.flagStore.readConfigurationMode(),
-      );
-      const instances = await guarded('list AOS instances', () =>
-        d.aosControl.list(Context.current().cancellationSignal),
-      );
+      const configurationMode = await guarded('read CONFIGURATIONMODE', () => d.flagStore.readConfigurationMode());
+      const instances = await guarded('list AOS instances', () => d.aosControl.list(Context.current().cancellationSignal));
       return {
         configurationMode,
-        instances: instances.map(({ id, role, running, maintenanceMode }) => ({
-          id,
-          role,
-          running,
-          maintenanceMode,
-        })),
+        instances: instances.map(({ id, role, running, maintenanceMode }) => ({ id, role, running, maintenanceMode })),
       };
     },
 
-    async setConfigurationMode({
-      environment,
-      value,
-    }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1 }> {
+    async setConfigurationMode({ environment, value }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1 }> {
       const d = drivers(environment);
       const result = await guarded('set CONFIGURATIONMODE', () => d.flagStore.writeConfigurationMode(value));
       log.info('CONFIGURATIONMODE set', { environment, value, previous: result.previous });
@@ -95,7 +158,11 @@ export function createActivities(deps: ActivityDeps) {
 
     async restartAos({ environment, aosId }: AosRef) {
       const d = drivers(environment);
-      return guarded(`restart ${aosId}`, () => heartbeating((signal) => d.aosControl.restart(aosId, signal)));
+      return guarded(
+        `restart ${aosId}`,
+        () => heartbeating((signal) => d.aosControl.restart(aosId, signal)),
+        ErrorType.AosStartFailed,
+      );
     },
 
     async stopAos({ environment, aosId }: AosRef) {
@@ -103,15 +170,47 @@ export function createActivities(deps: ActivityDeps) {
       return guarded(`stop ${aosId}`, () => heartbeating((signal) => d.aosControl.stop(aosId, signal)));
     },
 
+    /** Rollback: brings back exactly the AOS that ran before, each restarted so it reads the restored flag. */
+    async restoreTopology({ environment, snapshot }: EnvironmentRef & { snapshot: EnvironmentSnapshot }) {
+      const d = drivers(environment);
+      return guarded(
+        'restore AOS',
+        () =>
+          heartbeating(async (signal) => {
+            const now = await d.aosControl.list(signal);
+            const changes = snapshot.instances.filter((before) => difference(before, now));
+            await Promise.all(
+              changes.map((before) => (before.running ? d.aosControl.restart(before.id, signal) : d.aosControl.stop(before.id, signal))),
+            );
+            return { changed: changes.map((c) => `${c.running ? '↻' : '■'} ${c.id}`) };
+          }),
+        ErrorType.AosStartFailed,
+      );
+    },
+
+    /** Rollback: the flag, the running AOS and their modes equal the snapshot taken before the operation. */
+    async verifySnapshot({ environment, snapshot }: EnvironmentRef & { snapshot: EnvironmentSnapshot }) {
+      const d = drivers(environment);
+      return guarded('verify rollback', async () => {
+        const flag = await d.flagStore.readConfigurationMode();
+        const now = await d.aosControl.list(Context.current().cancellationSignal);
+        const problems = snapshot.instances.flatMap((before) => difference(before, now) ?? []);
+        if (flag !== snapshot.configurationMode) problems.unshift(`CONFIGURATIONMODE is ${flag}, was ${snapshot.configurationMode}`);
+        if (problems.length > 0) {
+          throw ApplicationFailure.retryable(`Not back where it was: ${problems.join('; ')}`, ErrorType.VerificationFailed, {
+            problems,
+          });
+        }
+        return { checks: [`CONFIGURATIONMODE = ${flag}`, `running as before: ${describeRunning(now)}`] };
+      });
+    },
+
     /**
      * Checks the environment as its users see it. Maintenance: exactly one interactive and one batch
      * AOS, both in maintenance mode; administrators and maintenance mode users get in, others do not.
      * Normal: every AOS up and out of maintenance; a regular user gets in.
      */
-    async verifyEnvironment({
-      environment,
-      expect,
-    }: EnvironmentRef & { expect: Expectation }): Promise<{ checks: string[] }> {
+    async verifyEnvironment({ environment, expect }: EnvironmentRef & { expect: Expectation }): Promise<{ checks: string[] }> {
       const d = drivers(environment);
       return guarded('verify', async () => {
         const signal = Context.current().cancellationSignal;
@@ -126,8 +225,7 @@ export function createActivities(deps: ActivityDeps) {
         const all = await d.aosControl.list(signal);
         const running = all.filter((a) => a.running);
         const wrongMode = running.filter((a) => a.maintenanceMode !== inMaintenance).map((a) => a.id);
-        if (wrongMode.length > 0)
-          problems.push(`${wrongMode.join(', ')} not ${inMaintenance ? 'in' : 'out of'} maintenance mode`);
+        if (wrongMode.length > 0) problems.push(`${wrongMode.join(', ')} not ${inMaintenance ? 'in' : 'out of'} maintenance mode`);
         if (inMaintenance) {
           for (const role of ['interactive', 'batch'] as const) {
             const n = running.filter((a) => a.role === role).length;
@@ -137,8 +235,7 @@ export function createActivities(deps: ActivityDeps) {
           const down = all.filter((a) => !a.running).map((a) => a.id);
           if (down.length > 0) problems.push(`${down.join(', ')} not running`);
         }
-        if (problems.length === 0)
-          checks.push(`${running.length} AOS running: ${running.map((a) => a.id).join(', ')}`);
+        if (problems.length === 0) checks.push(`running: ${describeRunning(all)}`);
 
         const front = running.find((a) => a.role === 'interactive');
         if (front && problems.length === 0) {
@@ -161,21 +258,17 @@ export function createActivities(deps: ActivityDeps) {
           }
         }
         if (problems.length > 0) {
-          throw ApplicationFailure.retryable(
-            `Verification failed: ${problems.join('; ')}`,
-            ErrorType.VerificationFailed,
-            {
-              problems,
-            },
-          );
+          throw ApplicationFailure.retryable(`Verification failed: ${problems.join('; ')}`, ErrorType.VerificationFailed, {
+            problems,
+          });
         }
         return { checks };
       });
     },
 
-    /** Writes the operation's entry; a repeated call for the same run (after a crash) changes nothing. */
-    async recordHistory(entry: HistoryEntry): Promise<{ inserted: boolean }> {
-      return guarded('record history', async () => deps.history.record(entry));
+    /** Records the operation in the environment history and releases its lock: once per run, even if retried. */
+    async finishOperation(entry: HistoryEntry): Promise<{ inserted: boolean }> {
+      return guarded('record history', async () => deps.store.finish(entry));
     },
   };
 }

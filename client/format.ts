@@ -1,4 +1,12 @@
-import { STEP_TITLES, type OperationStatus, type StepRecord } from '../contract/operation';
+import type { HistoryEntry, LockHolder } from '../activities/servicing-store';
+import {
+  DECISION_HELP,
+  STEP_TITLES,
+  type LogEntry,
+  type OperationLog,
+  type OperationStatus,
+  type StepRecord,
+} from '../contract/operation';
 import type { EnvironmentStatus } from './operations';
 
 const MARK: Record<StepRecord['status'], string> = {
@@ -15,13 +23,26 @@ export function progressBar(percent: number, width = 20): string {
 }
 
 export function formatStep(s: StepRecord): string {
-  return `  ${MARK[s.status]} ${s.detail ? `${STEP_TITLES[s.name].padEnd(46)} ${s.detail}` : STEP_TITLES[s.name]}`;
+  const title = STEP_TITLES[s.name];
+  return `  ${MARK[s.status]} ${s.detail ? `${title.padEnd(48)} ${s.detail}` : title}`;
 }
 
 /** One line for a progress change while an operation runs. */
 export function formatProgress(s: OperationStatus): string {
   const current = s.steps.find((x) => x.name === s.step);
-  return `${progressBar(s.progress)}  ${s.state.padEnd(20)} ${current ? `${MARK[current.status]} ${STEP_TITLES[current.name]}` : ''}`;
+  const what = current ? `${MARK[current.status]} ${STEP_TITLES[current.name]}` : '';
+  return `${progressBar(s.progress)}  ${s.state.padEnd(20)} ${what}`;
+}
+
+/** What failed and what the operator can do about it, with the commands to type. */
+export function formatDecisionNeeded(s: OperationStatus): string {
+  const lines = [`${s.environment}: ${s.operationId} needs a decision.`];
+  if (s.failure) lines.push(`  failed at: ${STEP_TITLES[s.failure.step]}`, `  error: ${s.failure.error.message}`);
+  if (s.decisionDeadline) lines.push(`  decide by ${s.decisionDeadline}, or it ends Failed with the environment as it is`);
+  for (const d of s.availableDecisions) {
+    lines.push(`  maint ${d.padEnd(8)} ${s.environment} --reason "..."   ${DECISION_HELP[d]}`);
+  }
+  return lines.join('\n');
 }
 
 export function formatStatus(st: EnvironmentStatus): string {
@@ -29,14 +50,73 @@ export function formatStatus(st: EnvironmentStatus): string {
   const op = st.operation;
   if (!op) return [...lines, '  no operation has run on this environment yet'].join('\n');
   const s = op.status;
-  lines.push(`  last operation: ${op.workflowId} (${op.workflowType}, ${op.execution.toLowerCase()})`);
-  if (s) {
-    lines.push(`  requested by ${s.requestedBy} at ${s.startedAt}${s.reason ? ` — ${s.reason}` : ''}`);
-    lines.push(`  ${progressBar(s.progress)}${s.outcome ? `  ${s.outcome}` : ''}`);
-    lines.push(...s.steps.map(formatStep));
-    if (s.failure) lines.push(`  failed at ${s.failure.step}: ${s.failure.message}`);
-  } else if (op.error) {
-    lines.push(`  ${op.error}`);
+  lines.push(`  operation: ${op.workflowId} (${op.workflowType}, ${op.execution.toLowerCase()})`);
+  if (!s) return [...lines, `  ${op.error}`].join('\n');
+  lines.push(`  requested by ${s.requestedBy} at ${s.startedAt}${s.reason ? ` — ${s.reason}` : ''}`);
+  lines.push(`  ${progressBar(s.progress)}${s.result ? `  ${s.result}${s.alreadyInMode ? ' (already in the requested mode)' : ''}` : ''}`);
+  lines.push(...s.steps.map(formatStep));
+  for (const d of s.decisions) lines.push(`  decision: ${d.kind} by ${d.by} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
+  if (s.awaitingDecision) lines.push('', formatDecisionNeeded(s));
+  else if (s.failure && s.result !== 'Succeeded' && s.result !== 'RolledBack') {
+    lines.push(`  last failure at ${s.failure.step}: ${s.failure.error.message}`);
   }
   return lines.join('\n');
+}
+
+function formatEntry(e: LogEntry): string {
+  const time = e.at.replace('T', ' ').replace('Z', '');
+  const where = [e.step, e.aos].filter(Boolean).join(' ');
+  const attempt = e.attempt ? `attempt ${e.attempt} ` : '';
+  const took = e.durationMs !== undefined ? ` (${e.durationMs} ms)` : '';
+  const outcome = e.kind === 'attempt' ? `${e.message}: ${attempt}${e.outcome}${took}` : e.message;
+  const error = e.error ? `\n${' '.repeat(26)}${e.error.type ? `${e.error.type}: ` : ''}${e.error.message}` : '';
+  return `${time}  ${e.kind.padEnd(8)} ${where.padEnd(20)} ${outcome}${error}`;
+}
+
+export function formatLog(log: OperationLog): string {
+  const head = [`Operation log of ${log.operationId} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`];
+  if (log.dropped > 0) head.push(`(${log.dropped} older entries were dropped to keep the operation small)`);
+  return [...head, ...log.entries.map(formatEntry)].join('\n');
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export function formatHistory(environment: string, entries: HistoryEntry[]): string {
+  if (entries.length === 0) return `${environment}: no operations recorded yet`;
+  return table(
+    ['started', 'finished', 'action', 'result', 'requested by', 'reason', 'decisions', 'operation'],
+    entries.map((e) => [
+      e.startedAt.replace('T', ' ').slice(0, 19),
+      e.finishedAt.replace('T', ' ').slice(0, 19),
+      e.action,
+      e.result,
+      e.requestedBy,
+      e.reason,
+      e.decisions.map((d) => `${d.kind} by ${d.by}`).join(', '),
+      e.operationId,
+    ]),
+  );
+}
+
+export function formatList(rows: EnvironmentStatus[]): string {
+  return table(
+    ['environment', 'state', 'step', 'progress', 'operation', 'execution', 'started'],
+    rows.map((r) => [
+      r.environment,
+      r.state + (r.operation?.status?.awaitingDecision ? ' (needs a decision)' : ''),
+      r.operation?.status?.step ?? '',
+      r.operation?.status ? `${r.operation.status.progress}%` : '',
+      r.operation?.workflowId ?? '',
+      r.operation?.execution.toLowerCase() ?? '',
+      r.operation?.startTime.replace('T', ' ').slice(0, 19) ?? '',
+    ]),
+  );
+}
+
+export function formatHolder(h: LockHolder): string {
+  return `workflow ${h.workflowId} (run ${h.runId}, ${h.action} requested by ${h.requestedBy} at ${h.since})`;
 }

@@ -1,8 +1,11 @@
 import {
+  ApplicationFailure,
   Client,
   Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
@@ -11,11 +14,15 @@ import { connectionOptions } from '../config/connection';
 import type { LoadedConfig } from '../config/load';
 import {
   WORKFLOW_TYPES,
+  decisionUpdates,
   operationWorkflowId,
   searchAttributes,
   servicingInputSchema,
   statusQuery,
   type Action,
+  type DecisionAck,
+  type DecisionInput,
+  type DecisionKind,
   type EnvironmentState,
   type OperationStatus,
   type ServicingInput,
@@ -32,6 +39,7 @@ export class OperatorError extends Error {
   }
 }
 
+/** Exit codes of the CLI, for scripts (listed in the README). */
 export const ExitCode = {
   Ok: 0,
   OperationFailed: 1,
@@ -39,6 +47,7 @@ export const ExitCode = {
   Unreachable: 3,
   Conflict: 4,
   NotFound: 5,
+  NeedsDecision: 6,
 } as const;
 
 export async function connect(config: LoadedConfig): Promise<{ client: Client; close(): Promise<void> }> {
@@ -105,13 +114,39 @@ export async function startOperation(
 export async function latestOperation(
   client: Client,
   environment: string,
+  { running = false } = {},
 ): Promise<WorkflowExecutionInfo | undefined> {
   let newest: WorkflowExecutionInfo | undefined;
-  const query = `${searchAttributes.environment.name} = '${environment}'`;
+  const query = `${searchAttributes.environment.name} = '${environment}'${running ? " AND ExecutionStatus = 'Running'" : ''}`;
   for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
     if (!newest || wf.startTime > newest.startTime) newest = wf;
   }
   return newest;
+}
+
+/**
+ * The operation an operator names: an environment (its running operation, else its newest one)
+ * or a workflow ID.
+ */
+export async function resolveOperation(client: Client, config: LoadedConfig, target: string): Promise<WorkflowHandle> {
+  if (config.environments[target]) {
+    const info = (await latestOperation(client, target, { running: true })) ?? (await latestOperation(client, target));
+    if (!info) throw new OperatorError(`No operation has run on ${target} yet.`, ExitCode.NotFound);
+    return client.workflow.getHandle(info.workflowId, info.runId);
+  }
+  const handle = client.workflow.getHandle(target);
+  try {
+    await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      throw new OperatorError(
+        `"${target}" is neither an environment (${Object.keys(config.environments).join(', ')}) nor a workflow ID.`,
+        ExitCode.NotFound,
+      );
+    }
+    throw err;
+  }
+  return handle;
 }
 
 export interface EnvironmentStatus {
@@ -122,6 +157,7 @@ export interface EnvironmentStatus {
     runId: string;
     workflowType: string;
     execution: string;
+    startTime: string;
     status?: OperationStatus;
     error?: string;
   };
@@ -130,54 +166,82 @@ export interface EnvironmentStatus {
 export async function environmentStatus(client: Client, environment: string): Promise<EnvironmentStatus> {
   const info = await latestOperation(client, environment);
   if (!info) return { environment, state: 'Deployed' };
-  const state =
-    (info.typedSearchAttributes.get(searchAttributes.state) as EnvironmentState | undefined) ?? 'Deployed';
-  const handle = client.workflow.getHandle(info.workflowId, info.runId);
+  const state = (info.typedSearchAttributes.get(searchAttributes.state) as EnvironmentState | undefined) ?? 'Deployed';
   const operation: EnvironmentStatus['operation'] = {
     workflowId: info.workflowId,
     runId: info.runId,
     workflowType: info.type,
     execution: info.status.name,
+    startTime: info.startTime.toISOString(),
   };
   try {
-    operation.status = await handle.query(statusQuery);
+    operation.status = await client.workflow.getHandle(info.workflowId, info.runId).query(statusQuery);
   } catch (err) {
-    operation.error = `status query not answered: ${(err as Error).message}`;
+    operation.error = `status query not answered (is a worker running?): ${(err as Error).message.split('\n')[0]}`;
   }
   return { environment, state: operation.status?.state ?? state, operation };
 }
 
-/** Polls the status query until the workflow ends, calling `onStatus` when it changes. */
-export async function waitForResult(
+export type FollowOutcome =
+  | { kind: 'completed'; result: ServicingResult }
+  | { kind: 'failed'; message: string; type?: string; result?: ServicingResult }
+  | { kind: 'needsDecision'; status: OperationStatus };
+
+/**
+ * Follows an operation until it ends or waits for a decision, calling `onStatus` on each change
+ * (polling the status query: cheap, and it works for operations started anywhere).
+ */
+export async function follow(
   handle: WorkflowHandle,
   onStatus: (s: OperationStatus) => void,
   pollMs = 250,
-): Promise<ServicingResult> {
+): Promise<FollowOutcome> {
   let last = '';
-  let done = false;
-  const result = handle.result().finally(() => {
-    done = true;
-  });
-  const poll = async () => {
-    while (!done) {
-      try {
-        const s = await handle.query(statusQuery);
-        const key = JSON.stringify(s.steps) + s.state;
-        if (key !== last) {
-          last = key;
-          onStatus(s);
-        }
-      } catch {
-        // Not answerable yet (first workflow task still running): try again.
+  let ended: FollowOutcome | undefined;
+  const result = handle.result().then(
+    (r: ServicingResult): FollowOutcome => ({ kind: 'completed', result: r }),
+    (err: unknown): FollowOutcome => {
+      if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
+        const details = err.cause.details?.[0] as ServicingResult | undefined;
+        return { kind: 'failed', message: err.cause.message, type: err.cause.type ?? undefined, result: details };
       }
-      await new Promise((r) => setTimeout(r, pollMs));
+      if (err instanceof WorkflowFailedError) return { kind: 'failed', message: err.cause?.message ?? err.message };
+      throw err;
+    },
+  );
+  void result.then((o) => (ended = o), () => undefined);
+  while (!ended) {
+    try {
+      const s = await handle.query(statusQuery);
+      const key = JSON.stringify([s.steps, s.state, s.awaitingDecision]);
+      if (key !== last) {
+        last = key;
+        onStatus(s);
+      }
+      if (s.awaitingDecision) return { kind: 'needsDecision', status: s };
+    } catch {
+      // Not answerable yet (first workflow task still running) or just closed: look again.
     }
-  };
-  const [value] = await Promise.all([result, poll()]);
-  return value as ServicingResult;
+    await Promise.race([result, new Promise((r) => setTimeout(r, pollMs))]);
+  }
+  return result;
 }
 
-export function failureMessage(err: unknown): string | undefined {
-  if (err instanceof WorkflowFailedError) return err.cause?.message ?? err.message;
-  return undefined;
+/** Sends a decision as an update: the answer, or the workflow's reason for refusing it. */
+export async function decide(
+  handle: WorkflowHandle,
+  kind: DecisionKind,
+  input: DecisionInput,
+): Promise<DecisionAck> {
+  try {
+    return await handle.executeUpdate(decisionUpdates[kind], { args: [input] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      throw new OperatorError(err.cause?.message ?? err.message, ExitCode.Conflict);
+    }
+    if (err instanceof WorkflowNotFoundError) {
+      throw new OperatorError(`Operation ${handle.workflowId} has ended: there is nothing to decide.`, ExitCode.Conflict);
+    }
+    throw err;
+  }
 }

@@ -103,6 +103,8 @@ export const configSchema = z
     policies: z
       .object({
         activity: activityPolicySchema.default({}),
+        /** How long a failed operation waits for resume, rollback or abort before it ends Failed. */
+        decisionTimeout: duration.default('7d'),
       })
       .strict()
       .default({}),

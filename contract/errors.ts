@@ -8,7 +8,11 @@ export const ErrorType = {
   ControlPlaneUnreachable: 'ControlPlaneUnreachable',
   AosStartFailed: 'AosStartFailed',
   VerificationFailed: 'VerificationFailed',
-  StepFailed: 'StepFailed',
+  AosUnavailable: 'AosUnavailable',
+  EnvironmentBusy: 'EnvironmentBusy',
+  /** The operation ended Aborted (by a decision or a cancellation) or Failed (no decision in time). */
+  OperationAborted: 'OperationAborted',
+  OperationFailed: 'OperationFailed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -18,4 +22,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.UnknownEnvironment,
   ErrorType.UnknownAos,
   ErrorType.RequestRejected,
+  ErrorType.EnvironmentBusy,
 ];

@@ -3,7 +3,7 @@
  * definitions and search attributes. Import-safe in workflow code (no Node APIs, no I/O).
  */
 import { defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 
 export const TASK_QUEUE_DEFAULT = 'maintenance';
@@ -32,6 +32,7 @@ export const searchAttributes = {
   environment: defineSearchAttributeKey('MaintenanceEnvironment', 'KEYWORD'),
   action: defineSearchAttributeKey('MaintenanceAction', 'KEYWORD'),
   state: defineSearchAttributeKey('MaintenanceState', 'KEYWORD'),
+  result: defineSearchAttributeKey('MaintenanceResult', 'KEYWORD'),
 };
 export const SEARCH_ATTRIBUTE_KEYS = Object.values(searchAttributes);
 
@@ -60,15 +61,60 @@ export const EXAMPLE_INPUT: ServicingInput = {
   reason: 'Enable configuration keys for the new warehouse',
 };
 
-export const STEPS = ['preflight', 'flipFlag', 'restartAos', 'verify', 'record'] as const;
+export const FORWARD_STEPS = ['preflight', 'flipFlag', 'restartAos', 'verify'] as const;
+export const ROLLBACK_STEPS = ['restoreFlag', 'restoreAos', 'verifyRestored'] as const;
+export const STEPS = [...FORWARD_STEPS, ...ROLLBACK_STEPS, 'record'] as const;
 export type StepName = (typeof STEPS)[number];
 export const STEP_TITLES: Record<StepName, string> = {
-  preflight: 'Preflight: check reachability, snapshot state',
+  preflight: 'Preflight: take the lock, snapshot state',
   flipFlag: 'Set CONFIGURATIONMODE',
   restartAos: 'Restart AOS instances',
   verify: 'Verify topology and sign-in rules',
-  record: 'Record in environment history',
+  restoreFlag: 'Rollback: restore CONFIGURATIONMODE',
+  restoreAos: 'Rollback: restore the AOS that ran before',
+  verifyRestored: 'Rollback: verify the environment is as before',
+  record: 'Record in history, release the lock',
 };
+
+/** How an operation ended, in the environment history and the MaintenanceResult search attribute. */
+export const RESULTS = ['Succeeded', 'RolledBack', 'Aborted', 'Failed'] as const;
+export type Result = (typeof RESULTS)[number];
+
+export const DECISIONS = ['resume', 'rollback', 'abort'] as const;
+export type DecisionKind = (typeof DECISIONS)[number];
+export const DECISION_HELP: Record<DecisionKind, string> = {
+  resume: 'run the failed step again from its start and continue',
+  rollback: 'undo the completed steps and put the environment back where it was',
+  abort: 'stop now and leave the environment as it is',
+};
+
+/** What an operator sends with a decision (also typed as JSON in the Web UI's signal form). */
+export const decisionInputSchema = z
+  .object({
+    by: z
+      .string({ required_error: 'say who decides, e.g. {"by": "jane.doe"}' })
+      .trim()
+      .min(1, 'say who decides, e.g. {"by": "jane.doe"}')
+      .max(100),
+    reason: z.string().trim().max(500).default(''),
+  })
+  .strict();
+export type DecisionInput = z.input<typeof decisionInputSchema>;
+
+export interface Decision {
+  kind: DecisionKind | 'cancel' | 'timeout';
+  by: string;
+  reason: string;
+  at: string;
+  /** The step that had failed when the decision came. */
+  step: StepName | null;
+}
+
+export interface DecisionAck {
+  accepted: true;
+  decision: Decision;
+  message: string;
+}
 
 export const aosRoleSchema = z.enum(['interactive', 'batch']);
 export type AosRole = z.infer<typeof aosRoleSchema>;
@@ -96,7 +142,34 @@ export interface StepRecord {
   detail?: string;
 }
 
-export type Outcome = 'Succeeded' | 'AlreadyInMode';
+export interface ErrorInfo {
+  message: string;
+  type?: string;
+}
+
+/** One line of the operation log: a step, an attempt of an activity, a decision, a note. */
+export interface LogEntry {
+  at: string;
+  kind: 'step' | 'attempt' | 'decision' | 'note';
+  step?: StepName;
+  /** The AOS instance an attempt acted on. */
+  aos?: string;
+  attempt?: number;
+  outcome?: 'started' | 'succeeded' | 'failed' | 'skipped';
+  durationMs?: number;
+  message: string;
+  error?: ErrorInfo;
+}
+
+export interface OperationLog {
+  operationId: string;
+  runId: string;
+  environment: string;
+  action: Action;
+  entries: LogEntry[];
+  /** Entries dropped from the start to keep the workflow's state bounded. */
+  dropped: number;
+}
 
 export interface OperationStatus {
   operationId: string;
@@ -105,30 +178,53 @@ export interface OperationStatus {
   requestedBy: string;
   reason: string;
   state: EnvironmentState;
+  phase: 'forward' | 'rollback';
   /** The step running now, or the last one when the operation has ended. */
   step: StepName | null;
-  /** Percentage of steps done, 0 to 100. */
+  /** Percentage of the steps of the current phase done, 0 to 100. */
   progress: number;
   steps: StepRecord[];
   startedAt: string;
   finishedAt?: string;
-  outcome?: Outcome;
-  failure?: { step: StepName; message: string; type?: string };
+  result?: Result;
+  alreadyInMode?: boolean;
+  failure?: { step: StepName; error: ErrorInfo; at: string };
+  awaitingDecision: boolean;
+  /** When an operation that waits for a decision gives up and ends Failed. */
+  decisionDeadline?: string;
+  availableDecisions: DecisionKind[];
+  decisions: Decision[];
 }
 
 export interface ServicingResult {
   operationId: string;
   environment: string;
   action: Action;
-  outcome: Outcome;
+  result: Result;
+  alreadyInMode: boolean;
   state: EnvironmentState;
   startedAt: string;
   finishedAt: string;
-  before: EnvironmentSnapshot;
+  before?: EnvironmentSnapshot;
   steps: StepRecord[];
+  decisions: Decision[];
+  failure?: OperationStatus['failure'];
 }
 
 export const statusQuery = defineQuery<OperationStatus>('status');
+export const logQuery = defineQuery<OperationLog>('log');
+
+/** Decisions are updates (the CLI gets an answer or a refusal) and signals of the same names (the Web UI). */
+export const decisionUpdates = {
+  resume: defineUpdate<DecisionAck, [DecisionInput]>('resume'),
+  rollback: defineUpdate<DecisionAck, [DecisionInput]>('rollback'),
+  abort: defineUpdate<DecisionAck, [DecisionInput]>('abort'),
+} satisfies Record<DecisionKind, unknown>;
+export const decisionSignals = {
+  resume: defineSignal<[DecisionInput]>('resume'),
+  rollback: defineSignal<[DecisionInput]>('rollback'),
+  abort: defineSignal<[DecisionInput]>('abort'),
+} satisfies Record<DecisionKind, unknown>;
 
 /** Workflow IDs are business keys: one per environment for operations started by the CLI. */
 export function operationWorkflowId(environment: string): string {

@@ -13,9 +13,11 @@ export interface AosContext {
   health: AosHealth;
   db: FleetDatabase;
   logger: Logger;
+  /** Consumes an injected sign-in failure, if the fault switches hold one for this instance: its reason. */
+  takeSignInFailure(): Promise<string | undefined>;
 }
 
-export function aosRoutes({ health, db, logger }: AosContext): Route[] {
+export function aosRoutes({ health, db, logger, takeSignInFailure }: AosContext): Route[] {
   return [
     { method: 'GET', path: /^\/health$/, handle: () => ({ status: 200, body: health }) },
     {
@@ -23,6 +25,11 @@ export function aosRoutes({ health, db, logger }: AosContext): Route[] {
       path: /^\/signin$/,
       handle: async (_params, req) => {
         const { user: userId } = await readBody(req, signInRequestSchema);
+        const injected = await takeSignInFailure();
+        if (injected) {
+          logger.info({ user: userId, reason: injected }, 'sign-in refused: injected fault');
+          throw new HttpError(503, `${health.id} is not accepting sign-ins yet (warming up): ${injected}`);
+        }
         const user = findUser(db, userId);
         const decision = decideSignIn({ maintenanceMode: health.maintenanceMode, user });
         if (!decision.allowed) {

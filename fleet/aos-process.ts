@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FaultSwitches } from './faults';
-import type { AosInstance, AosMessage, InstanceRole } from './schemas';
+import type { AosInstance, AosMessage, InstanceRole, SupervisorMessage } from './schemas';
 import { aosMessageSchema } from './schemas';
 
 const READY_TIMEOUT_MS = 30_000;
@@ -71,6 +71,7 @@ export class AosProcess {
     const child = spawn(process.execPath, [AOS_SCRIPT, ...args], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    child.on('message', (raw: unknown) => this.answer(child, raw));
     const closed = new Promise<void>((resolve) => {
       child.once('close', (code, signal) => {
         this.onClose(child, code, signal);
@@ -135,6 +136,21 @@ export class AosProcess {
     await this.stop();
   }
 
+  /** Answers a running AOS's questions: whether this sign-in must fail is for the fault switches to say. */
+  private answer(child: ChildProcess, raw: unknown): void {
+    const message = aosMessageSchema.safeParse(raw);
+    if (!message.success || message.data.type !== 'takeSignInFailure') return;
+    const { requestId } = message.data;
+    const reply: SupervisorMessage = {
+      type: 'signInFailure',
+      requestId,
+      reason: this.config.faults.takeSignInFailure(this.id) ?? null,
+    };
+    // A callback, so that a channel closed meanwhile (the AOS just exited) is not an unhandled 'error'.
+    if (child.connected)
+      child.send(reply, (err) => err && this.logger.warn({ err, requestId }, 'could not answer the AOS'));
+  }
+
   /** An exit nobody asked for while running is a crash: the instance stays stopped and says why. */
   private onClose(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.current?.child !== child || this.state.status !== 'running') return;
@@ -156,7 +172,7 @@ function waitUntilReady(child: ChildProcess): Promise<ReadyMessage> {
       const message = aosMessageSchema.safeParse(raw);
       if (!message.success) return;
       if (message.data.type === 'failed') reason = message.data.reason;
-      else settle(undefined, message.data);
+      else if (message.data.type === 'ready') settle(undefined, message.data);
     };
     const onClose = (code: number | null, signal: NodeJS.Signals | null): void =>
       settle(new Error(reason ?? describeExit(code, signal)));

@@ -115,7 +115,10 @@ export class FleetClient {
     return this.call(aosUrl(port), 'GET', '/health', aosHealthSchema, undefined, options);
   }
 
-  /** A refused sign-in (401, 403) is an answer, not an error. */
+  /**
+   * A refused sign-in (401, 403) is an answer, not an error. Any other failure throws, so that callers
+   * can tell transient from final: a 503 (AOS warming up, its database unreachable) is a FleetHttpError.
+   */
   async signIn(port: number, user: string, options?: CallOptions): Promise<SignInResult> {
     const { status, json } = await this.send(aosUrl(port), 'POST', '/signin', { user }, options);
     if (status === 401 || status === 403) return { allowed: false, status, error: errorText(status, json) };

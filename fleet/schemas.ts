@@ -1,6 +1,6 @@
 /**
- * Every shape that crosses a process boundary in the fleet: command lines, the AOS's IPC message,
- * and the bodies of both HTTP APIs. Server and client parse with the same schemas.
+ * Every shape that crosses a process boundary in the fleet: command lines, the IPC messages between
+ * the supervisor and an AOS, and the bodies of both HTTP APIs. Server and client parse with the same schemas.
  */
 import { z } from 'zod';
 
@@ -65,7 +65,12 @@ export const supervisorReadyLineSchema = z.object({
   environment: z.string(),
 });
 
-/** What an AOS tells its supervisor over IPC: ready, or why it could not start. */
+const requestId = z.number().int().min(1);
+
+/**
+ * What an AOS tells its supervisor over IPC: ready, or why it could not start; and, once running, a
+ * question per sign-in: must this one fail (the supervisor owns the fault switches)?
+ */
 export const aosMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('ready'),
@@ -74,6 +79,12 @@ export const aosMessageSchema = z.discriminatedUnion('type', [
     startedAt: z.string(),
   }),
   z.object({ type: z.literal('failed'), reason: z.string() }),
+  z.object({ type: z.literal('takeSignInFailure'), requestId }),
+]);
+
+/** What the supervisor tells an AOS over IPC: the answer to `takeSignInFailure`, null when the sign-in may go on. */
+export const supervisorMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('signInFailure'), requestId, reason: z.string().nullable() }),
 ]);
 
 // --- Both HTTP APIs ---
@@ -131,8 +142,15 @@ export const faultsSchema = z
     startFailures: perInstance,
     /** Extra warm-up time for an instance's starts. */
     startDelayMs: perInstance,
+    /** The next N sign-ins on an instance answer 503 (warming up); the count survives restarts. */
+    signInFailures: perInstance,
     /** The supervisor holds an exclusive lock on the database, so nobody else can read or write it. */
     databaseUnreachable: z.boolean(),
+    /**
+     * The supervisor holds a write lock on the database: everybody can read, nobody else can write.
+     * With databaseUnreachable also on, the exclusive lock wins; the write lock comes back when it goes off.
+     */
+    databaseWritesBlocked: z.boolean(),
   })
   .strict();
 export const faultsPatchSchema = faultsSchema.partial().strict();
@@ -144,6 +162,7 @@ export type InstanceRecord = z.infer<typeof instanceRecordSchema>;
 export type SupervisorOptions = z.infer<typeof supervisorOptionsSchema>;
 export type StartFleetOptions = z.input<typeof startFleetOptionsSchema>;
 export type AosMessage = z.infer<typeof aosMessageSchema>;
+export type SupervisorMessage = z.infer<typeof supervisorMessageSchema>;
 export type AosHealth = z.infer<typeof aosHealthSchema>;
 export type SignInResponse = z.infer<typeof signInResponseSchema>;
 export type ConfigurationKey = z.infer<typeof configurationKeySchema>;

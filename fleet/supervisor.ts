@@ -145,7 +145,7 @@ function routes({ options, db, faults, instances }: SupervisorContext): Route[] 
       path: /^\/faults$/,
       handle: async (_params, req) => {
         const patch = await readBody(req, faultsPatchSchema);
-        Object.keys({ ...patch.startFailures, ...patch.startDelayMs }).forEach(find);
+        Object.keys({ ...patch.startFailures, ...patch.startDelayMs, ...patch.signInFailures }).forEach(find);
         return ok(faults.apply(patch));
       },
     },

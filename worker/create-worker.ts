@@ -1,9 +1,10 @@
 import path from 'node:path';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { EnvironmentDrivers } from '../activities/drivers';
 import { createFleetDrivers } from '../activities/fleet-drivers';
-import { SqliteHistoryStore } from '../activities/history-store';
+import { SqliteServicingStore } from '../activities/servicing-store';
 import { connectionOptions } from '../config/connection';
 import type { LoadedConfig } from '../config/load';
 
@@ -23,13 +24,23 @@ export async function createWorker(
 ): Promise<RunningWorker> {
   const ownConnection = !overrides.connection;
   const connection = overrides.connection ?? (await NativeConnection.connect(connectionOptions(config)));
-  const history = new SqliteHistoryStore(config.history.database);
+  const store = new SqliteServicingStore(config.history.database);
+  const client = new Client({ connection, namespace: config.temporal.namespace });
   const drivers = new Map<string, EnvironmentDrivers>();
   const activities = createActivities({
     environments: config.environments,
-    policy: config.policies.activity,
+    policies: config.policies,
     searchAttributes: config.temporal.searchAttributes,
-    history,
+    store,
+    async isRunning(workflowId, runId) {
+      try {
+        const { status } = await client.workflow.getHandle(workflowId, runId).describe();
+        return status.name === 'RUNNING';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+    },
     drivers(name) {
       let d = drivers.get(name);
       if (!d) {
@@ -53,7 +64,7 @@ export async function createWorker(
     worker,
     async close() {
       for (const d of drivers.values()) d.close();
-      history.close();
+      store.close();
       if (ownConnection) await connection.close();
     },
   };

@@ -53,7 +53,7 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
     expect(enabled.code).toBe(0);
     expect(enabled.stdout).toMatch(/Started maintenance-contoso-sandbox/);
     expect(enabled.stdout).toMatch(/100%/);
-    expect(enabled.stdout).toMatch(/contoso-sandbox is InMaintenance \(done\)/);
+    expect(enabled.stdout).toMatch(/contoso-sandbox is InMaintenance \(Succeeded\)/);
 
     expect(env.readFlag()).toBe(1);
     const up = await running();
@@ -69,13 +69,13 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
       state: 'InMaintenance',
       operation: {
         workflowType: 'enableMaintenanceMode',
-        status: { outcome: 'Succeeded', progress: 100, requestedBy: 'e2e-test' },
+        status: { result: 'Succeeded', progress: 100, requestedBy: 'e2e-test' },
       },
     });
 
     const disabled = await cli(env.configFile, ['disable', env.name, '--json', '--requested-by', 'e2e-test']);
     expect(disabled.code).toBe(0);
-    expect(JSON.parse(disabled.stdout)).toMatchObject({ outcome: 'Succeeded', state: 'Deployed' });
+    expect(JSON.parse(disabled.stdout)).toMatchObject({ result: 'Succeeded', state: 'Deployed' });
     expect(env.readFlag()).toBe(0);
     const all = await running();
     expect(all).toHaveLength(5);
@@ -110,7 +110,7 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
     await env.fleet.setFaults({ startFailures: { 'aos-4': 2 } });
     const enabled = await cli(env.configFile, ['enable', env.name, '--json', '--requested-by', 'e2e-test']);
     expect(enabled.code).toBe(0);
-    expect(JSON.parse(enabled.stdout)).toMatchObject({ outcome: 'Succeeded' });
+    expect(JSON.parse(enabled.stdout)).toMatchObject({ result: 'Succeeded' });
     expect((await env.fleet.getAos('aos-4')).status).toBe('running');
     expect((await cli(env.configFile, ['disable', env.name, '--requested-by', 'e2e-test'])).code).toBe(0);
   });

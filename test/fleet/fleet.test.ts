@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FleetClient } from '../../fleet/client';
+import { FleetClient, FleetHttpError } from '../../fleet/client';
 import type { RunningFleet } from '../../fleet/launch';
 import { startFleet } from '../../fleet/launch';
 import { MAINTENANCE_MODE_USER, SYSTEM_ADMINISTRATOR } from '../../fleet/rules';
@@ -42,6 +42,30 @@ function setConfigurationMode(databaseFile: string, value: 0 | 1): void {
     db.close();
   }
 }
+
+const NO_FAULTS = {
+  startFailures: {},
+  startDelayMs: {},
+  signInFailures: {},
+  databaseUnreachable: false,
+  databaseWritesBlocked: false,
+};
+
+/** Another process's connection to the environment DB, with a short busy timeout. */
+function otherConnection(databaseFile: string) {
+  const db = new Database(databaseFile, { timeout: 200 });
+  return {
+    readFlag: (): unknown =>
+      db.prepare("SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = 'CONFIGURATIONMODE'").pluck().get(),
+    writeFlag: () =>
+      db.prepare("UPDATE SQLSYSTEMVARIABLES SET VALUE = 0 WHERE PARM = 'CONFIGURATIONMODE'").run(),
+    desired: (id: string): unknown =>
+      db.prepare('SELECT DESIRED FROM FLEETINSTANCES WHERE ID = ?').pluck().get(id),
+    close: () => db.close(),
+  };
+}
+
+const BUSY = expect.objectContaining({ code: 'SQLITE_BUSY', message: 'database is locked' });
 
 function isAlive(pid: number): boolean {
   try {
@@ -165,11 +189,7 @@ describe('a fleet of 3 interactive and 2 batch AOS, out of maintenance', () => {
       error: 'no route for POST /aos/aos-1/reboot',
     });
 
-    expect(await env.client.getFaults()).toEqual({
-      startFailures: {},
-      startDelayMs: {},
-      databaseUnreachable: false,
-    });
+    expect(await env.client.getFaults()).toEqual(NO_FAULTS);
     expect((await env.client.listAos()).every((i) => i.status === 'running')).toBe(true);
   });
 });
@@ -355,5 +375,117 @@ describe('fault switches (1 interactive, 1 batch AOS)', () => {
     }
     expect(await env.client.health()).toMatchObject({ databaseReachable: true });
     expect(await env.client.start('aos-1')).toMatchObject({ status: 'running', maintenanceMode: false });
+  });
+
+  it('databaseWritesBlocked lets everybody read and AOS start, but nobody else write, until it is switched off', async () => {
+    expect(await env.client.setFaults({ databaseWritesBlocked: true })).toMatchObject({
+      databaseWritesBlocked: true,
+      databaseUnreachable: false,
+    });
+    expect(await env.client.health()).toMatchObject({ databaseReachable: true });
+
+    const other = otherConnection(env.databaseFile);
+    try {
+      expect(other.readFlag()).toBe(0);
+      const begun = Date.now();
+      expect(other.writeFlag).toThrow(BUSY);
+      expect(Date.now() - begun).toBeGreaterThanOrEqual(150);
+
+      // AOS starts read; the supervisor's bookkeeping writes go into the transaction that holds the lock.
+      const restarted = await env.client.restart('aos-1');
+      expect(restarted).toMatchObject({ status: 'running', maintenanceMode: false, lastError: null });
+      expect(await env.client.signIn(restarted.port!, 'admin')).toMatchObject({ allowed: true });
+      expect(await env.client.stop('aos-2')).toMatchObject({ status: 'stopped', desired: 'stopped' });
+      expect(other.desired('aos-2')).toBe('running');
+
+      expect(await env.client.setFaults({ databaseWritesBlocked: false })).toEqual(NO_FAULTS);
+      expect(other.writeFlag().changes).toBe(1);
+      expect(other.desired('aos-2')).toBe('stopped');
+    } finally {
+      other.close();
+    }
+    expect(await env.client.start('aos-2')).toMatchObject({ status: 'running', desired: 'running' });
+  });
+
+  it('with both database switches on, unreachable wins; switching it off leaves the write lock in place', async () => {
+    expect(
+      await env.client.setFaults({ databaseWritesBlocked: true, databaseUnreachable: true }),
+    ).toMatchObject({ databaseWritesBlocked: true, databaseUnreachable: true });
+    const other = otherConnection(env.databaseFile);
+    try {
+      expect(other.readFlag).toThrow(BUSY);
+      expect(await env.client.health()).toMatchObject({ databaseReachable: false });
+
+      expect(await env.client.setFaults({ databaseUnreachable: false })).toMatchObject({
+        databaseWritesBlocked: true,
+        databaseUnreachable: false,
+      });
+      expect(other.readFlag()).toBe(0);
+      expect(other.writeFlag).toThrow(BUSY);
+
+      // And back: the write lock becomes an exclusive one again.
+      await env.client.setFaults({ databaseUnreachable: true });
+      expect(other.readFlag).toThrow(BUSY);
+
+      expect(await env.client.clearFaults()).toEqual(NO_FAULTS);
+      expect(other.writeFlag().changes).toBe(1);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('signInFailures makes the next N sign-ins on an instance answer 503 (warming up), then it lets users in', async () => {
+    expect(await env.client.setFaults({ signInFailures: { 'aos-1': 2 } })).toMatchObject({
+      signInFailures: { 'aos-1': 2 },
+    });
+    const aos1 = (await env.client.getAos('aos-1')).port!;
+    const aos2 = (await env.client.getAos('aos-2')).port!;
+    expect(await env.client.signIn(aos2, 'admin')).toMatchObject({ allowed: true });
+
+    const failure = await env.client.signIn(aos1, 'admin').catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(FleetHttpError);
+    expect(failure).toMatchObject({
+      status: 503,
+      path: '/signin',
+      message: 'aos-1 is not accepting sign-ins yet (warming up): injected fault (1 left)',
+    });
+    expect((await env.client.getFaults()).signInFailures).toEqual({ 'aos-1': 1 });
+    // A restarted AOS still owes the rest: the count lives in the supervisor.
+    const restarted = (await env.client.restart('aos-1')).port!;
+    await expect(env.client.signIn(restarted, 'alice')).rejects.toMatchObject({
+      name: 'FleetHttpError',
+      status: 503,
+      message: 'aos-1 is not accepting sign-ins yet (warming up): injected fault (0 left)',
+    });
+    expect((await env.client.getFaults()).signInFailures).toEqual({});
+    expect(await env.client.signIn(restarted, 'alice')).toEqual({ allowed: true, roles: ['Accountant'] });
+    expect(await env.client.signIn(restarted, 'bob')).toMatchObject({ allowed: false, status: 401 });
+  });
+
+  it('signInFailures: 0 removes the switch, an unknown instance is a 404 that changes nothing', async () => {
+    await env.client.setFaults({ signInFailures: { 'aos-1': 3, 'aos-2': 1 } });
+    expect((await env.client.setFaults({ signInFailures: { 'aos-1': 0 } })).signInFailures).toEqual({
+      'aos-2': 1,
+    });
+    await expect(env.client.setFaults({ signInFailures: { 'aos-1': 1, 'aos-9': 1 } })).rejects.toMatchObject({
+      status: 404,
+      message: expect.stringContaining('no AOS instance named "aos-9"'),
+    });
+    expect((await env.client.getFaults()).signInFailures).toEqual({ 'aos-2': 1 });
+  });
+
+  it('DELETE /faults clears signInFailures and databaseWritesBlocked', async () => {
+    await env.client.setFaults({ signInFailures: { 'aos-1': 5 }, databaseWritesBlocked: true });
+    const other = otherConnection(env.databaseFile);
+    try {
+      expect(other.writeFlag).toThrow(BUSY);
+      expect(await env.client.clearFaults()).toEqual(NO_FAULTS);
+      expect(await env.client.getFaults()).toEqual(NO_FAULTS);
+      expect(other.writeFlag().changes).toBe(1);
+    } finally {
+      other.close();
+    }
+    const { port } = await env.client.getAos('aos-1');
+    expect(await env.client.signIn(port!, 'admin')).toMatchObject({ allowed: true });
   });
 });

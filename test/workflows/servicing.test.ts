@@ -64,7 +64,7 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 describe('servicing workflows with the real fleet', () => {
   it('enable leaves one interactive and one batch AOS in maintenance; disable brings the topology back', async () => {
     const { result: enabled } = await run(enableMaintenanceMode, input());
-    expect(enabled).toMatchObject({ outcome: 'Succeeded', state: 'InMaintenance', action: 'enable' });
+    expect(enabled).toMatchObject({ result: 'Succeeded', state: 'InMaintenance', action: 'enable', alreadyInMode: false });
     expect(enabled.steps.map((s) => s.status)).toEqual([
       'succeeded',
       'succeeded',
@@ -79,7 +79,7 @@ describe('servicing workflows with the real fleet', () => {
     ]);
 
     const { result: disabled } = await run(disableMaintenanceMode, input());
-    expect(disabled).toMatchObject({ outcome: 'Succeeded', state: 'Deployed' });
+    expect(disabled).toMatchObject({ result: 'Succeeded', state: 'Deployed' });
     expect(env.readFlag()).toBe(0);
     const all = await running();
     expect(all).toHaveLength(5);
@@ -89,7 +89,7 @@ describe('servicing workflows with the real fleet', () => {
   it('succeeds without touching anything when the environment is already in the requested mode', async () => {
     const pids = (await running()).map((a) => a.pid);
     const { result } = await run(disableMaintenanceMode, input());
-    expect(result.outcome).toBe('AlreadyInMode');
+    expect(result).toMatchObject({ result: 'Succeeded', alreadyInMode: true });
     expect(result.steps.map((s) => s.status)).toEqual([
       'succeeded',
       'skipped',
@@ -125,7 +125,7 @@ describe('servicing workflows with the real fleet', () => {
   it('retries an AOS start that fails twice and succeeds without anyone deciding anything', async () => {
     await env.fleet.setFaults({ startFailures: { 'aos-1': 2 } });
     const { result, workflowId } = await run(enableMaintenanceMode, input());
-    expect(result.outcome).toBe('Succeeded');
+    expect(result.result).toBe('Succeeded');
     expect((await env.fleet.getFaults()).startFailures?.['aos-1'] ?? 0).toBe(0);
     const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
     const attempts = (history.events ?? [])

@@ -1,0 +1,84 @@
+import {
+  FORWARD_STEPS,
+  ROLLBACK_STEPS,
+  type ErrorInfo,
+  type LogEntry,
+  type OperationLog,
+  type OperationStatus,
+  type StepName,
+  type StepRecord,
+} from '../contract/operation';
+
+/** The log keeps its newest entries only, so an operation's state (and history) stays bounded. */
+export const MAX_LOG_ENTRIES = 500;
+
+const now = () => new Date().toISOString(); // workflow time: deterministic on replay
+
+/** The status and log of one operation: plain JSON, changed only through these methods. */
+export class OperationRecord {
+  readonly log: OperationLog;
+
+  constructor(readonly status: OperationStatus, runId: string) {
+    this.log = {
+      operationId: status.operationId,
+      runId,
+      environment: status.environment,
+      action: status.action,
+      entries: [],
+      dropped: 0,
+    };
+    status.steps = [...FORWARD_STEPS, 'record' as const].map((name) => ({ name, status: 'pending' }));
+  }
+
+  add(entry: Omit<LogEntry, 'at'>): void {
+    this.log.entries.push({ at: now(), ...entry });
+    if (this.log.entries.length > MAX_LOG_ENTRIES) {
+      this.log.entries.shift();
+      this.log.dropped++;
+    }
+  }
+
+  private record(name: StepName): StepRecord {
+    return this.status.steps.find((s) => s.name === name)!;
+  }
+
+  startStep(name: StepName): void {
+    Object.assign(this.record(name), { status: 'running', startedAt: now(), finishedAt: undefined, detail: undefined });
+    this.status.step = name;
+    this.add({ kind: 'step', step: name, outcome: 'started', message: `${name} started` });
+  }
+
+  succeedStep(name: StepName, detail?: string): void {
+    Object.assign(this.record(name), { status: 'succeeded', finishedAt: now(), detail });
+    this.add({ kind: 'step', step: name, outcome: 'succeeded', message: detail ? `${name} succeeded: ${detail}` : `${name} succeeded` });
+    this.updateProgress();
+  }
+
+  failStep(name: StepName, error: ErrorInfo): void {
+    Object.assign(this.record(name), { status: 'failed', finishedAt: now(), detail: error.message });
+    this.status.failure = { step: name, error, at: now() };
+    this.add({ kind: 'step', step: name, outcome: 'failed', message: `${name} failed`, error });
+  }
+
+  skipStep(name: StepName, why: string): void {
+    Object.assign(this.record(name), { status: 'skipped', detail: why });
+    this.add({ kind: 'step', step: name, outcome: 'skipped', message: `${name} skipped: ${why}` });
+    this.updateProgress();
+  }
+
+  /** Rollback steps go in before `record`, and progress counts them from then on. */
+  beginRollback(): void {
+    this.status.phase = 'rollback';
+    const record = this.status.steps.pop()!;
+    this.status.steps.push(...ROLLBACK_STEPS.map((name): StepRecord => ({ name, status: 'pending' })), record);
+    this.updateProgress();
+  }
+
+  private updateProgress(): void {
+    const phase = this.status.steps.filter(
+      (s) => s.name === 'record' || (this.status.phase === 'rollback') === (ROLLBACK_STEPS as readonly string[]).includes(s.name),
+    );
+    const done = phase.filter((s) => s.status === 'succeeded' || s.status === 'skipped').length;
+    this.status.progress = Math.round((100 * done) / phase.length);
+  }
+}
