@@ -7,7 +7,11 @@ import { FleetHttpError, FleetUnreachableError } from '../fleet/client';
  * an unreachable database or control plane and a failed AOS start are transient; a request the
  * environment rejects (unknown instance, bad request) is not.
  */
-export function classify(err: unknown, what: string, unavailable: ErrorType = ErrorType.AosUnavailable): ApplicationFailure {
+export function classify(
+  err: unknown,
+  what: string,
+  unavailable: ErrorType = ErrorType.AosUnavailable,
+): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof FleetUnreachableError) {
@@ -19,8 +23,7 @@ export function classify(err: unknown, what: string, unavailable: ErrorType = Er
   if (err instanceof FleetHttpError) {
     if (err.status === 404)
       return ApplicationFailure.nonRetryable(`${what}: ${message}`, ErrorType.UnknownAos);
-    if (err.status >= 500)
-      return ApplicationFailure.retryable(`${what}: ${message}`, unavailable);
+    if (err.status >= 500) return ApplicationFailure.retryable(`${what}: ${message}`, unavailable);
     return ApplicationFailure.nonRetryable(`${what}: ${message}`, ErrorType.RequestRejected);
   }
   const code = (err as { code?: unknown }).code;

@@ -31,7 +31,12 @@ export interface OperationSettings {
   searchAttributes: boolean;
   decisionTimeoutMs: number;
   activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
-  retry: { initialIntervalMs: number; backoffCoefficient: number; maximumIntervalMs: number; maximumAttempts: number };
+  retry: {
+    initialIntervalMs: number;
+    backoffCoefficient: number;
+    maximumIntervalMs: number;
+    maximumAttempts: number;
+  };
 }
 
 /** Heartbeats while `work` runs, and hands it the activity's cancellation signal. */
@@ -74,10 +79,14 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   /** How an AOS differs from the snapshot taken before the operation, if it does. */
-  const difference = (before: EnvironmentSnapshot['instances'][number], now: AosState[]): string | undefined => {
+  const difference = (
+    before: EnvironmentSnapshot['instances'][number],
+    now: AosState[],
+  ): string | undefined => {
     const after = now.find((a) => a.id === before.id);
     if (!after) return `${before.id} is missing`;
-    if (after.running !== before.running) return `${before.id} ${before.running ? 'ran' : 'was stopped'} before`;
+    if (after.running !== before.running)
+      return `${before.id} ${before.running ? 'ran' : 'was stopped'} before`;
     if (before.running && after.maintenanceMode !== before.maintenanceMode) {
       return `${before.id} ran ${before.maintenanceMode ? 'in' : 'out of'} maintenance mode before`;
     }
@@ -109,7 +118,11 @@ export function createActivities(deps: ActivityDeps) {
      * Takes the environment's servicing lock for this run. A lock held by a run that has closed
      * (terminated from the UI, say) is taken over; one held by a running operation refuses at once.
      */
-    async acquireLock({ environment, action, requestedBy }: EnvironmentRef & { action: Action; requestedBy: string }) {
+    async acquireLock({
+      environment,
+      action,
+      requestedBy,
+    }: EnvironmentRef & { action: Action; requestedBy: string }) {
       drivers(environment);
       const execution = Context.current().info.workflowExecution!;
       const me: LockHolder = {
@@ -132,7 +145,10 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       if (!deps.store.takeOver(holder, me)) {
-        throw ApplicationFailure.retryable(`The lock of ${environment} changed hands while taking it over`, ErrorType.EnvironmentBusy);
+        throw ApplicationFailure.retryable(
+          `The lock of ${environment} changed hands while taking it over`,
+          ErrorType.EnvironmentBusy,
+        );
       }
       log.warn('Took over a lock left by a closed workflow', { environment, holder });
       return { takenOverFrom: holder.workflowId };
@@ -141,15 +157,27 @@ export function createActivities(deps: ActivityDeps) {
     /** Both the database and the AOS control plane answer; returns the state to roll back to. */
     async snapshotEnvironment({ environment }: EnvironmentRef): Promise<EnvironmentSnapshot> {
       const d = drivers(environment);
-      const configurationMode = await guarded('read CONFIGURATIONMODE', () => d.flagStore.readConfigurationMode());
-      const instances = await guarded('list AOS instances', () => d.aosControl.list(Context.current().cancellationSignal));
+      const configurationMode = await guarded('read CONFIGURATIONMODE', () =>
+        d.flagStore.readConfigurationMode(),
+      );
+      const instances = await guarded('list AOS instances', () =>
+        d.aosControl.list(Context.current().cancellationSignal),
+      );
       return {
         configurationMode,
-        instances: instances.map(({ id, role, running, maintenanceMode }) => ({ id, role, running, maintenanceMode })),
+        instances: instances.map(({ id, role, running, maintenanceMode }) => ({
+          id,
+          role,
+          running,
+          maintenanceMode,
+        })),
       };
     },
 
-    async setConfigurationMode({ environment, value }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1 }> {
+    async setConfigurationMode({
+      environment,
+      value,
+    }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1 }> {
       const d = drivers(environment);
       const result = await guarded('set CONFIGURATIONMODE', () => d.flagStore.writeConfigurationMode(value));
       log.info('CONFIGURATIONMODE set', { environment, value, previous: result.previous });
@@ -180,7 +208,11 @@ export function createActivities(deps: ActivityDeps) {
             const now = await d.aosControl.list(signal);
             const changes = snapshot.instances.filter((before) => difference(before, now));
             await Promise.all(
-              changes.map((before) => (before.running ? d.aosControl.restart(before.id, signal) : d.aosControl.stop(before.id, signal))),
+              changes.map((before) =>
+                before.running
+                  ? d.aosControl.restart(before.id, signal)
+                  : d.aosControl.stop(before.id, signal),
+              ),
             );
             return { changed: changes.map((c) => `${c.running ? '↻' : '■'} ${c.id}`) };
           }),
@@ -195,11 +227,16 @@ export function createActivities(deps: ActivityDeps) {
         const flag = await d.flagStore.readConfigurationMode();
         const now = await d.aosControl.list(Context.current().cancellationSignal);
         const problems = snapshot.instances.flatMap((before) => difference(before, now) ?? []);
-        if (flag !== snapshot.configurationMode) problems.unshift(`CONFIGURATIONMODE is ${flag}, was ${snapshot.configurationMode}`);
+        if (flag !== snapshot.configurationMode)
+          problems.unshift(`CONFIGURATIONMODE is ${flag}, was ${snapshot.configurationMode}`);
         if (problems.length > 0) {
-          throw ApplicationFailure.retryable(`Not back where it was: ${problems.join('; ')}`, ErrorType.VerificationFailed, {
-            problems,
-          });
+          throw ApplicationFailure.retryable(
+            `Not back where it was: ${problems.join('; ')}`,
+            ErrorType.VerificationFailed,
+            {
+              problems,
+            },
+          );
         }
         return { checks: [`CONFIGURATIONMODE = ${flag}`, `running as before: ${describeRunning(now)}`] };
       });
@@ -210,7 +247,10 @@ export function createActivities(deps: ActivityDeps) {
      * AOS, both in maintenance mode; administrators and maintenance mode users get in, others do not.
      * Normal: every AOS up and out of maintenance; a regular user gets in.
      */
-    async verifyEnvironment({ environment, expect }: EnvironmentRef & { expect: Expectation }): Promise<{ checks: string[] }> {
+    async verifyEnvironment({
+      environment,
+      expect,
+    }: EnvironmentRef & { expect: Expectation }): Promise<{ checks: string[] }> {
       const d = drivers(environment);
       return guarded('verify', async () => {
         const signal = Context.current().cancellationSignal;
@@ -225,7 +265,8 @@ export function createActivities(deps: ActivityDeps) {
         const all = await d.aosControl.list(signal);
         const running = all.filter((a) => a.running);
         const wrongMode = running.filter((a) => a.maintenanceMode !== inMaintenance).map((a) => a.id);
-        if (wrongMode.length > 0) problems.push(`${wrongMode.join(', ')} not ${inMaintenance ? 'in' : 'out of'} maintenance mode`);
+        if (wrongMode.length > 0)
+          problems.push(`${wrongMode.join(', ')} not ${inMaintenance ? 'in' : 'out of'} maintenance mode`);
         if (inMaintenance) {
           for (const role of ['interactive', 'batch'] as const) {
             const n = running.filter((a) => a.role === role).length;
@@ -258,9 +299,13 @@ export function createActivities(deps: ActivityDeps) {
           }
         }
         if (problems.length > 0) {
-          throw ApplicationFailure.retryable(`Verification failed: ${problems.join('; ')}`, ErrorType.VerificationFailed, {
-            problems,
-          });
+          throw ApplicationFailure.retryable(
+            `Verification failed: ${problems.join('; ')}`,
+            ErrorType.VerificationFailed,
+            {
+              problems,
+            },
+          );
         }
         return { checks };
       });

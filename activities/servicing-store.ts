@@ -85,16 +85,18 @@ export class SqliteServicingStore implements ServicingStore {
   }
 
   acquire(h: LockHolder): AcquireResult {
-    return this.db.transaction((): AcquireResult => {
-      this.db
-        .prepare(
-          `INSERT INTO servicing_locks (environment, workflow_id, run_id, action, requested_by, since)
+    return this.db
+      .transaction((): AcquireResult => {
+        this.db
+          .prepare(
+            `INSERT INTO servicing_locks (environment, workflow_id, run_id, action, requested_by, since)
            VALUES (@environment, @workflowId, @runId, @action, @requestedBy, @since) ON CONFLICT(environment) DO NOTHING`,
-        )
-        .run(h);
-      const current = this.holder(h.environment)!;
-      return current.runId === h.runId ? { acquired: true } : { acquired: false, holder: current };
-    }).immediate();
+          )
+          .run(h);
+        const current = this.holder(h.environment)!;
+        return current.runId === h.runId ? { acquired: true } : { acquired: false, holder: current };
+      })
+      .immediate();
   }
 
   takeOver(stale: LockHolder, h: LockHolder): boolean {
@@ -117,27 +119,33 @@ export class SqliteServicingStore implements ServicingStore {
   }
 
   forceRelease(environment: string): LockHolder | undefined {
-    return this.db.transaction(() => {
-      const current = this.holder(environment);
-      this.db.prepare('DELETE FROM servicing_locks WHERE environment = ?').run(environment);
-      return current;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const current = this.holder(environment);
+        this.db.prepare('DELETE FROM servicing_locks WHERE environment = ?').run(environment);
+        return current;
+      })
+      .immediate();
   }
 
   finish(e: HistoryEntry): { inserted: boolean } {
-    return this.db.transaction(() => {
-      const info = this.db
-        .prepare(
-          `INSERT INTO environment_history (run_id, operation_id, environment, action, requested_by, reason,
+    return this.db
+      .transaction(() => {
+        const info = this.db
+          .prepare(
+            `INSERT INTO environment_history (run_id, operation_id, environment, action, requested_by, reason,
              started_at, finished_at, result, detail, decisions)
            VALUES (@runId, @operationId, @environment, @action, @requestedBy, @reason, @startedAt, @finishedAt,
              @result, @detail, @decisions)
            ON CONFLICT(run_id) DO NOTHING`,
-        )
-        .run({ ...e, decisions: JSON.stringify(e.decisions) });
-      this.db.prepare('DELETE FROM servicing_locks WHERE environment = ? AND run_id = ?').run(e.environment, e.runId);
-      return { inserted: info.changes === 1 };
-    }).immediate();
+          )
+          .run({ ...e, decisions: JSON.stringify(e.decisions) });
+        this.db
+          .prepare('DELETE FROM servicing_locks WHERE environment = ? AND run_id = ?')
+          .run(e.environment, e.runId);
+        return { inserted: info.changes === 1 };
+      })
+      .immediate();
   }
 
   list(environment: string, limit = 50): HistoryEntry[] {

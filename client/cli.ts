@@ -15,7 +15,9 @@ import {
   type Action,
   type DecisionKind,
   type OperationStatus,
+  type Result,
 } from '../contract/operation';
+import { ErrorType } from '../contract/errors';
 import {
   formatDecisionNeeded,
   formatHistory,
@@ -51,7 +53,10 @@ const me = () => os.userInfo().username;
 function environmentArg(value: string): string {
   const parsed = environmentNameSchema.safeParse(value);
   if (!parsed.success) {
-    throw new OperatorError(`Invalid environment "${value}": ${parsed.error.issues[0].message}.`, ExitCode.InvalidInput);
+    throw new OperatorError(
+      `Invalid environment "${value}": ${parsed.error.issues[0].message}.`,
+      ExitCode.InvalidInput,
+    );
   }
   return parsed.data;
 }
@@ -76,17 +81,27 @@ async function withClient<T>(
   }
 }
 
-/** Prints how a followed operation ended and turns it into an exit code. */
-function report(outcome: FollowOutcome, json: boolean, print: (s: string) => void): number {
+/**
+ * Prints how a followed operation ended and turns it into an exit code: 0 when it ended as the
+ * command meant (Succeeded for enable/disable/resume, RolledBack for rollback, Aborted for abort).
+ */
+function report(
+  outcome: FollowOutcome,
+  json: boolean,
+  print: (s: string) => void,
+  expected: Result = 'Succeeded',
+): number {
   if (outcome.kind === 'needsDecision') {
     if (json) out(JSON.stringify(outcome.status, null, 2));
     else print(formatDecisionNeeded(outcome.status));
     return ExitCode.NeedsDecision;
   }
   if (outcome.kind === 'failed') {
+    const asMeant = expected === 'Aborted' && outcome.type === ErrorType.OperationAborted;
     if (json) out(JSON.stringify(outcome, null, 2));
-    else err(outcome.message);
-    return outcome.type === 'EnvironmentBusy' ? ExitCode.Conflict : ExitCode.OperationFailed;
+    else (asMeant ? print : err)(outcome.message);
+    if (asMeant) return ExitCode.Ok;
+    return outcome.type === ErrorType.EnvironmentBusy ? ExitCode.Conflict : ExitCode.OperationFailed;
   }
   const r = outcome.result;
   if (json) out(JSON.stringify(r, null, 2));
@@ -96,34 +111,42 @@ function report(outcome: FollowOutcome, json: boolean, print: (s: string) => voi
     const how = r.alreadyInMode ? 'already in the requested mode, nothing changed' : r.result;
     print(`${r.environment} is ${r.state} (${how}).`);
   }
-  return r.result === 'Succeeded' ? ExitCode.Ok : ExitCode.OperationFailed;
+  return r.result === expected ? ExitCode.Ok : ExitCode.OperationFailed;
 }
 
 function servicingCommand(program: Command, action: Action): void {
   program
     .command(action)
-    .description(`${action === 'enable' ? 'Turn maintenance mode on' : 'Turn maintenance mode off'} for an environment`)
+    .description(
+      `${action === 'enable' ? 'Turn maintenance mode on' : 'Turn maintenance mode off'} for an environment`,
+    )
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
     .option('-r, --reason <text>', 'why (kept in the environment history)', '')
     .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
     .option('--no-wait', 'start the operation and return at once')
     .option('--json', 'print JSON instead of text')
-    .action(async (environment: string, opts: { reason: string; requestedBy: string; wait: boolean; json?: boolean }) => {
-      process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
-        const handle = await startOperation(client, c, action, {
-          environment,
-          reason: opts.reason,
-          requestedBy: opts.requestedBy,
+    .action(
+      async (
+        environment: string,
+        opts: { reason: string; requestedBy: string; wait: boolean; json?: boolean },
+      ) => {
+        process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
+          const handle = await startOperation(client, c, action, {
+            environment,
+            reason: opts.reason,
+            requestedBy: opts.requestedBy,
+          });
+          const print = opts.json ? err : out;
+          print(`Started ${handle.workflowId} (${action} maintenance mode on ${environment}).`);
+          if (!opts.wait) {
+            if (opts.json)
+              out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+            return ExitCode.Ok;
+          }
+          return report(await follow(handle, (s) => print(formatProgress(s))), !!opts.json, print);
         });
-        const print = opts.json ? err : out;
-        print(`Started ${handle.workflowId} (${action} maintenance mode on ${environment}).`);
-        if (!opts.wait) {
-          if (opts.json) out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
-          return ExitCode.Ok;
-        }
-        return report(await follow(handle, (s) => print(formatProgress(s))), !!opts.json, print);
-      });
-    });
+      },
+    );
 }
 
 function decisionCommand(program: Command, kind: DecisionKind): void {
@@ -145,7 +168,8 @@ function decisionCommand(program: Command, kind: DecisionKind): void {
           if (opts.json) out(JSON.stringify(ack, null, 2));
           return ExitCode.Ok;
         }
-        return report(await follow(handle, (s) => print(formatProgress(s))), !!opts.json, print);
+        const expected = ({ resume: 'Succeeded', rollback: 'RolledBack', abort: 'Aborted' } as const)[kind];
+        return report(await follow(handle, (s) => print(formatProgress(s))), !!opts.json, print, expected);
       });
     });
 }
@@ -163,7 +187,11 @@ async function confirm(question: string, expected: string): Promise<boolean> {
 export function buildProgram(): Command {
   const program = new Command('maint')
     .description('Durable maintenance-mode operations for ERP environments, on Temporal')
-    .addOption(new Option('-c, --config <file>', 'configuration file').env('MAINTENANCE_CONFIG').default('temporal.yaml'))
+    .addOption(
+      new Option('-c, --config <file>', 'configuration file')
+        .env('MAINTENANCE_CONFIG')
+        .default('temporal.yaml'),
+    )
     .showHelpAfterError()
     .exitOverride();
 
@@ -192,14 +220,20 @@ export function buildProgram(): Command {
         const handle = await resolveOperation(client, c, target);
         const print = opts.json ? err : out;
         print(`Watching ${handle.workflowId}.`);
-        return report(await follow(handle, (s: OperationStatus) => print(formatProgress(s))), !!opts.json, print);
+        return report(
+          await follow(handle, (s: OperationStatus) => print(formatProgress(s))),
+          !!opts.json,
+          print,
+        );
       });
     });
 
   program
     .command('list')
     .description('Every environment with its state and current operation')
-    .addOption(new Option('-s, --state <state>', 'only environments in this state').choices([...ENVIRONMENT_STATES]))
+    .addOption(
+      new Option('-s, --state <state>', 'only environments in this state').choices([...ENVIRONMENT_STATES]),
+    )
     .option('--json', 'print JSON instead of text')
     .action(async (opts: { state?: string; json?: boolean }) => {
       await withClient(program, undefined, async ({ config: c, client }) => {
@@ -232,11 +266,17 @@ export function buildProgram(): Command {
     .command('history')
     .description('The environment history: one entry per operation, newest first')
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
-    .option('-n, --limit <count>', 'how many entries', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new OperatorError(`--limit takes a whole number above 0, not "${v}".`, ExitCode.InvalidInput);
-      return n;
-    }, 50)
+    .option(
+      '-n, --limit <count>',
+      'how many entries',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1)
+          throw new OperatorError(`--limit takes a whole number above 0, not "${v}".`, ExitCode.InvalidInput);
+        return n;
+      },
+      50,
+    )
     .option('--json', 'print JSON instead of text')
     .action((environment: string, opts: { limit: number; json?: boolean }) => {
       const c = config(program, environment);
@@ -295,7 +335,9 @@ export async function main(argv: string[]): Promise<number> {
     const code = (e as { code?: string }).code;
     if (code?.startsWith('commander.')) {
       // commander has printed the help or the usage error already
-      return code === 'commander.helpDisplayed' || code === 'commander.version' ? ExitCode.Ok : ExitCode.InvalidInput;
+      return code === 'commander.helpDisplayed' || code === 'commander.version'
+        ? ExitCode.Ok
+        : ExitCode.InvalidInput;
     }
     err(`Unexpected error: ${e instanceof Error ? e.message : String(e)}`);
     return ExitCode.OperationFailed;

@@ -37,8 +37,10 @@ export function formatProgress(s: OperationStatus): string {
 /** What failed and what the operator can do about it, with the commands to type. */
 export function formatDecisionNeeded(s: OperationStatus): string {
   const lines = [`${s.environment}: ${s.operationId} needs a decision.`];
-  if (s.failure) lines.push(`  failed at: ${STEP_TITLES[s.failure.step]}`, `  error: ${s.failure.error.message}`);
-  if (s.decisionDeadline) lines.push(`  decide by ${s.decisionDeadline}, or it ends Failed with the environment as it is`);
+  if (s.failure)
+    lines.push(`  failed at: ${STEP_TITLES[s.failure.step]}`, `  error: ${s.failure.error.message}`);
+  if (s.decisionDeadline)
+    lines.push(`  decide by ${s.decisionDeadline}, or it ends Failed with the environment as it is`);
   for (const d of s.availableDecisions) {
     lines.push(`  maint ${d.padEnd(8)} ${s.environment} --reason "..."   ${DECISION_HELP[d]}`);
   }
@@ -53,9 +55,12 @@ export function formatStatus(st: EnvironmentStatus): string {
   lines.push(`  operation: ${op.workflowId} (${op.workflowType}, ${op.execution.toLowerCase()})`);
   if (!s) return [...lines, `  ${op.error}`].join('\n');
   lines.push(`  requested by ${s.requestedBy} at ${s.startedAt}${s.reason ? ` — ${s.reason}` : ''}`);
-  lines.push(`  ${progressBar(s.progress)}${s.result ? `  ${s.result}${s.alreadyInMode ? ' (already in the requested mode)' : ''}` : ''}`);
+  lines.push(
+    `  ${progressBar(s.progress)}${s.result ? `  ${s.result}${s.alreadyInMode ? ' (already in the requested mode)' : ''}` : ''}`,
+  );
   lines.push(...s.steps.map(formatStep));
-  for (const d of s.decisions) lines.push(`  decision: ${d.kind} by ${d.by} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
+  for (const d of s.decisions)
+    lines.push(`  decision: ${d.kind} by ${d.by} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
   if (s.awaitingDecision) lines.push('', formatDecisionNeeded(s));
   else if (s.failure && s.result !== 'Succeeded' && s.result !== 'RolledBack') {
     lines.push(`  last failure at ${s.failure.step}: ${s.failure.error.message}`);
@@ -69,19 +74,27 @@ function formatEntry(e: LogEntry): string {
   const attempt = e.attempt ? `attempt ${e.attempt} ` : '';
   const took = e.durationMs !== undefined ? ` (${e.durationMs} ms)` : '';
   const outcome = e.kind === 'attempt' ? `${e.message}: ${attempt}${e.outcome}${took}` : e.message;
-  const error = e.error ? `\n${' '.repeat(26)}${e.error.type ? `${e.error.type}: ` : ''}${e.error.message}` : '';
+  const error = e.error
+    ? `\n${' '.repeat(26)}${e.error.type ? `${e.error.type}: ` : ''}${e.error.message}`
+    : '';
   return `${time}  ${e.kind.padEnd(8)} ${where.padEnd(20)} ${outcome}${error}`;
 }
 
 export function formatLog(log: OperationLog): string {
-  const head = [`Operation log of ${log.operationId} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`];
+  const head = [
+    `Operation log of ${log.operationId} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`,
+  ];
   if (log.dropped > 0) head.push(`(${log.dropped} older entries were dropped to keep the operation small)`);
   return [...head, ...log.entries.map(formatEntry)].join('\n');
 }
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

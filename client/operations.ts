@@ -128,9 +128,14 @@ export async function latestOperation(
  * The operation an operator names: an environment (its running operation, else its newest one)
  * or a workflow ID.
  */
-export async function resolveOperation(client: Client, config: LoadedConfig, target: string): Promise<WorkflowHandle> {
+export async function resolveOperation(
+  client: Client,
+  config: LoadedConfig,
+  target: string,
+): Promise<WorkflowHandle> {
   if (config.environments[target]) {
-    const info = (await latestOperation(client, target, { running: true })) ?? (await latestOperation(client, target));
+    const info =
+      (await latestOperation(client, target, { running: true })) ?? (await latestOperation(client, target));
     if (!info) throw new OperatorError(`No operation has run on ${target} yet.`, ExitCode.NotFound);
     return client.workflow.getHandle(info.workflowId, info.runId);
   }
@@ -166,7 +171,8 @@ export interface EnvironmentStatus {
 export async function environmentStatus(client: Client, environment: string): Promise<EnvironmentStatus> {
   const info = await latestOperation(client, environment);
   if (!info) return { environment, state: 'Deployed' };
-  const state = (info.typedSearchAttributes.get(searchAttributes.state) as EnvironmentState | undefined) ?? 'Deployed';
+  const state =
+    (info.typedSearchAttributes.get(searchAttributes.state) as EnvironmentState | undefined) ?? 'Deployed';
   const operation: EnvironmentStatus['operation'] = {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -203,13 +209,22 @@ export async function follow(
     (err: unknown): FollowOutcome => {
       if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
         const details = err.cause.details?.[0] as ServicingResult | undefined;
-        return { kind: 'failed', message: err.cause.message, type: err.cause.type ?? undefined, result: details };
+        return {
+          kind: 'failed',
+          message: err.cause.message,
+          type: err.cause.type ?? undefined,
+          result: details,
+        };
       }
-      if (err instanceof WorkflowFailedError) return { kind: 'failed', message: err.cause?.message ?? err.message };
+      if (err instanceof WorkflowFailedError)
+        return { kind: 'failed', message: err.cause?.message ?? err.message };
       throw err;
     },
   );
-  void result.then((o) => (ended = o), () => undefined);
+  void result.then(
+    (o) => (ended = o),
+    () => undefined,
+  );
   while (!ended) {
     try {
       const s = await handle.query(statusQuery);
@@ -240,7 +255,10 @@ export async function decide(
       throw new OperatorError(err.cause?.message ?? err.message, ExitCode.Conflict);
     }
     if (err instanceof WorkflowNotFoundError) {
-      throw new OperatorError(`Operation ${handle.workflowId} has ended: there is nothing to decide.`, ExitCode.Conflict);
+      throw new OperatorError(
+        `Operation ${handle.workflowId} has ended: there is nothing to decide.`,
+        ExitCode.Conflict,
+      );
     }
     throw err;
   }

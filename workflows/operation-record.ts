@@ -18,7 +18,10 @@ const now = () => new Date().toISOString(); // workflow time: deterministic on r
 export class OperationRecord {
   readonly log: OperationLog;
 
-  constructor(readonly status: OperationStatus, runId: string) {
+  constructor(
+    readonly status: OperationStatus,
+    runId: string,
+  ) {
     this.log = {
       operationId: status.operationId,
       runId,
@@ -43,14 +46,24 @@ export class OperationRecord {
   }
 
   startStep(name: StepName): void {
-    Object.assign(this.record(name), { status: 'running', startedAt: now(), finishedAt: undefined, detail: undefined });
+    Object.assign(this.record(name), {
+      status: 'running',
+      startedAt: now(),
+      finishedAt: undefined,
+      detail: undefined,
+    });
     this.status.step = name;
     this.add({ kind: 'step', step: name, outcome: 'started', message: `${name} started` });
   }
 
   succeedStep(name: StepName, detail?: string): void {
     Object.assign(this.record(name), { status: 'succeeded', finishedAt: now(), detail });
-    this.add({ kind: 'step', step: name, outcome: 'succeeded', message: detail ? `${name} succeeded: ${detail}` : `${name} succeeded` });
+    this.add({
+      kind: 'step',
+      step: name,
+      outcome: 'succeeded',
+      message: detail ? `${name} succeeded: ${detail}` : `${name} succeeded`,
+    });
     this.updateProgress();
   }
 
@@ -70,13 +83,18 @@ export class OperationRecord {
   beginRollback(): void {
     this.status.phase = 'rollback';
     const record = this.status.steps.pop()!;
-    this.status.steps.push(...ROLLBACK_STEPS.map((name): StepRecord => ({ name, status: 'pending' })), record);
+    this.status.steps.push(
+      ...ROLLBACK_STEPS.map((name): StepRecord => ({ name, status: 'pending' })),
+      record,
+    );
     this.updateProgress();
   }
 
   private updateProgress(): void {
     const phase = this.status.steps.filter(
-      (s) => s.name === 'record' || (this.status.phase === 'rollback') === (ROLLBACK_STEPS as readonly string[]).includes(s.name),
+      (s) =>
+        s.name === 'record' ||
+        (this.status.phase === 'rollback') === (ROLLBACK_STEPS as readonly string[]).includes(s.name),
     );
     const done = phase.filter((s) => s.status === 'succeeded' || s.status === 'skipped').length;
     this.status.progress = Math.round((100 * done) / phase.length);

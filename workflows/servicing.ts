@@ -65,20 +65,17 @@ function parseInput(action: Action, raw: unknown) {
 }
 
 /** The error an activity threw, without the wrapping "Activity task failed", and whether retrying can help. */
-function causeOf(err: unknown): ErrorInfo & { nonRetryable: boolean } {
+function causeOf(err: unknown): { error: ErrorInfo; nonRetryable: boolean } {
   const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
     const type = cause.type ?? undefined;
-    return {
-      message: cause.message,
-      type,
-      nonRetryable: !!cause.nonRetryable || (!!type && (NON_RETRYABLE_ERROR_TYPES as string[]).includes(type)),
-    };
+    const listed = !!type && (NON_RETRYABLE_ERROR_TYPES as string[]).includes(type);
+    return { error: { message: cause.message, type }, nonRetryable: !!cause.nonRetryable || listed };
   }
   if (cause instanceof TimeoutFailure) {
-    return { message: `timed out (${cause.timeoutType})`, type: 'Timeout', nonRetryable: false };
+    return { error: { message: `timed out (${cause.timeoutType})`, type: 'Timeout' }, nonRetryable: false };
   }
-  return { message: cause instanceof Error ? cause.message : String(cause), nonRetryable: false };
+  return { error: { message: cause instanceof Error ? cause.message : String(cause) }, nonRetryable: false };
 }
 
 /** Control flow inside the workflow: the operation stops with this result. */
@@ -121,7 +118,9 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
 
   const publish = () => {
     const mark = { pending: '○', running: '▶', succeeded: '✓', skipped: '–', failed: '✗' } as const;
-    const lines = status.steps.map((s) => `${mark[s.status]} ${STEP_TITLES[s.name]}${s.detail ? ` — ${s.detail}` : ''}`);
+    const lines = status.steps.map(
+      (s) => `${mark[s.status]} ${STEP_TITLES[s.name]}${s.detail ? ` — ${s.detail}` : ''}`,
+    );
     const waiting = status.awaitingDecision
       ? `\n\n**Waiting for a decision** until ${status.decisionDeadline}: send the signal ` +
         `${status.availableDecisions.map((d) => `\`${d}\``).join(', ')} with input {"by": "your.name", "reason": "..."}`
@@ -141,8 +140,10 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     }
     if (pending) return `a decision (${pending.kind} by ${pending.by}) is already being applied`;
     if (status.availableDecisions.includes(kind)) return undefined;
-    if (kind === 'rollback' && status.phase === 'rollback') return 'the operation is rolling back already: resume or abort';
-    if (kind === 'rollback' && !snapshot) return 'nothing to roll back: it failed before changing anything; resume or abort';
+    if (kind === 'rollback' && status.phase === 'rollback')
+      return 'the operation is rolling back already: resume or abort';
+    if (kind === 'rollback' && !snapshot)
+      return 'nothing to roll back: it failed before changing anything; resume or abort';
     return `${kind} does not apply to step ${status.step}; available: ${status.availableDecisions.join(', ')}`;
   };
   const accept = (kind: DecisionKind, payload: unknown): Decision => {
@@ -156,8 +157,12 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     return refusal(kind);
   };
 
-  setHandler(statusQuery, () => status, { description: 'State, step, progress, failure and available decisions' });
-  setHandler(logQuery, () => record.log, { description: 'The operation log: steps, attempts, errors, decisions' });
+  setHandler(statusQuery, () => status, {
+    description: 'State, step, progress, failure and available decisions',
+  });
+  setHandler(logQuery, () => record.log, {
+    description: 'The operation log: steps, attempts, errors, decisions',
+  });
   for (const kind of DECISIONS) {
     setHandler(
       decisionUpdates[kind],
@@ -199,7 +204,8 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
   };
   const setState = (state: EnvironmentState) => {
     status.state = state;
-    if (lockHeld && settings.searchAttributes) upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
+    if (lockHeld && settings.searchAttributes)
+      upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
     publish();
   };
   publish();
@@ -212,18 +218,40 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
   });
 
   /** Calls an activity with the configured retry policy, logging each attempt. */
-  const withRetries = async <T>(step: StepName, what: string, call: () => Promise<T>, aos?: string): Promise<T> => {
+  const withRetries = async <T>(
+    step: StepName,
+    what: string,
+    call: () => Promise<T>,
+    aos?: string,
+  ): Promise<T> => {
     const { initialIntervalMs, backoffCoefficient, maximumIntervalMs, maximumAttempts } = settings.retry;
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
       try {
         const result = await call();
-        record.add({ kind: 'attempt', step, aos, attempt, outcome: 'succeeded', durationMs: Date.now() - started, message: what });
+        record.add({
+          kind: 'attempt',
+          step,
+          aos,
+          attempt,
+          outcome: 'succeeded',
+          durationMs: Date.now() - started,
+          message: what,
+        });
         return result;
       } catch (err) {
         if (isCancellation(err)) throw err;
-        const { nonRetryable, ...error } = causeOf(err);
-        record.add({ kind: 'attempt', step, aos, attempt, outcome: 'failed', durationMs: Date.now() - started, message: what, error });
+        const { error, nonRetryable } = causeOf(err);
+        record.add({
+          kind: 'attempt',
+          step,
+          aos,
+          attempt,
+          outcome: 'failed',
+          durationMs: Date.now() - started,
+          message: what,
+          error,
+        });
         if (nonRetryable || attempt >= maximumAttempts) throw err;
         await sleep(Math.min(initialIntervalMs * backoffCoefficient ** (attempt - 1), maximumIntervalMs));
       }
@@ -235,19 +263,36 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     if (!lockHeld) publishSearchAttributes();
     status.awaitingDecision = true;
     status.availableDecisions =
-      step === 'record' ? ['resume'] : DECISIONS.filter((d) => d !== 'rollback' || (snapshot && status.phase === 'forward'));
+      step === 'record'
+        ? ['resume']
+        : DECISIONS.filter((d) => d !== 'rollback' || (snapshot && status.phase === 'forward'));
     status.decisionDeadline = new Date(Date.now() + settings.decisionTimeoutMs).toISOString();
     setState('Failed');
-    log.warn('Operation failed; waiting for a decision', { environment, step, error: status.failure?.error.message });
+    log.warn('Operation failed; waiting for a decision', {
+      environment,
+      step,
+      error: status.failure?.error.message,
+    });
     const came = await condition(() => pending !== undefined, settings.decisionTimeoutMs);
     const decision: Decision = came
       ? pending!
-      : { kind: 'timeout', by: 'system', reason: `no decision by ${status.decisionDeadline}`, at: now(), step };
+      : {
+          kind: 'timeout',
+          by: 'system',
+          reason: `no decision by ${status.decisionDeadline}`,
+          at: now(),
+          step,
+        };
     pending = undefined;
     Object.assign(status, { awaitingDecision: false, availableDecisions: [], decisionDeadline: undefined });
     status.decisions.push(decision);
-    record.add({ kind: 'decision', step, message: `${decision.kind} by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}` });
-    if (decision.kind === 'resume') setState(status.phase === 'rollback' ? 'RollingBack' : transitionalState(action));
+    record.add({
+      kind: 'decision',
+      step,
+      message: `${decision.kind} by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`,
+    });
+    if (decision.kind === 'resume')
+      setState(status.phase === 'rollback' ? 'RollingBack' : transitionalState(action));
     return decision;
   };
 
@@ -263,7 +308,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
         return result;
       } catch (err) {
         if (isCancellation(err)) throw err;
-        const { nonRetryable: _, ...error } = causeOf(err);
+        const { error } = causeOf(err);
         if (error.type === ErrorType.EnvironmentBusy) {
           // Refused at once: the environment belongs to another operation, and nothing was changed.
           throw ApplicationFailure.nonRetryable(error.message, ErrorType.EnvironmentBusy);
@@ -287,20 +332,32 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
         );
         lockHeld = true;
         publishSearchAttributes();
-        return withRetries('preflight', 'snapshot the environment', () => act.snapshotEnvironment({ environment }));
+        return withRetries('preflight', 'snapshot the environment', () =>
+          act.snapshotEnvironment({ environment }),
+        );
       },
-      (s) => `flag ${s.configurationMode}, running: ${s.instances.filter((i) => i.running).map((i) => i.id).join(', ') || 'none'}`,
+      (s) =>
+        `flag ${s.configurationMode}, running: ${
+          s.instances
+            .filter((i) => i.running)
+            .map((i) => i.id)
+            .join(', ') || 'none'
+        }`,
     );
     if (isInTargetMode(action, snapshot)) {
       status.alreadyInMode = true;
-      for (const name of ['flipFlag', 'restartAos', 'verify'] as const) record.skipStep(name, 'already in the requested mode');
+      for (const name of ['flipFlag', 'restartAos', 'verify'] as const)
+        record.skipStep(name, 'already in the requested mode');
       return 'Succeeded';
     }
     const before = snapshot;
     touched.flag = true;
     await step(
       'flipFlag',
-      () => withRetries('flipFlag', 'set CONFIGURATIONMODE', () => act.setConfigurationMode({ environment, value: action === 'enable' ? 1 : 0 })),
+      () =>
+        withRetries('flipFlag', 'set CONFIGURATIONMODE', () =>
+          act.setConfigurationMode({ environment, value: action === 'enable' ? 1 : 0 }),
+        ),
       (r) => `CONFIGURATIONMODE ${r.previous} → ${action === 'enable' ? 1 : 0}`,
     );
     touched.aos = true;
@@ -311,7 +368,12 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
         // All in parallel; the step fails once every AOS has settled, so nothing runs on unobserved.
         const outcomes = await Promise.allSettled(
           plan.map(({ aosId, action: what }) =>
-            withRetries('restartAos', what, () => (what === 'restart' ? act.restartAos : act.stopAos)({ environment, aosId }), aosId),
+            withRetries(
+              'restartAos',
+              what,
+              () => (what === 'restart' ? act.restartAos : act.stopAos)({ environment, aosId }),
+              aosId,
+            ),
           ),
         );
         const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -321,7 +383,10 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     );
     await step(
       'verify',
-      () => withRetries('verify', 'verify', () => act.verifyEnvironment({ environment, expect: action === 'enable' ? 'maintenance' : 'normal' })),
+      () =>
+        withRetries('verify', 'verify', () =>
+          act.verifyEnvironment({ environment, expect: action === 'enable' ? 'maintenance' : 'normal' }),
+        ),
       (r) => `${r.checks.length} checks passed`,
     );
     return 'Succeeded';
@@ -331,23 +396,31 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     record.beginRollback();
     setState('RollingBack');
     if (touched.flag) {
-      await step('restoreFlag', () =>
-        withRetries('restoreFlag', 'restore CONFIGURATIONMODE', () =>
-          act.setConfigurationMode({ environment, value: before.configurationMode }),
-        ),
-      (r) => `CONFIGURATIONMODE ${r.previous} → ${before.configurationMode}`,
+      await step(
+        'restoreFlag',
+        () =>
+          withRetries('restoreFlag', 'restore CONFIGURATIONMODE', () =>
+            act.setConfigurationMode({ environment, value: before.configurationMode }),
+          ),
+        (r) => `CONFIGURATIONMODE ${r.previous} → ${before.configurationMode}`,
       );
     } else record.skipStep('restoreFlag', 'the flag was not changed');
     if (touched.aos) {
       await step(
         'restoreAos',
-        () => withRetries('restoreAos', 'restore AOS', () => act.restoreTopology({ environment, snapshot: before })),
+        () =>
+          withRetries('restoreAos', 'restore AOS', () =>
+            act.restoreTopology({ environment, snapshot: before }),
+          ),
         (r) => (r.changed.length > 0 ? r.changed.join(' ') : 'nothing to change'),
       );
     } else record.skipStep('restoreAos', 'no AOS was touched');
     await step(
       'verifyRestored',
-      () => withRetries('verifyRestored', 'verify as before', () => act.verifySnapshot({ environment, snapshot: before })),
+      () =>
+        withRetries('verifyRestored', 'verify as before', () =>
+          act.verifySnapshot({ environment, snapshot: before }),
+        ),
       (r) => r.checks.join('; '),
     );
     return 'RolledBack';
@@ -355,7 +428,9 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
 
   const finish = async (result: Result): Promise<void> => {
     status.finishedAt = now();
-    const failure = status.failure ? ` Last failure at ${status.failure.step}: ${status.failure.error.message}` : '';
+    const failure = status.failure
+      ? ` Last failure at ${status.failure.step}: ${status.failure.error.message}`
+      : '';
     try {
       await step('record', () =>
         withRetries('record', 'record history and release the lock', () =>
@@ -404,7 +479,13 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     if (!isCancellation(err)) throw err;
     // Cancelled from the Web UI or the CLI: recorded as an abort, then the workflow closes Cancelled.
     await CancellationScope.nonCancellable(async () => {
-      status.decisions.push({ kind: 'cancel', by: 'cancellation request', reason: 'workflow cancelled', at: now(), step: status.step });
+      status.decisions.push({
+        kind: 'cancel',
+        by: 'cancellation request',
+        reason: 'workflow cancelled',
+        at: now(),
+        step: status.step,
+      });
       record.add({ kind: 'decision', message: 'cancelled: acting as abort' });
       Object.assign(status, { awaitingDecision: false, availableDecisions: [] });
       await finish('Aborted');
@@ -430,7 +511,9 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
   };
   if (result === 'Aborted' || result === 'Failed') {
     const last = status.decisions[status.decisions.length - 1];
-    const failure = status.failure ? `"${STEP_TITLES[status.failure.step]}" failed: ${status.failure.error.message}` : '';
+    const failure = status.failure
+      ? `"${STEP_TITLES[status.failure.step]}" failed: ${status.failure.error.message}`
+      : '';
     throw ApplicationFailure.create({
       message:
         result === 'Aborted'

@@ -2,32 +2,19 @@ import type { ApplicationFailure } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { AosInstance } from '../../fleet/schemas';
-import { createWorker, type RunningWorker } from '../../worker/create-worker';
 import { cli } from '../helpers/cli';
-import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
-import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
+import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
+import type { TestEnvironment } from '../helpers/environment';
 
+let e2e: EndToEnd;
 let temporal: TestWorkflowEnvironment;
 let env: TestEnvironment;
-let worker: RunningWorker;
-let workerRun: Promise<void>;
 
 beforeAll(async () => {
-  temporal = await createDevServerEnv();
-  env = await startTestEnvironment(temporal);
-  worker = await createWorker(env.config, {
-    connection: temporal.nativeConnection,
-    workflowBundle: await workflowBundle(),
-  });
-  workerRun = worker.worker.run();
+  e2e = await startEndToEnd();
+  ({ temporal, env } = e2e);
 });
-afterAll(async () => {
-  worker?.worker.shutdown();
-  await workerRun;
-  await worker?.close();
-  await env?.stop();
-  await temporal?.teardown();
-});
+afterAll(() => e2e?.stop());
 afterEach(() => env.fleet.clearFaults());
 
 const running = async () => (await env.fleet.listAos()).filter((a) => a.status === 'running');

@@ -26,7 +26,13 @@ let counter = 0;
  */
 export async function startTestEnvironment(
   temporal: { address: string; supportsTimeSkipping: boolean },
-  { name = 'contoso-sandbox', topology = { interactive: 3, batch: 2 }, aosStartupMs = 50 } = {},
+  {
+    name = 'contoso-sandbox',
+    topology = { interactive: 3, batch: 2 },
+    aosStartupMs = 50,
+    heartbeatTimeout = '10s',
+    decisionTimeout = '7d',
+  } = {},
 ): Promise<TestEnvironment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
   const databaseFile = path.join(dir, `${name}.db`);
@@ -53,7 +59,7 @@ export async function startTestEnvironment(
       policies: {
         activity: {
           startToCloseTimeout: '1m',
-          heartbeatTimeout: '10s',
+          heartbeatTimeout,
           retry: {
             initialInterval: '100ms',
             backoffCoefficient: 2,
@@ -61,6 +67,7 @@ export async function startTestEnvironment(
             maximumAttempts: 4,
           },
         },
+        decisionTimeout,
       },
       environments: {
         [name]: {

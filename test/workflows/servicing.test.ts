@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { ServicingInput } from '../../contract/operation';
+import { logQuery, type ServicingInput } from '../../contract/operation';
 import { createWorker } from '../../worker/create-worker';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
@@ -35,14 +35,15 @@ async function run(workflow: typeof enableMaintenanceMode, args: unknown) {
   });
   const workflowId = `test-${randomUUID()}`;
   try {
-    const result = await worker.runUntil(
-      temporal.client.workflow.execute(workflow, {
+    return await worker.runUntil(async () => {
+      const handle = await temporal.client.workflow.start(workflow, {
         workflowId,
         taskQueue: env.config.temporal.taskQueue,
         args: [args as ServicingInput],
-      }),
-    );
-    return { result, workflowId };
+      });
+      const result = await handle.result();
+      return { result, log: await handle.query(logQuery) };
+    });
   } finally {
     await close();
   }
@@ -64,7 +65,12 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 describe('servicing workflows with the real fleet', () => {
   it('enable leaves one interactive and one batch AOS in maintenance; disable brings the topology back', async () => {
     const { result: enabled } = await run(enableMaintenanceMode, input());
-    expect(enabled).toMatchObject({ result: 'Succeeded', state: 'InMaintenance', action: 'enable', alreadyInMode: false });
+    expect(enabled).toMatchObject({
+      result: 'Succeeded',
+      state: 'InMaintenance',
+      action: 'enable',
+      alreadyInMode: false,
+    });
     expect(enabled.steps.map((s) => s.status)).toEqual([
       'succeeded',
       'succeeded',
@@ -124,14 +130,18 @@ describe('servicing workflows with the real fleet', () => {
 
   it('retries an AOS start that fails twice and succeeds without anyone deciding anything', async () => {
     await env.fleet.setFaults({ startFailures: { 'aos-1': 2 } });
-    const { result, workflowId } = await run(enableMaintenanceMode, input());
-    expect(result.result).toBe('Succeeded');
+    const { result, log } = await run(enableMaintenanceMode, input());
+    expect(result).toMatchObject({ result: 'Succeeded', decisions: [] });
     expect((await env.fleet.getFaults()).startFailures?.['aos-1'] ?? 0).toBe(0);
-    const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-    const attempts = (history.events ?? [])
-      .map((e) => e.activityTaskStartedEventAttributes?.attempt)
-      .filter((a): a is number => typeof a === 'number');
-    expect(Math.max(...attempts)).toBe(3);
+    const attempts = log.entries.filter((e) => e.kind === 'attempt' && e.aos === 'aos-1');
+    expect(attempts.map((e) => [e.attempt, e.outcome, e.error?.type])).toEqual([
+      [1, 'failed', 'AosStartFailed'],
+      [2, 'failed', 'AosStartFailed'],
+      [3, 'succeeded', undefined],
+    ]);
+    expect(attempts[0].error?.message).toMatch(
+      /restart aos-1: aos-1 failed to start: injected start failure/,
+    );
     await run(disableMaintenanceMode, input());
   });
 });
