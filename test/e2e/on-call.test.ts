@@ -1,0 +1,177 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CancelledFailure, WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
+import { SqliteServicingStore } from '../../activities/servicing-store';
+import { logQuery, operationWorkflowId, statusQuery, type OperationLog } from '../../contract/operation';
+import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
+
+let e2e: EndToEnd;
+beforeAll(async () => {
+  e2e = await startEndToEnd();
+});
+afterAll(() => e2e?.stop());
+afterEach(async () => {
+  await e2e.env.fleet.clearFaults();
+  const { flag, running } = await e2e.observe();
+  if (flag !== 0 || running.length !== 5 || running.some((r) => r.includes('maintenance'))) {
+    expect((await e2e.maint('disable', 'contoso-sandbox', '-u', 'cleanup')).code).toBe(0);
+  }
+});
+
+const input = { environment: 'contoso-sandbox', requestedBy: 'ui-user', reason: 'on-call test' };
+const startFromUi = (workflowId: string, type = 'enableMaintenanceMode') =>
+  e2e.temporal.client.workflow.start(type, {
+    workflowId,
+    taskQueue: e2e.env.config.temporal.taskQueue,
+    args: [input],
+  });
+
+function store<T>(use: (s: SqliteServicingStore) => T): T {
+  const s = new SqliteServicingStore(e2e.env.config.history.database);
+  try {
+    return use(s);
+  } finally {
+    s.close();
+  }
+}
+
+/** Starts enable from the CLI with a persistent fault and returns once it waits for a decision. */
+async function failedOperation() {
+  await e2e.env.fleet.setFaults({ startFailures: { 'aos-4': 1000 } });
+  expect((await e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(6);
+  return e2e.temporal.client.workflow.getHandle(operationWorkflowId('contoso-sandbox'));
+}
+
+describe('on-call: one operation per environment, refusals, cancellation, locks, logs, history', () => {
+  it('runs exactly one of two enables started at the same moment with different workflow IDs', async () => {
+    const before = store((s) => s.list('contoso-sandbox').length);
+    const handles = await Promise.all([startFromUi('ui-enable-a'), startFromUi('ui-enable-b')]);
+    const outcomes = await Promise.allSettled(handles.map((h) => h.result()));
+    const won = outcomes.findIndex((o) => o.status === 'fulfilled');
+    const lost = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(won).toBeGreaterThanOrEqual(0);
+    expect(lost).toBeDefined();
+    expect(lost!.reason).toBeInstanceOf(WorkflowFailedError);
+    const cause = (lost!.reason as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('EnvironmentBusy');
+    expect(cause.message).toContain(
+      `contoso-sandbox is being serviced by workflow ${handles[won].workflowId}`,
+    );
+    expect(store((s) => s.list('contoso-sandbox').length)).toBe(before + 1);
+    expect(store((s) => s.holder('contoso-sandbox'))).toBeUndefined();
+  });
+
+  it('refuses decisions that do not fit: resume while running, rollback before any change, anything after the end', async () => {
+    await e2e.env.fleet.setFaults({ startDelayMs: { 'aos-1': 3000 } });
+    const running = e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall');
+    const handle = e2e.temporal.client.workflow.getHandle(operationWorkflowId('contoso-sandbox'));
+    while ((await handle.query(statusQuery).catch(() => undefined))?.step !== 'restartAos') {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const resume = await e2e.maint('resume', 'contoso-sandbox', '-u', 'jane');
+    expect(resume.code).toBe(4);
+    expect(resume.stderr.trim()).toBe(
+      'resume refused: nothing has failed: the operation is running restartAos',
+    );
+    expect((await running).code).toBe(0);
+
+    const late = await e2e.maint('abort', 'contoso-sandbox', '-u', 'jane');
+    expect(late.code).toBe(4);
+    expect(late.stderr.trim()).toBe(
+      'Operation maintenance-contoso-sandbox has ended: there is nothing to decide.',
+    );
+    expect((await e2e.maint('disable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(0);
+
+    await e2e.env.fleet.setFaults({ databaseUnreachable: true });
+    expect((await e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(6);
+    const rollback = await e2e.maint('rollback', 'contoso-sandbox', '-u', 'jane');
+    expect(rollback.code).toBe(4);
+    expect(rollback.stderr.trim()).toBe(
+      'rollback refused: nothing to roll back: it failed before changing anything; resume or abort',
+    );
+    expect((await e2e.maint('abort', 'contoso-sandbox', '-u', 'jane')).code).toBe(0);
+  });
+
+  it('treats cancelling a failed operation as abort, records it and releases the lock', async () => {
+    const handle = await failedOperation();
+    const atFailure = await e2e.observe();
+    await handle.cancel();
+    const error = await handle.result().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(await e2e.observe()).toEqual(atFailure);
+    expect(store((s) => s.list('contoso-sandbox', 1)[0])).toMatchObject({
+      result: 'Aborted',
+      decisions: [{ kind: 'cancel', step: 'restartAos' }],
+    });
+    expect(store((s) => s.holder('contoso-sandbox'))).toBeUndefined();
+  });
+
+  it('takes over the lock of an operation terminated from the UI', async () => {
+    const handle = await failedOperation();
+    await handle.terminate('stuck, terminated from the Web UI');
+    expect(store((s) => s.holder('contoso-sandbox'))?.workflowId).toBe(handle.workflowId);
+    await e2e.env.fleet.clearFaults();
+    const next = await startFromUi('after-terminate', 'disableMaintenanceMode');
+    await expect(next.result()).resolves.toMatchObject({ result: 'Succeeded' });
+    expect(store((s) => s.holder('contoso-sandbox'))).toBeUndefined();
+  });
+
+  it('unlocks by force only when told so and confirmed', async () => {
+    const handle = await failedOperation();
+    const noForce = await e2e.maint('unlock', 'contoso-sandbox');
+    expect(noForce.code).toBe(2);
+    expect(noForce.stderr).toContain("required option '--force' not specified");
+    const unconfirmed = await e2e.maint('unlock', 'contoso-sandbox', '--force');
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain(`contoso-sandbox is locked by workflow ${handle.workflowId}`);
+    expect(unconfirmed.stderr).toContain('Not unlocked: confirmation missing');
+    expect(store((s) => s.holder('contoso-sandbox'))).toBeDefined();
+    const forced = await e2e.maint('unlock', 'contoso-sandbox', '--force', '--yes');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout.trim()).toBe(`Released the lock of contoso-sandbox (held by ${handle.workflowId}).`);
+    expect(store((s) => s.holder('contoso-sandbox'))).toBeUndefined();
+    expect((await e2e.maint('abort', 'contoso-sandbox', '-u', 'jane')).code).toBe(0);
+  });
+
+  it('downloads the operation log and prints the environment history, newest first', async () => {
+    await e2e.env.fleet.setFaults({ startFailures: { 'aos-4': 1 } });
+    expect((await e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall', '-r', 'log test')).code).toBe(0);
+    const file = path.join(e2e.env.dir, 'operation.log');
+    const logs = await e2e.maint('logs', 'contoso-sandbox', '-o', file);
+    expect(logs.code).toBe(0);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).toMatch(
+      /^Operation log of maintenance-contoso-sandbox \(run .*\): enable maintenance mode on contoso-sandbox/,
+    );
+    expect(text).toMatch(
+      /attempt\s+restartAos aos-4\s+restart: attempt 1 failed \(\d+ ms\)\n\s+AosStartFailed: restart aos-4: aos-4 failed to start/,
+    );
+    expect(text).toMatch(/restartAos aos-4\s+restart: attempt 2 succeeded/);
+    const json = JSON.parse(
+      (await e2e.maint('logs', operationWorkflowId('contoso-sandbox'), '--json')).stdout,
+    ) as OperationLog;
+    const viaQuery = await e2e.temporal.client.workflow
+      .getHandle(operationWorkflowId('contoso-sandbox'))
+      .query(logQuery);
+    expect(json).toEqual(viaQuery);
+
+    expect((await e2e.maint('disable', 'contoso-sandbox', '-u', 'oncall', '-r', 'done')).code).toBe(0);
+    const table = (await e2e.maint('history', 'contoso-sandbox')).stdout.split('\n');
+    expect(table[0]).toMatch(
+      /^started\s+finished\s+action\s+result\s+requested by\s+reason\s+decisions\s+operation$/,
+    );
+    expect(table[2]).toMatch(/disable\s+Succeeded\s+oncall\s+done/);
+    expect(table[3]).toMatch(/enable\s+Succeeded\s+oncall\s+log test/);
+    const entries = JSON.parse((await e2e.maint('history', 'contoso-sandbox', '--json', '-n', '2')).stdout);
+    expect(entries.map((e: { action: string }) => e.action)).toEqual(['disable', 'enable']);
+
+    const list = JSON.parse((await e2e.maint('list', '--json')).stdout);
+    expect(list).toMatchObject([{ environment: 'contoso-sandbox', state: 'Deployed' }]);
+    const unknown = await e2e.maint('logs', 'no-such-workflow');
+    expect(unknown.code).toBe(5);
+    expect(unknown.stderr.trim()).toBe(
+      '"no-such-workflow" is neither an environment (contoso-sandbox) nor a workflow ID.',
+    );
+  });
+});
