@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
-import type { Action, EnvironmentSnapshot } from '../contract/operation';
+import type { EnvironmentSnapshot, OperationKind } from '../contract/operation';
 import type { Config } from '../config/schema';
 import type { AosState, EnvironmentDrivers } from './drivers';
 import { classify } from './errors';
@@ -122,7 +122,8 @@ export function createActivities(deps: ActivityDeps) {
       environment,
       action,
       requestedBy,
-    }: EnvironmentRef & { action: Action; requestedBy: string }) {
+      parent,
+    }: EnvironmentRef & { action: OperationKind; requestedBy: string; parent?: { workflowId: string; runId: string } }) {
       drivers(environment);
       const execution = Context.current().info.workflowExecution!;
       const me: LockHolder = {
@@ -136,6 +137,8 @@ export function createActivities(deps: ActivityDeps) {
       const first = deps.store.acquire(me);
       if (first.acquired) return { takenOverFrom: null };
       const holder = first.holder;
+      // A maintenance window holds the lock for its whole length; its own child operations share it.
+      if (parent && holder.runId === parent.runId) return { takenOverFrom: null };
       if (await deps.isRunning(holder.workflowId, holder.runId)) {
         throw ApplicationFailure.nonRetryable(
           `${environment} is being serviced by workflow ${holder.workflowId} (run ${holder.runId}, ${holder.action} ` +

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Action, Decision, Result } from '../contract/operation';
+import type { Decision, OperationKind, Result } from '../contract/operation';
 
 export interface HistoryEntry {
   operationId: string;
   runId: string;
   environment: string;
-  action: Action;
+  action: OperationKind;
   requestedBy: string;
   reason: string;
   startedAt: string;
@@ -22,7 +22,7 @@ export interface LockHolder {
   environment: string;
   workflowId: string;
   runId: string;
-  action: Action;
+  action: OperationKind;
   requestedBy: string;
   since: string;
 }

@@ -10,11 +10,14 @@ export const TASK_QUEUE_DEFAULT = 'maintenance';
 
 export const ACTIONS = ['enable', 'disable'] as const;
 export type Action = (typeof ACTIONS)[number];
+/** What an operation does: a servicing operation, or a maintenance window around two of them. */
+export type OperationKind = Action | 'window';
 
 export const WORKFLOW_TYPES = {
   enable: 'enableMaintenanceMode',
   disable: 'disableMaintenanceMode',
-} as const satisfies Record<Action, string>;
+  window: 'maintenanceWindow',
+} as const satisfies Record<OperationKind, string>;
 
 /** Environment states of the source article's servicing model, as shown in queries and the UI. */
 export const ENVIRONMENT_STATES = [
@@ -63,7 +66,18 @@ export const EXAMPLE_INPUT: ServicingInput = {
 
 export const FORWARD_STEPS = ['preflight', 'flipFlag', 'restartAos', 'verify'] as const;
 export const ROLLBACK_STEPS = ['restoreFlag', 'restoreAos', 'verifyRestored'] as const;
-export const STEPS = [...FORWARD_STEPS, ...ROLLBACK_STEPS, 'record'] as const;
+export const WINDOW_STEPS = ['preflight', 'enable', 'applyChanges', 'window', 'disable'] as const;
+export const WINDOW_ROLLBACK_STEPS = ['restoreKeys', 'disable'] as const;
+export const STEPS = [
+  ...FORWARD_STEPS,
+  ...ROLLBACK_STEPS,
+  'enable',
+  'applyChanges',
+  'window',
+  'disable',
+  'restoreKeys',
+  'record',
+] as const;
 export type StepName = (typeof STEPS)[number];
 export const STEP_TITLES: Record<StepName, string> = {
   preflight: 'Preflight: take the lock, snapshot state',
@@ -73,6 +87,11 @@ export const STEP_TITLES: Record<StepName, string> = {
   restoreFlag: 'Rollback: restore CONFIGURATIONMODE',
   restoreAos: 'Rollback: restore the AOS that ran before',
   verifyRestored: 'Rollback: verify the environment is as before',
+  enable: 'Enable maintenance mode (child operation)',
+  applyChanges: 'Apply configuration key changes',
+  window: 'Maintenance window open',
+  disable: 'Disable maintenance mode (child operation)',
+  restoreKeys: 'Rollback: restore the configuration keys',
   record: 'Record in history, release the lock',
 };
 
@@ -148,6 +167,24 @@ export interface ErrorInfo {
 }
 
 /** One line of the operation log: a step, an attempt of an activity, a decision, a note. */
+export interface KeyChange {
+  name: string;
+  from: boolean;
+  to: boolean;
+}
+
+export interface WindowStatus {
+  /** When the window closes now (extensions move it, endWindow brings it forward). */
+  endsAt?: string;
+  /** The latest it may close: opened plus the configured maximum duration. */
+  latestEndsAt?: string;
+  openedAt?: string;
+  closedAt?: string;
+  changes: KeyChange[];
+  extensions: { by: string; duration: string; reason: string; at: string }[];
+  endedEarly?: { by: string; reason: string; at: string };
+}
+
 export interface LogEntry {
   at: string;
   kind: 'step' | 'attempt' | 'decision' | 'note';
@@ -165,7 +202,7 @@ export interface OperationLog {
   operationId: string;
   runId: string;
   environment: string;
-  action: Action;
+  action: OperationKind;
   entries: LogEntry[];
   /** Entries dropped from the start to keep the workflow's state bounded. */
   dropped: number;
@@ -174,7 +211,7 @@ export interface OperationLog {
 export interface OperationStatus {
   operationId: string;
   environment: string;
-  action: Action;
+  action: OperationKind;
   requestedBy: string;
   reason: string;
   state: EnvironmentState;
@@ -194,6 +231,8 @@ export interface OperationStatus {
   decisionDeadline?: string;
   availableDecisions: DecisionKind[];
   decisions: Decision[];
+  /** Only for maintenance windows. */
+  window?: WindowStatus;
 }
 
 export interface ServicingResult {

@@ -1,12 +1,10 @@
-import {
-  FORWARD_STEPS,
-  ROLLBACK_STEPS,
-  type ErrorInfo,
-  type LogEntry,
-  type OperationLog,
-  type OperationStatus,
-  type StepName,
-  type StepRecord,
+import type {
+  ErrorInfo,
+  LogEntry,
+  OperationLog,
+  OperationStatus,
+  StepName,
+  StepRecord,
 } from '../contract/operation';
 
 /** The log keeps its newest entries only, so an operation's state (and history) stays bounded. */
@@ -17,10 +15,14 @@ const now = () => new Date().toISOString(); // workflow time: deterministic on r
 /** The status and log of one operation: plain JSON, changed only through these methods. */
 export class OperationRecord {
   readonly log: OperationLog;
+  /** Where the rollback steps start in `status.steps` (a step may be in both phases: `disable`). */
+  private rollbackStart?: number;
 
   constructor(
     readonly status: OperationStatus,
     runId: string,
+    forwardSteps: readonly StepName[],
+    private readonly rollbackSteps: readonly StepName[],
   ) {
     this.log = {
       operationId: status.operationId,
@@ -30,7 +32,10 @@ export class OperationRecord {
       entries: [],
       dropped: 0,
     };
-    status.steps = [...FORWARD_STEPS, 'record' as const].map((name) => ({ name, status: 'pending' }));
+    status.steps = [...forwardSteps, 'record' as const].map((name): StepRecord => ({
+      name,
+      status: 'pending',
+    }));
   }
 
   add(entry: Omit<LogEntry, 'at'>): void {
@@ -41,12 +46,17 @@ export class OperationRecord {
     }
   }
 
-  private record(name: StepName): StepRecord {
-    return this.status.steps.find((s) => s.name === name)!;
+  /** The steps of the phase running now. */
+  private phase(): StepRecord[] {
+    return this.rollbackStart === undefined ? this.status.steps : this.status.steps.slice(this.rollbackStart);
+  }
+
+  private step(name: StepName): StepRecord {
+    return this.phase().find((s) => s.name === name)!;
   }
 
   startStep(name: StepName): void {
-    Object.assign(this.record(name), {
+    Object.assign(this.step(name), {
       status: 'running',
       startedAt: now(),
       finishedAt: undefined,
@@ -57,24 +67,20 @@ export class OperationRecord {
   }
 
   succeedStep(name: StepName, detail?: string): void {
-    Object.assign(this.record(name), { status: 'succeeded', finishedAt: now(), detail });
-    this.add({
-      kind: 'step',
-      step: name,
-      outcome: 'succeeded',
-      message: detail ? `${name} succeeded: ${detail}` : `${name} succeeded`,
-    });
+    Object.assign(this.step(name), { status: 'succeeded', finishedAt: now(), detail });
+    const message = detail ? `${name} succeeded: ${detail}` : `${name} succeeded`;
+    this.add({ kind: 'step', step: name, outcome: 'succeeded', message });
     this.updateProgress();
   }
 
   failStep(name: StepName, error: ErrorInfo): void {
-    Object.assign(this.record(name), { status: 'failed', finishedAt: now(), detail: error.message });
+    Object.assign(this.step(name), { status: 'failed', finishedAt: now(), detail: error.message });
     this.status.failure = { step: name, error, at: now() };
     this.add({ kind: 'step', step: name, outcome: 'failed', message: `${name} failed`, error });
   }
 
   skipStep(name: StepName, why: string): void {
-    Object.assign(this.record(name), { status: 'skipped', detail: why });
+    Object.assign(this.step(name), { status: 'skipped', detail: why });
     this.add({ kind: 'step', step: name, outcome: 'skipped', message: `${name} skipped: ${why}` });
     this.updateProgress();
   }
@@ -83,19 +89,16 @@ export class OperationRecord {
   beginRollback(): void {
     this.status.phase = 'rollback';
     const record = this.status.steps.pop()!;
+    this.rollbackStart = this.status.steps.length;
     this.status.steps.push(
-      ...ROLLBACK_STEPS.map((name): StepRecord => ({ name, status: 'pending' })),
+      ...this.rollbackSteps.map((name): StepRecord => ({ name, status: 'pending' })),
       record,
     );
     this.updateProgress();
   }
 
   private updateProgress(): void {
-    const phase = this.status.steps.filter(
-      (s) =>
-        s.name === 'record' ||
-        (this.status.phase === 'rollback') === (ROLLBACK_STEPS as readonly string[]).includes(s.name),
-    );
+    const phase = this.phase();
     const done = phase.filter((s) => s.status === 'succeeded' || s.status === 'skipped').length;
     this.status.progress = Math.round((100 * done) / phase.length);
   }

@@ -1,0 +1,425 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  TimeoutFailure,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, OperationSettings } from '../activities';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../contract/errors';
+import {
+  DECISIONS,
+  DECISION_HELP,
+  STEP_TITLES,
+  decisionInputSchema,
+  decisionSignals,
+  decisionUpdates,
+  logQuery,
+  searchAttributes,
+  statusQuery,
+  type Decision,
+  type DecisionKind,
+  type EnvironmentState,
+  type ErrorInfo,
+  type OperationKind,
+  type OperationStatus,
+  type Result,
+  type StepName,
+} from '../contract/operation';
+import { OperationRecord } from './operation-record';
+
+const { resolveEnvironment } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+});
+
+export const now = (): string => new Date().toISOString(); // workflow time: deterministic on replay
+
+/** The error an activity or child threw, without Temporal's wrapping, and whether retrying can help. */
+export function causeOf(err: unknown): { error: ErrorInfo; nonRetryable: boolean } {
+  const cause =
+    (err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) && err.cause ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const type = cause.type ?? undefined;
+    const listed = !!type && (NON_RETRYABLE_ERROR_TYPES as string[]).includes(type);
+    return { error: { message: cause.message, type }, nonRetryable: !!cause.nonRetryable || listed };
+  }
+  if (cause instanceof TimeoutFailure) {
+    return { error: { message: `timed out (${cause.timeoutType})`, type: 'Timeout' }, nonRetryable: false };
+  }
+  return { error: { message: cause instanceof Error ? cause.message : String(cause) }, nonRetryable: false };
+}
+
+/** Control flow inside a workflow: the operation stops with this result. */
+export class Stop {
+  constructor(readonly result: 'Aborted' | 'Failed') {}
+}
+export class RollbackRequested {}
+
+/** The result a Stop carries; anything else is not ours to handle. */
+export function stopped(err: unknown): Result {
+  if (err instanceof Stop) return err.result;
+  throw err;
+}
+
+export interface OperationSpec {
+  kind: OperationKind;
+  environment: string;
+  requestedBy: string;
+  reason: string;
+  /** The headline of the Web UI's Current Details. */
+  title: string;
+  initialState: EnvironmentState;
+  forwardSteps: readonly StepName[];
+  rollbackSteps: readonly StepName[];
+  /** Whether rollback is possible now (for example: a snapshot was taken). */
+  canRollback(): boolean;
+}
+
+/**
+ * What every operation shares: its status and log (queries), operator decisions on a failed step
+ * (updates and signals), activity calls retried and logged attempt by attempt, the servicing lock,
+ * the search attributes and the history entry at the end.
+ */
+export class Operation {
+  readonly status: OperationStatus;
+  readonly record: OperationRecord;
+  settings!: OperationSettings;
+  act!: ReturnType<typeof proxyActivities<Activities>>;
+  private pending?: Decision;
+  private lockHeld = false;
+
+  constructor(private readonly spec: OperationSpec) {
+    const info = workflowInfo();
+    this.status = {
+      operationId: info.workflowId,
+      environment: spec.environment,
+      action: spec.kind,
+      requestedBy: spec.requestedBy,
+      reason: spec.reason,
+      state: spec.initialState,
+      phase: 'forward',
+      step: null,
+      progress: 0,
+      steps: [],
+      startedAt: now(),
+      awaitingDecision: false,
+      availableDecisions: [],
+      decisions: [],
+    };
+    this.record = new OperationRecord(this.status, info.runId, spec.forwardSteps, spec.rollbackSteps);
+
+    setHandler(statusQuery, () => this.status, {
+      description: 'State, step, progress, failure and available decisions',
+    });
+    setHandler(logQuery, () => this.record.log, {
+      description: 'The operation log: steps, attempts, errors, decisions',
+    });
+    for (const kind of DECISIONS) {
+      const description = `${kind}: ${DECISION_HELP[kind]}. Input: {"by": "your.name", "reason": "..."}`;
+      setHandler(
+        decisionUpdates[kind],
+        (payload) => {
+          const decision = this.accept(kind, payload);
+          return { accepted: true, decision, message: `${kind} accepted: ${DECISION_HELP[kind]}` };
+        },
+        {
+          validator: (payload) => {
+            const why = this.check(kind, payload);
+            if (why) throw new Error(`${kind} refused: ${why}`);
+          },
+          description,
+        },
+      );
+      setHandler(
+        decisionSignals[kind],
+        (payload) => {
+          const why = this.check(kind, payload);
+          if (!why) return void this.accept(kind, payload);
+          this.note(`Signal ${kind} ignored: ${why}`);
+          log.warn('Decision signal ignored', { kind, why });
+        },
+        { description },
+      );
+    }
+  }
+
+  /** Reads the environment's settings (which also checks it is declared) and sets up activities. */
+  async init(): Promise<void> {
+    this.settings = await resolveEnvironment({ environment: this.spec.environment });
+    this.act = proxyActivities<Activities>({
+      startToCloseTimeout: this.settings.activity.startToCloseTimeoutMs,
+      heartbeatTimeout: this.settings.activity.heartbeatTimeoutMs,
+      // The workflow retries itself (withRetries) so that every attempt is in the operation log.
+      retry: { maximumAttempts: 1 },
+    });
+    this.publish();
+  }
+
+  note(message: string): void {
+    this.record.add({ kind: 'note', message });
+    this.publish();
+  }
+
+  /** Current Details in the Web UI: headline, decisions awaited, steps. */
+  publish(): void {
+    const s = this.status;
+    const mark = { pending: '○', running: '▶', succeeded: '✓', skipped: '–', failed: '✗' } as const;
+    const lines = s.steps.map(
+      (x) => `${mark[x.status]} ${STEP_TITLES[x.name]}${x.detail ? ` — ${x.detail}` : ''}`,
+    );
+    const waiting = s.awaitingDecision
+      ? `\n\n**Waiting for a decision** until ${s.decisionDeadline}: send the signal ` +
+        `${s.availableDecisions.map((d) => `\`${d}\``).join(', ')} with input {"by": "your.name", "reason": "..."}`
+      : '';
+    const window = s.window?.endsAt && !s.window.closedAt ? `\n\nWindow closes at ${s.window.endsAt}` : '';
+    setCurrentDetails(
+      `**${this.spec.title}**: ${s.state}, ${s.progress}%${waiting}${window}\n\n${lines.join('\n\n')}`,
+    );
+  }
+
+  setState(state: EnvironmentState): void {
+    this.status.state = state;
+    if (this.lockHeld && this.settings.searchAttributes) {
+      upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
+    }
+    this.publish();
+  }
+
+  private publishSearchAttributes(): void {
+    if (!this.settings.searchAttributes) return;
+    upsertSearchAttributes([
+      { key: searchAttributes.environment, value: this.spec.environment },
+      { key: searchAttributes.action, value: this.spec.kind },
+      { key: searchAttributes.state, value: this.status.state },
+    ]);
+  }
+
+  /** The reason a decision does not fit the state now, or undefined when it does. */
+  private refusal(kind: DecisionKind): string | undefined {
+    const s = this.status;
+    if (!s.awaitingDecision) {
+      return s.result
+        ? `the operation has ended (${s.result})`
+        : `nothing has failed: the operation is running ${s.step ?? 'its first step'}`;
+    }
+    if (this.pending)
+      return `a decision (${this.pending.kind} by ${this.pending.by}) is already being applied`;
+    if (s.availableDecisions.includes(kind)) return undefined;
+    if (kind === 'rollback' && s.phase === 'rollback')
+      return 'the operation is rolling back already: resume or abort';
+    if (kind === 'rollback' && !this.spec.canRollback()) {
+      return 'nothing to roll back: it failed before changing anything; resume or abort';
+    }
+    return `${kind} does not apply to step ${s.step}; available: ${s.availableDecisions.join(', ')}`;
+  }
+
+  private check(kind: DecisionKind, payload: unknown): string | undefined {
+    const parsed = decisionInputSchema.safeParse(payload);
+    if (!parsed.success) return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
+    return this.refusal(kind);
+  }
+
+  private accept(kind: DecisionKind, payload: unknown): Decision {
+    const { by, reason } = decisionInputSchema.parse(payload);
+    this.pending = { kind, by, reason, at: now(), step: this.status.step };
+    return this.pending;
+  }
+
+  /** Calls an activity with the configured retry policy, logging each attempt. */
+  async withRetries<T>(step: StepName, what: string, call: () => Promise<T>, aos?: string): Promise<T> {
+    const { initialIntervalMs, backoffCoefficient, maximumIntervalMs, maximumAttempts } = this.settings.retry;
+    for (let attempt = 1; ; attempt++) {
+      const started = Date.now();
+      try {
+        const result = await call();
+        const durationMs = Date.now() - started;
+        this.record.add({
+          kind: 'attempt',
+          step,
+          aos,
+          attempt,
+          outcome: 'succeeded',
+          durationMs,
+          message: what,
+        });
+        return result;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const { error, nonRetryable } = causeOf(err);
+        const durationMs = Date.now() - started;
+        this.record.add({
+          kind: 'attempt',
+          step,
+          aos,
+          attempt,
+          outcome: 'failed',
+          durationMs,
+          message: what,
+          error,
+        });
+        if (nonRetryable || attempt >= maximumAttempts) throw err;
+        await sleep(Math.min(initialIntervalMs * backoffCoefficient ** (attempt - 1), maximumIntervalMs));
+      }
+    }
+  }
+
+  /** Takes the environment's servicing lock (shared with a parent window, if any), then shows the operation. */
+  async takeLock(step: StepName): Promise<void> {
+    const parent = workflowInfo().parent;
+    const { environment, kind, requestedBy } = this.spec;
+    await this.withRetries(step, 'take the servicing lock', () =>
+      this.act.acquireLock({
+        environment,
+        action: kind,
+        requestedBy,
+        parent: parent ? { workflowId: parent.workflowId, runId: parent.runId } : undefined,
+      }),
+    );
+    this.lockHeld = true;
+    this.publishSearchAttributes();
+  }
+
+  /** Waits for an operator's decision on the failed step, or for the decision timeout. */
+  private async awaitDecision(step: StepName): Promise<Decision> {
+    const s = this.status;
+    if (!this.lockHeld) this.publishSearchAttributes();
+    s.awaitingDecision = true;
+    s.availableDecisions =
+      step === 'record'
+        ? ['resume']
+        : DECISIONS.filter((d) => d !== 'rollback' || (this.spec.canRollback() && s.phase === 'forward'));
+    s.decisionDeadline = new Date(Date.now() + this.settings.decisionTimeoutMs).toISOString();
+    this.setState('Failed');
+    log.warn('Operation failed; waiting for a decision', {
+      environment: s.environment,
+      step,
+      error: s.failure?.error.message,
+    });
+    const came = await condition(() => this.pending !== undefined, this.settings.decisionTimeoutMs);
+    const decision: Decision = came
+      ? this.pending!
+      : { kind: 'timeout', by: 'system', reason: `no decision by ${s.decisionDeadline}`, at: now(), step };
+    this.pending = undefined;
+    Object.assign(s, { awaitingDecision: false, availableDecisions: [], decisionDeadline: undefined });
+    s.decisions.push(decision);
+    const why = decision.reason ? `: ${decision.reason}` : '';
+    this.record.add({ kind: 'decision', step, message: `${decision.kind} by ${decision.by}${why}` });
+    return decision;
+  }
+
+  /**
+   * Runs a step; on failure asks for a decision and resumes (in the state it failed in), rolls back
+   * (throws RollbackRequested) or stops (throws Stop), as the operator says.
+   */
+  async step<T>(name: StepName, run: () => Promise<T>, describe?: (r: T) => string): Promise<T> {
+    for (;;) {
+      this.record.startStep(name);
+      this.publish();
+      try {
+        const result = await run();
+        this.record.succeedStep(name, describe?.(result));
+        this.publish();
+        return result;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const { error } = causeOf(err);
+        if (error.type === ErrorType.EnvironmentBusy && name === 'preflight') {
+          // Refused at once: the environment belongs to another operation, and nothing was changed.
+          throw ApplicationFailure.nonRetryable(error.message, ErrorType.EnvironmentBusy);
+        }
+        const stateBefore = this.status.state;
+        this.record.failStep(name, error);
+        const decision = await this.awaitDecision(name);
+        if (decision.kind === 'resume') {
+          this.setState(stateBefore);
+          continue;
+        }
+        if (decision.kind === 'rollback') throw new RollbackRequested();
+        throw new Stop(decision.kind === 'abort' ? 'Aborted' : 'Failed');
+      }
+    }
+  }
+
+  beginRollback(): void {
+    this.record.beginRollback();
+    this.setState('RollingBack');
+  }
+
+  /** Records the operation in the history and releases the lock (the `record` step), then shows how it ended. */
+  async finish(result: Result, finalState: EnvironmentState, detail = ''): Promise<void> {
+    const s = this.status;
+    s.finishedAt = now();
+    const failure = s.failure ? `Last failure at ${s.failure.step}: ${s.failure.error.message}` : '';
+    const info = workflowInfo();
+    try {
+      await this.step('record', () =>
+        this.withRetries('record', 'record history and release the lock', () =>
+          this.act.finishOperation({
+            operationId: info.workflowId,
+            runId: info.runId,
+            environment: s.environment,
+            action: s.action,
+            requestedBy: s.requestedBy,
+            reason: s.reason,
+            startedAt: s.startedAt,
+            finishedAt: s.finishedAt!,
+            result,
+            detail: [detail, failure].filter(Boolean).join(' '),
+            decisions: s.decisions,
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof Stop)) throw err;
+      this.record.add({
+        kind: 'note',
+        message: 'The history entry was not written: no decision came in time',
+      });
+    }
+    s.result = result;
+    this.setState(finalState);
+    if (this.settings.searchAttributes)
+      upsertSearchAttributes([{ key: searchAttributes.result, value: result }]);
+  }
+
+  /** Cancellation acts as abort: recorded as a decision; the caller finishes and rethrows. */
+  recordCancellation(): void {
+    this.status.decisions.push({
+      kind: 'cancel',
+      by: 'cancellation request',
+      reason: 'workflow cancelled',
+      at: now(),
+      step: this.status.step,
+    });
+    this.record.add({ kind: 'decision', message: 'cancelled: acting as abort' });
+    Object.assign(this.status, { awaitingDecision: false, availableDecisions: [] });
+  }
+
+  /** An operation that ended Aborted or Failed closes as a failed workflow that says why, with its summary. */
+  ended(result: 'Aborted' | 'Failed', summary: unknown): ApplicationFailure {
+    const s = this.status;
+    const last = s.decisions[s.decisions.length - 1];
+    const failure = s.failure
+      ? `"${STEP_TITLES[s.failure.step]}" failed: ${s.failure.error.message}`
+      : 'a failure';
+    return ApplicationFailure.create({
+      message:
+        result === 'Aborted'
+          ? `Aborted by ${last?.by ?? 'an operator'}${last?.reason ? ` (${last.reason})` : ''} after ${failure}. The environment was left as it was.`
+          : `No decision came by the deadline after ${failure}. The environment was left as it was.`,
+      type: result === 'Aborted' ? ErrorType.OperationAborted : ErrorType.OperationFailed,
+      nonRetryable: true,
+      details: [summary],
+    });
+  }
+}
