@@ -37,9 +37,17 @@ export interface SignInProbe {
   signIn(aosId: string, user: string, signal?: AbortSignal): Promise<{ allowed: boolean; detail: string }>;
 }
 
+/** The License configuration page: configuration keys, editable only in maintenance mode. */
+export interface LicenseConfiguration {
+  /** Every configuration key and whether it is enabled. */
+  list(signal?: AbortSignal): Promise<Record<string, boolean>>;
+  set(name: string, enabled: boolean, signal?: AbortSignal): Promise<void>;
+}
+
 export interface EnvironmentDrivers {
   flagStore: FlagStore;
   aosControl: AosControl;
   probe: SignInProbe;
+  license: LicenseConfiguration;
   close(): void;
 }

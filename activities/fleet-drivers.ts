@@ -1,8 +1,15 @@
 import Database from 'better-sqlite3';
-import { FleetClient } from '../fleet/client';
+import { FleetClient, FleetHttpError } from '../fleet/client';
 import type { AosInstance } from '../fleet/schemas';
 import type { EnvironmentConfig } from '../config/schema';
-import type { AosState, EnvironmentDrivers, FlagStore, ProbeUsers, SignInProbe } from './drivers';
+import type {
+  AosState,
+  EnvironmentDrivers,
+  FlagStore,
+  LicenseConfiguration,
+  ProbeUsers,
+  SignInProbe,
+} from './drivers';
 
 const ADMIN_ROLE = 'System administrator';
 const MAINTENANCE_ROLE = 'Maintenance mode user';
@@ -89,6 +96,33 @@ class FleetProbe implements SignInProbe {
   }
 }
 
+/** Through the running interactive AOS, as an administrator would use the License configuration page. */
+class FleetLicenseConfiguration implements LicenseConfiguration {
+  constructor(private readonly client: FleetClient) {}
+
+  private async port(signal?: AbortSignal): Promise<number> {
+    const aos = (await this.client.listAos({ signal })).find(
+      (a) => a.role === 'interactive' && a.status === 'running',
+    );
+    if (!aos?.port)
+      throw new FleetHttpError(
+        503,
+        'no interactive AOS is running to open the License configuration',
+        '/aos',
+      );
+    return aos.port;
+  }
+
+  async list(signal?: AbortSignal): Promise<Record<string, boolean>> {
+    const { keys } = await this.client.listConfigurationKeys(await this.port(signal), { signal });
+    return Object.fromEntries(keys.map((k) => [k.name, k.enabled]));
+  }
+
+  async set(name: string, enabled: boolean, signal?: AbortSignal): Promise<void> {
+    await this.client.setConfigurationKey(await this.port(signal), name, enabled, { signal });
+  }
+}
+
 export function createFleetDrivers(env: Extract<EnvironmentConfig, { driver: 'fleet' }>): EnvironmentDrivers {
   const client = new FleetClient(`http://127.0.0.1:${env.supervisorPort}`);
   const store = new SqliteFlagStore(env.database);
@@ -100,6 +134,7 @@ export function createFleetDrivers(env: Extract<EnvironmentConfig, { driver: 'fl
       stop: async (id, signal) => toState(await client.stop(id, { signal })),
     },
     probe: new FleetProbe(client, store),
+    license: new FleetLicenseConfiguration(client),
     close: () => store.close(),
   };
 }

@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
-import type { EnvironmentSnapshot, OperationKind } from '../contract/operation';
+import type { EnvironmentSnapshot, KeyChange, OperationKind } from '../contract/operation';
 import type { Config } from '../config/schema';
 import type { AosState, EnvironmentDrivers } from './drivers';
 import { classify } from './errors';
@@ -30,6 +30,7 @@ export type Expectation = 'maintenance' | 'normal';
 export interface OperationSettings {
   searchAttributes: boolean;
   decisionTimeoutMs: number;
+  windows: { maximumDurationMs: number; busyTimeoutMs: number; busyPollIntervalMs: number };
   activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
   retry: {
     initialIntervalMs: number;
@@ -97,10 +98,15 @@ export function createActivities(deps: ActivityDeps) {
     /** Local activity: checks the environment is declared and hands the workflow its settings. */
     async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {
       drivers(environment);
-      const { activity, decisionTimeout } = deps.policies;
+      const { activity, decisionTimeout, windows } = deps.policies;
       return {
         searchAttributes: deps.searchAttributes,
         decisionTimeoutMs: msToNumber(decisionTimeout),
+        windows: {
+          maximumDurationMs: msToNumber(windows.maximumDuration),
+          busyTimeoutMs: msToNumber(windows.busyTimeout),
+          busyPollIntervalMs: msToNumber(windows.busyPollInterval),
+        },
         activity: {
           startToCloseTimeoutMs: msToNumber(activity.startToCloseTimeout),
           heartbeatTimeoutMs: msToNumber(activity.heartbeatTimeout),
@@ -123,7 +129,11 @@ export function createActivities(deps: ActivityDeps) {
       action,
       requestedBy,
       parent,
-    }: EnvironmentRef & { action: OperationKind; requestedBy: string; parent?: { workflowId: string; runId: string } }) {
+    }: EnvironmentRef & {
+      action: OperationKind;
+      requestedBy: string;
+      parent?: { workflowId: string; runId: string };
+    }) {
       drivers(environment);
       const execution = Context.current().info.workflowExecution!;
       const me: LockHolder = {
@@ -311,6 +321,47 @@ export function createActivities(deps: ActivityDeps) {
           );
         }
         return { checks };
+      });
+    },
+
+    /** The current values of configuration keys; unknown keys are named and never retried. */
+    async readConfigurationKeys({
+      environment,
+      names,
+    }: EnvironmentRef & { names: string[] }): Promise<Record<string, boolean>> {
+      const d = drivers(environment);
+      const all = await guarded('read the License configuration', () =>
+        d.license.list(Context.current().cancellationSignal),
+      );
+      const unknown = names.filter((n) => !(n in all));
+      if (unknown.length > 0) {
+        throw ApplicationFailure.nonRetryable(
+          `Unknown configuration key${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')} on ${environment}. ` +
+            `Known keys: ${Object.keys(all).join(', ')}.`,
+          ErrorType.UnknownConfigurationKey,
+          { unknown },
+        );
+      }
+      return Object.fromEntries(names.map((n) => [n, all[n]]));
+    },
+
+    /** Sets configuration keys through the License configuration (idempotent); says what changed. */
+    async setConfigurationKeys({
+      environment,
+      values,
+    }: EnvironmentRef & { values: Record<string, boolean> }) {
+      const d = drivers(environment);
+      return guarded('change the License configuration', async () => {
+        const signal = Context.current().cancellationSignal;
+        const before = await d.license.list(signal);
+        const changes: KeyChange[] = [];
+        for (const [name, to] of Object.entries(values)) {
+          if (before[name] === to) continue;
+          await d.license.set(name, to, signal);
+          changes.push({ name, from: before[name], to });
+        }
+        log.info('Configuration keys set', { environment, changes });
+        return { changes };
       });
     },
 

@@ -105,6 +105,16 @@ export const configSchema = z
         activity: activityPolicySchema.default({}),
         /** How long a failed operation waits for resume, rollback or abort before it ends Failed. */
         decisionTimeout: duration.default('7d'),
+        windows: z
+          .object({
+            /** The longest a maintenance window may stay open, extensions included. */
+            maximumDuration: duration.default('12h'),
+            /** How long a window waits for its environment while another operation holds it. */
+            busyTimeout: duration.default('1h'),
+            busyPollInterval: duration.default('1m'),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),

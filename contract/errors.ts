@@ -10,6 +10,7 @@ export const ErrorType = {
   VerificationFailed: 'VerificationFailed',
   AosUnavailable: 'AosUnavailable',
   EnvironmentBusy: 'EnvironmentBusy',
+  UnknownConfigurationKey: 'UnknownConfigurationKey',
   /** The operation ended Aborted (by a decision or a cancellation) or Failed (no decision in time). */
   OperationAborted: 'OperationAborted',
   OperationFailed: 'OperationFailed',
@@ -23,4 +24,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.UnknownAos,
   ErrorType.RequestRejected,
   ErrorType.EnvironmentBusy,
+  ErrorType.UnknownConfigurationKey,
 ];

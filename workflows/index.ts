@@ -10,3 +10,5 @@ export async function enableMaintenanceMode(input: ServicingInput): Promise<Serv
 export async function disableMaintenanceMode(input: ServicingInput): Promise<ServicingResult> {
   return runServicing('disable', input);
 }
+
+export { maintenanceWindow } from './window';

@@ -68,6 +68,7 @@ export async function startTestEnvironment(
           },
         },
         decisionTimeout,
+        windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
       },
       environments: {
         [name]: {

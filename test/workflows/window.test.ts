@@ -1,0 +1,284 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { decisionSignals, statusQuery, type OperationStatus } from '../../contract/operation';
+import {
+  endWindowUpdate,
+  extendWindowSignal,
+  extendWindowUpdate,
+  type WindowInput,
+  type WindowResult,
+} from '../../contract/window';
+import { createWorker } from '../../worker/create-worker';
+import { disableMaintenanceMode, maintenanceWindow } from '../../workflows';
+import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
+import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+
+let temporal: TestWorkflowEnvironment;
+let env: TestEnvironment;
+
+beforeAll(async () => {
+  temporal = await createTimeSkippingEnv();
+  env = await startTestEnvironment(temporal);
+});
+afterAll(async () => {
+  await env?.stop();
+  await temporal?.teardown();
+});
+afterEach(() => env.fleet.clearFaults());
+
+const HOUR = 3_600_000;
+
+async function withWorker<T>(body: () => Promise<T>): Promise<T> {
+  const { worker, close } = await createWorker(env.config, {
+    connection: temporal.nativeConnection,
+    workflowBundle: await workflowBundle(),
+  });
+  try {
+    return await worker.runUntil(body);
+  } finally {
+    await close();
+  }
+}
+
+const start = (input: Partial<WindowInput>) =>
+  temporal.client.workflow.start(maintenanceWindow, {
+    workflowId: `window-${randomUUID()}`,
+    taskQueue: env.config.temporal.taskQueue,
+    args: [
+      { environment: env.name, duration: 'PT2H', requestedBy: 'scheduler', reason: 'window test', ...input },
+    ],
+  });
+
+/** Real-time polling (no time skipping while we only query): until the status matches. */
+async function until(
+  handle: WorkflowHandle,
+  done: (s: OperationStatus) => boolean,
+): Promise<OperationStatus> {
+  for (;;) {
+    const s = await handle.query(statusQuery).catch(() => undefined);
+    if (s && done(s)) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function keys(): Promise<Record<string, boolean>> {
+  const aos = (await env.fleet.listAos()).find((a) => a.role === 'interactive' && a.status === 'running')!;
+  const { keys: list } = await env.fleet.listConfigurationKeys(aos.port!);
+  return Object.fromEntries(list.map((k) => [k.name, k.enabled]));
+}
+
+async function expectDeployed() {
+  expect(env.readFlag()).toBe(0);
+  const running = (await env.fleet.listAos()).filter((a) => a.status === 'running');
+  expect(running.map((a) => [a.id, a.maintenanceMode])).toEqual(
+    ['aos-1', 'aos-2', 'aos-3', 'aos-4', 'aos-5'].map((id) => [id, false]),
+  );
+}
+
+/** How long the window was set to stay open, after checking it closed then (not before, barely after). */
+function openFor(r: WindowResult): number {
+  const closedLate = Date.parse(r.window.closedAt!) - Date.parse(r.window.endsAt!);
+  expect(closedLate).toBeGreaterThanOrEqual(0);
+  expect(closedLate).toBeLessThan(60_000);
+  return Date.parse(r.window.endsAt!) - Date.parse(r.window.openedAt!);
+}
+
+describe('maintenanceWindow (time-skipping server)', () => {
+  it('enters maintenance, applies the key changes, stays open two hours, leaves maintenance', async () => {
+    const before = await keys();
+    expect(before.WHSandTMS).toBe(false);
+    const result = await withWorker(async () =>
+      (await start({ changes: { enable: ['WHSandTMS'], disable: ['ProjBasic'] } })).result(),
+    );
+    expect(result).toMatchObject({
+      result: 'Succeeded',
+      changes: [
+        { name: 'WHSandTMS', from: false, to: true },
+        { name: 'ProjBasic', from: true, to: false },
+      ],
+    });
+    expect(openFor(result)).toBe(2 * HOUR);
+    expect(result.steps.map((s) => [s.name, s.status])).toEqual([
+      ['preflight', 'succeeded'],
+      ['enable', 'succeeded'],
+      ['applyChanges', 'succeeded'],
+      ['window', 'succeeded'],
+      ['disable', 'succeeded'],
+      ['record', 'succeeded'],
+    ]);
+    expect(result.summary.join('\n')).toMatch(
+      /maintenance mode on[\s\S]*configuration keys changed: WHSandTMS enabled, ProjBasic disabled[\s\S]*window open until[\s\S]*maintenance mode off/,
+    );
+    expect(await keys()).toEqual({ ...before, WHSandTMS: true, ProjBasic: false });
+    await expectDeployed();
+    // put the keys back for the other tests
+    await withWorker(async () =>
+      (await start({ duration: 1, changes: { enable: ['ProjBasic'], disable: ['WHSandTMS'] } })).result(),
+    );
+  });
+
+  it('closes early when an operator ends it', async () => {
+    const result = await withWorker(async () => {
+      const handle = await start({ duration: 'PT8H' });
+      await until(handle, (s) => s.step === 'window');
+      const window = await handle.executeUpdate(endWindowUpdate, {
+        args: [{ by: 'jane', reason: 'done early' }],
+      });
+      expect(window.endedEarly).toMatchObject({ by: 'jane', reason: 'done early' });
+      return handle.result();
+    });
+    expect(result.result).toBe('Succeeded');
+    expect(Date.parse(result.window.closedAt!) - Date.parse(result.window.openedAt!)).toBeLessThan(HOUR);
+    await expectDeployed();
+  });
+
+  it('stays open longer when extended, and refuses an extension past the maximum', async () => {
+    const result = await withWorker(async () => {
+      const handle = await start({ duration: 'PT1H' });
+      await until(handle, (s) => s.step === 'window');
+      await handle.executeUpdate(extendWindowUpdate, {
+        args: [{ by: 'jane', duration: 'PT2H', reason: 'more to do' }],
+      });
+      const refused = await handle
+        .executeUpdate(extendWindowUpdate, { args: [{ by: 'jane', duration: 'PT10H' }] })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(
+        (refused as Error).message + String((refused as WorkflowUpdateFailedError).cause?.message),
+      ).toMatch(/extendWindow refused: it would close at .*, past the latest allowed .* \(maximum 12h\)/);
+      await handle.signal(extendWindowSignal, { by: 'joe', duration: 30 });
+      return handle.result();
+    });
+    expect(result.window.extensions.map((e) => [e.by, e.duration])).toEqual([
+      ['jane', '2h'],
+      ['joe', '30m'],
+    ]);
+    expect(openFor(result)).toBe(3.5 * HOUR);
+  });
+
+  it('ends with the result of a failed enable and changes nothing else', async () => {
+    await env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
+    const before = await keys();
+    const error = await withWorker(async () => {
+      const handle = await start({ changes: { enable: ['WHSandTMS'] } });
+      const child = temporal.client.workflow.getHandle(`${handle.workflowId}-enable`);
+      await until(child, (s) => s.awaitingDecision);
+      await child.signal(decisionSignals.abort, { by: 'jane', reason: 'cannot start aos-1' });
+      return handle.result().catch((e: unknown) => e);
+    });
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const details = (error as WorkflowFailedError).cause as unknown as {
+      type: string;
+      details: WindowResult[];
+    };
+    expect(details.type).toBe('OperationAborted');
+    expect(details.details[0]).toMatchObject({ result: 'Aborted', changes: [] });
+    expect(details.details[0].steps.find((s) => s.name === 'disable')?.status).toBe('pending');
+    expect(env.readFlag()).toBe(1); // left as the aborted enable left it
+    await env.fleet.clearFaults();
+    await withWorker(() =>
+      temporal.client.workflow.execute(disableMaintenanceMode, {
+        workflowId: `cleanup-${randomUUID()}`,
+        taskQueue: env.config.temporal.taskQueue,
+        args: [{ environment: env.name, requestedBy: 'cleanup' }],
+      }),
+    );
+    expect(await keys()).toEqual(before);
+  });
+
+  it('rolls back a failed key change: keys exactly as before, then out of maintenance', async () => {
+    await withWorker(async () => (await start({ duration: 1 })).result()); // a clean, deployed start
+    const before = await keys();
+    const result = await withWorker(async () => {
+      const handle = await start({ changes: { enable: ['WHSandTMS', 'NoSuchKey'] } });
+      const failed = await until(handle, (s) => s.awaitingDecision);
+      expect(failed).toMatchObject({
+        state: 'Failed',
+        step: 'applyChanges',
+        failure: { error: { type: 'UnknownConfigurationKey' } },
+        availableDecisions: ['resume', 'rollback', 'abort'],
+      });
+      expect(failed.failure?.error.message).toMatch(
+        /Unknown configuration key "NoSuchKey" on contoso-sandbox/,
+      );
+      await handle.signal(decisionSignals.rollback, { by: 'jane', reason: 'typo in the plan' });
+      return handle.result();
+    });
+    expect(result).toMatchObject({ result: 'RolledBack', decisions: [{ kind: 'rollback', by: 'jane' }] });
+    expect(result.steps.map((s) => [s.name, s.status])).toEqual([
+      ['preflight', 'succeeded'],
+      ['enable', 'succeeded'],
+      ['applyChanges', 'failed'],
+      ['window', 'pending'],
+      ['disable', 'pending'],
+      ['restoreKeys', 'skipped'],
+      ['disable', 'succeeded'],
+      ['record', 'succeeded'],
+    ]);
+    expect(await keys()).toEqual(before);
+    await expectDeployed();
+  });
+
+  it('waits while another operation holds the environment and opens once it is free', async () => {
+    await env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
+    const result = await withWorker(async () => {
+      const blocker = await temporal.client.workflow.start('enableMaintenanceMode', {
+        workflowId: `blocker-${randomUUID()}`,
+        taskQueue: env.config.temporal.taskQueue,
+        args: [{ environment: env.name, requestedBy: 'someone' }],
+      });
+      await until(blocker, (s) => s.awaitingDecision);
+      const handle = await start({ duration: 30 });
+      await until(handle, (s) => s.steps[0].status === 'running');
+      await new Promise((r) => setTimeout(r, 2500)); // at least one refusal while it waits
+      await env.fleet.clearFaults();
+      await blocker.signal(decisionSignals.rollback, { by: 'jane' });
+      await blocker.result();
+      return handle.result();
+    });
+    expect(result.result).toBe('Succeeded');
+    expect(result.summary.length).toBeGreaterThan(0);
+    await expectDeployed();
+  });
+
+  it('gives up with a clear result when the environment stays busy past the configured wait', async () => {
+    await env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
+    const error = await withWorker(async () => {
+      const blocker = await temporal.client.workflow.start('enableMaintenanceMode', {
+        workflowId: `blocker-${randomUUID()}`,
+        taskQueue: env.config.temporal.taskQueue,
+        args: [{ environment: env.name, requestedBy: 'someone' }],
+      });
+      await until(blocker, (s) => s.awaitingDecision);
+      const outcome = await (await start({ duration: 30 })).result().catch((e: unknown) => e);
+      // Skipped time would run out the blocker's own decision timeout next: end it here.
+      await blocker.terminate('test done');
+      await env.fleet.clearFaults();
+      await temporal.client.workflow.execute(disableMaintenanceMode, {
+        workflowId: `cleanup-${randomUUID()}`,
+        taskQueue: env.config.temporal.taskQueue,
+        args: [{ environment: env.name, requestedBy: 'cleanup' }],
+      });
+      return outcome;
+    });
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause as { type?: string; message: string };
+    expect(cause.type).toBe('EnvironmentBusy');
+    expect(cause.message).toMatch(
+      /^The window did not open: contoso-sandbox stayed busy for 20s \(policies.windows.busyTimeout\). Nothing was changed. Last refusal: contoso-sandbox is being serviced by workflow blocker-/,
+    );
+    await expectDeployed();
+  });
+
+  it('rejects a window longer than the maximum before changing anything', async () => {
+    const error = await withWorker(async () =>
+      (await start({ duration: 'PT13H' })).result().catch((e: unknown) => e),
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(String((error as WorkflowFailedError).cause?.message)).toMatch(
+      /duration 13h is longer than the maximum of 12h/,
+    );
+    await expectDeployed();
+  });
+});

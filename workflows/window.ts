@@ -1,0 +1,346 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  allHandlersFinished,
+  condition,
+  executeChild,
+  isCancellation,
+  log,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { ErrorType } from '../contract/errors';
+import {
+  WINDOW_ROLLBACK_STEPS,
+  WINDOW_STEPS,
+  WORKFLOW_TYPES,
+  decisionInputSchema,
+  type EnvironmentState,
+  type KeyChange,
+  type Result,
+  type WindowStatus,
+} from '../contract/operation';
+import { formatIssues } from '../contract/validation';
+import {
+  EXAMPLE_WINDOW_INPUT,
+  childInput,
+  endWindowSignal,
+  endWindowUpdate,
+  extendWindowInputSchema,
+  extendWindowSignal,
+  extendWindowUpdate,
+  formatDuration,
+  windowInputSchema,
+  type WindowResult,
+} from '../contract/window';
+import { Operation, RollbackRequested, causeOf, now, stopped } from './operation';
+import type { disableMaintenanceMode, enableMaintenanceMode } from './index';
+
+function parseInput(raw: unknown) {
+  const parsed = windowInputSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw ApplicationFailure.nonRetryable(
+    `Invalid input for maintenanceWindow:\n${formatIssues(parsed.error)}\n` +
+      `Nothing was changed. Start it again with an input like ${JSON.stringify(EXAMPLE_WINDOW_INPUT)}`,
+    ErrorType.InvalidInput,
+  );
+}
+
+/** How a child servicing operation ended, in the window's terms. */
+function childOutcome(err: unknown): { result: Result; message: string; type?: string } {
+  if (!(err instanceof ChildWorkflowFailure)) throw err;
+  const { error } = causeOf(err);
+  const result = error.type === ErrorType.OperationAborted ? 'Aborted' : 'Failed';
+  return { result, message: error.message, type: error.type };
+}
+
+/**
+ * A maintenance window: enable maintenance mode (a child operation), apply the configuration-key
+ * changes, keep the window open on a durable timer (operators can end it early or extend it), then
+ * disable maintenance mode (a child operation). The window holds the environment's servicing lock
+ * from start to end; its children share it. A failed key change waits for resume, rollback (restore
+ * the keys exactly, then leave maintenance) or abort, like any operation.
+ */
+export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
+  const input = parseInput(raw);
+  const { environment } = input;
+  const workflowId = workflowInfo().workflowId;
+  let enabled = false;
+  const op = new Operation({
+    kind: 'window',
+    environment,
+    requestedBy: input.requestedBy,
+    reason: input.reason,
+    title: `Maintenance window on ${environment}`,
+    initialState: 'EnablingMaintenance',
+    forwardSteps: WINDOW_STEPS,
+    rollbackSteps: WINDOW_ROLLBACK_STEPS,
+    canRollback: () => enabled,
+  });
+  const { status, record } = op;
+  const window: WindowStatus = { changes: [], extensions: [] };
+  status.window = window;
+  const summary: string[] = [];
+  const say = (line: string) => {
+    summary.push(`${now()} ${line}`);
+    op.note(line);
+  };
+
+  // Ending and extending the window: updates (answer or refusal) and signals (Web UI) of the same names.
+  let endRequested = false;
+  const notOpen = () =>
+    status.step !== 'window' || window.closedAt || endRequested ? 'the window is not open' : undefined;
+  const extensionRefusal = (payload: unknown): string | undefined => {
+    const parsed = extendWindowInputSchema.safeParse(payload);
+    if (!parsed.success) return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
+    const closed = notOpen();
+    if (closed) return closed;
+    const until = Date.parse(window.endsAt!) + parsed.data.duration;
+    if (until > Date.parse(window.latestEndsAt!)) {
+      return `it would close at ${new Date(until).toISOString()}, past the latest allowed ${window.latestEndsAt} (maximum ${formatDuration(op.settings.windows.maximumDurationMs)})`;
+    }
+    return undefined;
+  };
+  const extend = (payload: unknown) => {
+    const { by, reason, duration } = extendWindowInputSchema.parse(payload);
+    window.endsAt = new Date(Date.parse(window.endsAt!) + duration).toISOString();
+    window.extensions.push({ by, duration: formatDuration(duration), reason, at: now() });
+    say(
+      `window extended by ${formatDuration(duration)} by ${by}${reason ? ` (${reason})` : ''}: closes at ${window.endsAt}`,
+    );
+    return window;
+  };
+  const end = (payload: unknown) => {
+    const { by, reason } = decisionInputSchema.parse(payload);
+    endRequested = true;
+    window.endedEarly = { by, reason, at: now() };
+    say(`window ended early by ${by}${reason ? ` (${reason})` : ''}`);
+    return window;
+  };
+  const endRefusal = (payload: unknown) => {
+    const parsed = decisionInputSchema.safeParse(payload);
+    if (!parsed.success) return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
+    return notOpen();
+  };
+  const refuse = (what: string, why: string | undefined) => {
+    if (why) throw new Error(`${what} refused: ${why}`);
+  };
+  setHandler(extendWindowUpdate, extend, {
+    validator: (p) => refuse('extendWindow', extensionRefusal(p)),
+    description:
+      'Keep the window open longer. Input: {"by": "your.name", "duration": "PT1H", "reason": "..."}',
+  });
+  setHandler(endWindowUpdate, end, {
+    validator: (p) => refuse('endWindow', endRefusal(p)),
+    description: 'Close the window now. Input: {"by": "your.name", "reason": "..."}',
+  });
+  setHandler(extendWindowSignal, (p) => {
+    const why = extensionRefusal(p);
+    if (why) op.note(`Signal extendWindow ignored: ${why}`);
+    else extend(p);
+  });
+  setHandler(endWindowSignal, (p) => {
+    const why = endRefusal(p);
+    if (why) op.note(`Signal endWindow ignored: ${why}`);
+    else end(p);
+  });
+
+  await op.init();
+  const { maximumDurationMs, busyTimeoutMs, busyPollIntervalMs } = op.settings.windows;
+  if (input.duration > maximumDurationMs) {
+    throw ApplicationFailure.nonRetryable(
+      `Invalid input for maintenanceWindow: duration ${formatDuration(input.duration)} is longer than the maximum of ` +
+        `${formatDuration(maximumDurationMs)} (policies.windows.maximumDuration). Nothing was changed.`,
+      ErrorType.InvalidInput,
+    );
+  }
+  log.info('Maintenance window started', { environment, duration: input.duration });
+
+  /** Waits while another operation holds the environment, up to the configured time. */
+  const takeLock = async () => {
+    const giveUpAt = Date.now() + busyTimeoutMs;
+    for (;;) {
+      try {
+        return await op.step(
+          'preflight',
+          () => op.takeLock('preflight'),
+          () => 'lock taken',
+        );
+      } catch (err) {
+        const busy = err instanceof ApplicationFailure && err.type === ErrorType.EnvironmentBusy;
+        if (!busy) throw err;
+        if (Date.now() >= giveUpAt) {
+          throw ApplicationFailure.nonRetryable(
+            `The window did not open: ${environment} stayed busy for ${formatDuration(busyTimeoutMs)} ` +
+              `(policies.windows.busyTimeout). Nothing was changed. Last refusal: ${err.message}`,
+            ErrorType.EnvironmentBusy,
+          );
+        }
+        op.note(`waiting for ${environment} to be free: ${err.message}`);
+        await sleep(Math.min(busyPollIntervalMs, giveUpAt - Date.now()));
+      }
+    }
+  };
+
+  /** Runs a child servicing operation; an outcome other than Succeeded ends the window with it. */
+  const child = async (step: 'enable' | 'disable'): Promise<Result> => {
+    const action = step;
+    record.startStep(step);
+    op.publish();
+    try {
+      const r = await executeChild<typeof enableMaintenanceMode | typeof disableMaintenanceMode>(
+        WORKFLOW_TYPES[action],
+        {
+          workflowId: `${workflowId}-${action}${status.phase === 'rollback' ? '-rollback' : ''}`,
+          args: [childInput(input)],
+          staticSummary: `${action === 'enable' ? 'Enable' : 'Disable'} maintenance mode on ${environment} (window ${workflowId})`,
+        },
+      );
+      if (r.result === 'Succeeded') {
+        record.succeedStep(
+          step,
+          r.alreadyInMode ? 'already in the requested mode' : `${r.operationId}: ${r.result}`,
+        );
+        op.publish();
+        return 'Succeeded';
+      }
+      record.failStep(step, { message: `${r.operationId} ended ${r.result}`, type: r.result });
+      return r.result;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const outcome = childOutcome(err);
+      record.failStep(step, { message: outcome.message, type: outcome.type });
+      return outcome.result;
+    }
+  };
+
+  const keysBefore: Record<string, boolean> = {};
+  const wanted: Record<string, boolean> = Object.fromEntries([
+    ...input.changes.enable.map((k) => [k, true] as const),
+    ...input.changes.disable.map((k) => [k, false] as const),
+  ]);
+
+  const forward = async (): Promise<Result> => {
+    await takeLock();
+    const enabledResult = await child('enable');
+    if (enabledResult !== 'Succeeded') return enabledResult;
+    enabled = true;
+    op.setState('InMaintenance');
+    say(`maintenance mode on`);
+
+    if (Object.keys(wanted).length === 0) record.skipStep('applyChanges', 'no configuration key changes');
+    else {
+      await op.step(
+        'applyChanges',
+        async () => {
+          if (Object.keys(keysBefore).length === 0) {
+            Object.assign(
+              keysBefore,
+              await op.withRetries('applyChanges', 'read the configuration keys', () =>
+                op.act.readConfigurationKeys({ environment, names: Object.keys(wanted) }),
+              ),
+            );
+          }
+          return op.withRetries('applyChanges', 'set the configuration keys', () =>
+            op.act.setConfigurationKeys({ environment, values: wanted }),
+          );
+        },
+        () => describeChanges(changesFrom(keysBefore, wanted)),
+      );
+      window.changes = changesFrom(keysBefore, wanted);
+      say(`configuration keys changed: ${describeChanges(window.changes)}`);
+    }
+
+    record.startStep('window');
+    window.openedAt = now();
+    window.endsAt = new Date(Date.now() + input.duration).toISOString();
+    window.latestEndsAt = new Date(Date.now() + maximumDurationMs).toISOString();
+    op.publish();
+    say(`window open until ${window.endsAt}`);
+    while (!endRequested && Date.now() < Date.parse(window.endsAt)) {
+      const target = window.endsAt;
+      await condition(() => endRequested || window.endsAt !== target, Date.parse(target) - Date.now());
+    }
+    window.closedAt = now();
+    record.succeedStep(
+      'window',
+      window.endedEarly ? `ended early by ${window.endedEarly.by}` : `closed at ${window.closedAt}`,
+    );
+    op.setState('DisablingMaintenance');
+
+    const disabled = await child('disable');
+    if (disabled === 'Succeeded') say('maintenance mode off');
+    return disabled;
+  };
+
+  const rollback = async (): Promise<Result> => {
+    op.beginRollback();
+    if (Object.keys(keysBefore).length > 0) {
+      await op.step(
+        'restoreKeys',
+        () =>
+          op.withRetries('restoreKeys', 'restore the configuration keys', () =>
+            op.act.setConfigurationKeys({ environment, values: keysBefore }),
+          ),
+        (r) => (r.changes.length > 0 ? describeChanges(r.changes) : 'nothing to restore'),
+      );
+      say(
+        `configuration keys restored: ${Object.entries(keysBefore)
+          .map(([k, v]) => `${k}=${v ? 'on' : 'off'}`)
+          .join(', ')}`,
+      );
+    } else record.skipStep('restoreKeys', 'no key was read or changed');
+    const disabled = await child('disable');
+    return disabled === 'Succeeded' ? 'RolledBack' : disabled;
+  };
+
+  const finalState = (result: Result): EnvironmentState =>
+    result === 'Succeeded' || result === 'RolledBack' ? 'Deployed' : 'Failed';
+
+  let result: Result;
+  try {
+    try {
+      result = await forward();
+    } catch (err) {
+      if (err instanceof RollbackRequested) result = await rollback().catch(stopped);
+      else result = stopped(err);
+    }
+    await op.finish(result, finalState(result), describeChanges(window.changes));
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    await CancellationScope.nonCancellable(async () => {
+      op.recordCancellation();
+      await op.finish('Aborted', 'Failed', describeChanges(window.changes));
+    });
+    throw err;
+  }
+
+  await condition(allHandlersFinished);
+  log.info('Maintenance window finished', { environment, result });
+  const outcome: WindowResult = {
+    operationId: status.operationId,
+    environment,
+    result,
+    startedAt: status.startedAt,
+    finishedAt: status.finishedAt!,
+    window,
+    changes: window.changes,
+    steps: status.steps,
+    decisions: status.decisions,
+    summary,
+  };
+  if (result === 'Aborted' || result === 'Failed') throw op.ended(result, outcome);
+  return outcome;
+}
+
+function changesFrom(before: Record<string, boolean>, wanted: Record<string, boolean>): KeyChange[] {
+  return Object.entries(wanted)
+    .filter(([name, to]) => before[name] !== to)
+    .map(([name, to]) => ({ name, from: before[name], to }));
+}
+
+function describeChanges(changes: KeyChange[]): string {
+  return changes.map((c) => `${c.name} ${c.to ? 'enabled' : 'disabled'}`).join(', ');
+}
