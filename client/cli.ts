@@ -2,7 +2,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline/promises';
-import type { Client } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { Command, Option } from 'commander';
 import { SqliteServicingStore } from '../activities/servicing-store';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load';
@@ -16,6 +24,7 @@ import {
   type DecisionKind,
   type OperationStatus,
   type Result,
+  type WindowStatus,
 } from '../contract/operation';
 import { ErrorType } from '../contract/errors';
 import {
@@ -25,8 +34,10 @@ import {
   formatList,
   formatLog,
   formatProgress,
+  formatSchedules,
   formatStatus,
   formatStep,
+  formatWindow,
   progressBar,
 } from './format';
 import {
@@ -39,8 +50,11 @@ import {
   requireEnvironment,
   resolveOperation,
   startOperation,
+  startWindow,
   type FollowOutcome,
 } from './operations';
+import { listSchedules, syncSchedules } from './schedules';
+import { endWindowUpdate, extendWindowUpdate } from '../contract/window';
 
 interface GlobalOptions {
   config?: string;
@@ -103,9 +117,18 @@ function report(
     if (asMeant) return ExitCode.Ok;
     return outcome.type === ErrorType.EnvironmentBusy ? ExitCode.Conflict : ExitCode.OperationFailed;
   }
+  if (outcome.kind === 'reached') {
+    if (json) out(JSON.stringify(outcome.status, null, 2));
+    else print(formatWindow(outcome.status) ?? formatProgress(outcome.status));
+    return ExitCode.Ok;
+  }
   const r = outcome.result;
   if (json) out(JSON.stringify(r, null, 2));
-  else {
+  else if ('window' in r) {
+    print(r.steps.map(formatStep).join('\n'));
+    print(r.summary.map((line) => `  ${line}`).join('\n'));
+    print(`Maintenance window on ${r.environment}: ${r.result}.`);
+  } else {
     print(`${progressBar(100)}  ${r.state}`);
     print(r.steps.map(formatStep).join('\n'));
     const how = r.alreadyInMode ? 'already in the requested mode, nothing changed' : r.result;
@@ -314,7 +337,168 @@ export function buildProgram(): Command {
         store.close();
       }
     });
+  program
+    .command('window')
+    .description('Open a maintenance window: enable, apply configuration-key changes, wait, disable')
+    .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
+    .requiredOption('-d, --duration <duration>', 'how long it stays open: ISO 8601 ("PT2H") or minutes')
+    .option('--enable <keys>', 'configuration keys to turn on, comma-separated', list, [])
+    .option('--disable <keys>', 'configuration keys to turn off, comma-separated', list, [])
+    .option('-r, --reason <text>', 'why (kept in the environment history)', '')
+    .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
+    .option('--no-wait', 'return once started, not once the window is open')
+    .option('--json', 'print JSON instead of text')
+    .action(
+      async (
+        environment: string,
+        opts: {
+          duration: string;
+          enable: string[];
+          disable: string[];
+          reason: string;
+          requestedBy: string;
+          wait: boolean;
+          json?: boolean;
+        },
+      ) => {
+        process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
+          const handle = await startWindow(client, c, {
+            environment,
+            duration: /^\d+$/.test(opts.duration) ? Number(opts.duration) : opts.duration,
+            requestedBy: opts.requestedBy,
+            reason: opts.reason,
+            changes: { enable: opts.enable, disable: opts.disable },
+          });
+          const print = opts.json ? err : out;
+          print(`Started ${handle.workflowId} (maintenance window on ${environment}).`);
+          if (!opts.wait) return ExitCode.Ok;
+          const opened = (s: OperationStatus) => !!s.window?.endsAt;
+          return report(
+            await follow(handle, (s) => print(formatProgress(s)), { until: opened }),
+            !!opts.json,
+            print,
+          );
+        });
+      },
+    );
+
+  program
+    .command('end-window')
+    .description('Close a maintenance window now (then it leaves maintenance mode)')
+    .argument('<target>', 'an environment (its open window) or a workflow ID')
+    .option('-r, --reason <text>', 'why', '')
+    .option('-u, --by <name>', 'who (default: your user name)', me())
+    .action(async (target: string, opts: { reason: string; by: string }) => {
+      await withClient(program, undefined, async ({ config: c, client }) => {
+        const handle = await resolveOperation(client, c, target, 'window');
+        await windowUpdate(handle, endWindowUpdate, { by: opts.by, reason: opts.reason });
+        out(`${handle.workflowId}: the window is closing; maintenance mode will be turned off.`);
+      });
+    });
+
+  program
+    .command('extend-window')
+    .description('Keep a maintenance window open longer (up to the configured maximum)')
+    .argument('<target>', 'an environment (its open window) or a workflow ID')
+    .requiredOption('-d, --duration <duration>', 'how much longer: ISO 8601 ("PT1H") or minutes')
+    .option('-r, --reason <text>', 'why', '')
+    .option('-u, --by <name>', 'who (default: your user name)', me())
+    .action(async (target: string, opts: { duration: string; reason: string; by: string }) => {
+      await withClient(program, undefined, async ({ config: c, client }) => {
+        const handle = await resolveOperation(client, c, target, 'window');
+        const duration = /^\d+$/.test(opts.duration) ? Number(opts.duration) : opts.duration;
+        const window = await windowUpdate(handle, extendWindowUpdate, {
+          by: opts.by,
+          reason: opts.reason,
+          duration,
+        });
+        out(`${handle.workflowId}: the window now closes at ${window.endsAt}.`);
+      });
+    });
+
+  const schedule = program
+    .command('schedule')
+    .description('Temporal Schedules of maintenance windows (declared in temporal.yaml)');
+  schedule
+    .command('sync')
+    .description('Make the Schedules on the server match temporal.yaml; print what changed')
+    .option('--dry-run', 'say what would change, change nothing')
+    .option('--json', 'print JSON instead of text')
+    .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+      await withClient(program, undefined, async ({ config: c, client }) => {
+        const lines = await syncSchedules(client, c, { dryRun: opts.dryRun });
+        if (opts.json) return out(JSON.stringify(lines, null, 2));
+        if (lines.length === 0) return out('No schedules declared, none to delete.');
+        for (const l of lines)
+          out(
+            `${(opts.dryRun ? `would be ${l.change}` : l.change).padEnd(16)} ${l.id.padEnd(24)} ${l.detail}`,
+          );
+      });
+    });
+  schedule
+    .command('list')
+    .description('Every Schedule with its next run times')
+    .option('--json', 'print JSON instead of text')
+    .action(async (opts: { json?: boolean }) => {
+      await withClient(program, undefined, async ({ client }) => {
+        const rows = await listSchedules(client);
+        out(opts.json ? JSON.stringify(rows, null, 2) : formatSchedules(rows));
+      });
+    });
+  for (const [verb, description] of [
+    ['trigger', 'Start a window of this schedule now (skipped if one is running)'],
+    ['pause', 'Pause a schedule (until unpaused or the next sync, if temporal.yaml says otherwise)'],
+    ['unpause', 'Unpause a schedule'],
+  ] as const) {
+    schedule
+      .command(verb)
+      .description(description)
+      .argument('<id>', 'schedule id')
+      .option('-r, --reason <text>', 'why (kept as the schedule note)', '')
+      .action(async (id: string, opts: { reason: string }) => {
+        await withClient(program, undefined, async ({ client }) => {
+          const handle = client.schedule.getHandle(id);
+          try {
+            if (verb === 'trigger') await handle.trigger(ScheduleOverlapPolicy.SKIP);
+            else if (verb === 'pause') await handle.pause(opts.reason || `paused by ${me()}`);
+            else await handle.unpause(opts.reason || `unpaused by ${me()}`);
+          } catch (e) {
+            if (e instanceof ScheduleNotFoundError)
+              throw new OperatorError(`No schedule "${id}". See \`maint schedule list\`.`, ExitCode.NotFound);
+            throw e;
+          }
+          out(`${id}: ${verb === 'trigger' ? 'triggered' : `${verb}d`}.`);
+        });
+      });
+  }
   return program;
+}
+
+/** Sends endWindow/extendWindow as an update: the window's answer, or its reason for refusing. */
+async function windowUpdate<A>(
+  handle: WorkflowHandle,
+  update: UpdateDefinition<WindowStatus, [A]>,
+  input: A,
+): Promise<WindowStatus> {
+  try {
+    return await handle.executeUpdate(update, { args: [input] });
+  } catch (e) {
+    if (e instanceof WorkflowUpdateFailedError)
+      throw new OperatorError(e.cause?.message ?? e.message, ExitCode.Conflict);
+    if (e instanceof WorkflowNotFoundError)
+      throw new OperatorError(`${handle.workflowId} has ended.`, ExitCode.Conflict);
+    throw e;
+  }
+}
+
+function list(value: string, previous: string[]): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -7,7 +7,9 @@ import {
   type OperationStatus,
   type StepRecord,
 } from '../contract/operation';
+import { formatDuration } from '../contract/window';
 import type { EnvironmentStatus } from './operations';
+import type { ScheduleRow } from './schedules';
 
 const MARK: Record<StepRecord['status'], string> = {
   pending: '○',
@@ -47,6 +49,17 @@ export function formatDecisionNeeded(s: OperationStatus): string {
   return lines.join('\n');
 }
 
+/** "window open until 14:00 UTC (1h 5m left)", or undefined when the operation is not a window. */
+export function formatWindow(s: OperationStatus, now = Date.now()): string | undefined {
+  const w = s.window;
+  if (!w) return undefined;
+  if (w.closedAt)
+    return `  window closed at ${w.closedAt}${w.endedEarly ? ` (ended early by ${w.endedEarly.by})` : ''}`;
+  if (!w.endsAt) return `  window not open yet (${s.step ?? 'starting'})`;
+  const left = Math.max(0, Date.parse(w.endsAt) - now);
+  return `  window open until ${w.endsAt} (${formatDuration(left)} left; at most until ${w.latestEndsAt})`;
+}
+
 export function formatStatus(st: EnvironmentStatus): string {
   const lines = [`${st.environment}: ${st.state}`];
   const op = st.operation;
@@ -59,6 +72,10 @@ export function formatStatus(st: EnvironmentStatus): string {
     `  ${progressBar(s.progress)}${s.result ? `  ${s.result}${s.alreadyInMode ? ' (already in the requested mode)' : ''}` : ''}`,
   );
   lines.push(...s.steps.map(formatStep));
+  const window = formatWindow(s);
+  if (window) lines.push(window);
+  for (const c of s.window?.changes ?? [])
+    lines.push(`  key ${c.name}: ${c.from ? 'on' : 'off'} → ${c.to ? 'on' : 'off'}`);
   for (const d of s.decisions)
     lines.push(`  decision: ${d.kind} by ${d.by} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
   if (s.awaitingDecision) lines.push('', formatDecisionNeeded(s));
@@ -132,4 +149,20 @@ export function formatList(rows: EnvironmentStatus[]): string {
 
 export function formatHolder(h: LockHolder): string {
   return `workflow ${h.workflowId} (run ${h.runId}, ${h.action} requested by ${h.requestedBy} at ${h.since})`;
+}
+
+export function formatSchedules(rows: ScheduleRow[]): string {
+  if (rows.length === 0)
+    return 'No schedules. Declare them under `schedules:` in temporal.yaml and run `maint schedule sync`.';
+  return table(
+    ['schedule', 'environment', 'state', 'next runs', 'recent windows', 'managed'],
+    rows.map((r) => [
+      r.id,
+      r.environment ?? '',
+      r.paused ? `paused${r.note ? ` (${r.note})` : ''}` : 'active',
+      r.nextRuns.map((t) => t.replace('T', ' ').slice(0, 16)).join(', '),
+      r.recentRuns.map((a) => a.workflowId).join(', '),
+      r.managed ? 'yes' : 'no',
+    ]),
+  );
 }

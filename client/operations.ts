@@ -11,6 +11,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { connectionOptions } from '../config/connection';
+import { windowInputSchema, type WindowInput, type WindowResult } from '../contract/window';
 import type { LoadedConfig } from '../config/load';
 import {
   WORKFLOW_TYPES,
@@ -24,6 +25,7 @@ import {
   type DecisionInput,
   type DecisionKind,
   type EnvironmentState,
+  type OperationKind,
   type OperationStatus,
   type ServicingInput,
   type ServicingResult,
@@ -110,14 +112,55 @@ export async function startOperation(
   }
 }
 
+export async function startWindow(
+  client: Client,
+  config: LoadedConfig,
+  input: WindowInput,
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const parsed = windowInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new OperatorError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '),
+      ExitCode.InvalidInput,
+    );
+  }
+  requireEnvironment(config, input.environment);
+  const workflowId = `window-${input.environment}`;
+  try {
+    return await client.workflow.start(WORKFLOW_TYPES.window, {
+      workflowId,
+      taskQueue: config.temporal.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      staticSummary: `Maintenance window on ${input.environment}`,
+      staticDetails: `Requested by ${parsed.data.requestedBy}${parsed.data.reason ? `: ${parsed.data.reason}` : ''}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new OperatorError(
+        `A maintenance window is already open on ${input.environment} (workflow ${workflowId}). ` +
+          `Follow it with \`maint status ${input.environment}\`.`,
+        ExitCode.Conflict,
+      );
+    }
+    throw err;
+  }
+}
+
 /** The newest operation of an environment, whatever its workflow ID (found by search attribute). */
 export async function latestOperation(
   client: Client,
   environment: string,
-  { running = false } = {},
+  { running = false, kind }: { running?: boolean; kind?: OperationKind } = {},
 ): Promise<WorkflowExecutionInfo | undefined> {
   let newest: WorkflowExecutionInfo | undefined;
-  const query = `${searchAttributes.environment.name} = '${environment}'${running ? " AND ExecutionStatus = 'Running'" : ''}`;
+  const query = [
+    `${searchAttributes.environment.name} = '${environment}'`,
+    running ? "ExecutionStatus = 'Running'" : '',
+    kind ? `${searchAttributes.action.name} = '${kind}'` : '',
+  ]
+    .filter(Boolean)
+    .join(' AND ');
   for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
     if (!newest || wf.startTime > newest.startTime) newest = wf;
   }
@@ -132,10 +175,12 @@ export async function resolveOperation(
   client: Client,
   config: LoadedConfig,
   target: string,
+  kind?: OperationKind,
 ): Promise<WorkflowHandle> {
   if (config.environments[target]) {
     const info =
-      (await latestOperation(client, target, { running: true })) ?? (await latestOperation(client, target));
+      (await latestOperation(client, target, { running: true, kind })) ??
+      (await latestOperation(client, target, { kind }));
     if (!info) throw new OperatorError(`No operation has run on ${target} yet.`, ExitCode.NotFound);
     return client.workflow.getHandle(info.workflowId, info.runId);
   }
@@ -168,8 +213,11 @@ export interface EnvironmentStatus {
   };
 }
 
+/** The environment as its operations see it: the newest running one (a window, or its child at work), else the newest. */
 export async function environmentStatus(client: Client, environment: string): Promise<EnvironmentStatus> {
-  const info = await latestOperation(client, environment);
+  const info =
+    (await latestOperation(client, environment, { running: true })) ??
+    (await latestOperation(client, environment));
   if (!info) return { environment, state: 'Deployed' };
   const state =
     (info.typedSearchAttributes.get(searchAttributes.state) as EnvironmentState | undefined) ?? 'Deployed';
@@ -189,9 +237,10 @@ export async function environmentStatus(client: Client, environment: string): Pr
 }
 
 export type FollowOutcome =
-  | { kind: 'completed'; result: ServicingResult }
-  | { kind: 'failed'; message: string; type?: string; result?: ServicingResult }
-  | { kind: 'needsDecision'; status: OperationStatus };
+  | { kind: 'completed'; result: ServicingResult | WindowResult }
+  | { kind: 'failed'; message: string; type?: string; result?: ServicingResult | WindowResult }
+  | { kind: 'needsDecision'; status: OperationStatus }
+  | { kind: 'reached'; status: OperationStatus };
 
 /**
  * Follows an operation until it ends or waits for a decision, calling `onStatus` on each change
@@ -200,15 +249,15 @@ export type FollowOutcome =
 export async function follow(
   handle: WorkflowHandle,
   onStatus: (s: OperationStatus) => void,
-  pollMs = 250,
+  { until, pollMs = 250 }: { until?: (s: OperationStatus) => boolean; pollMs?: number } = {},
 ): Promise<FollowOutcome> {
   let last = '';
   let ended: FollowOutcome | undefined;
   const result = handle.result().then(
-    (r: ServicingResult): FollowOutcome => ({ kind: 'completed', result: r }),
+    (r: ServicingResult | WindowResult): FollowOutcome => ({ kind: 'completed', result: r }),
     (err: unknown): FollowOutcome => {
       if (err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure) {
-        const details = err.cause.details?.[0] as ServicingResult | undefined;
+        const details = err.cause.details?.[0] as ServicingResult | WindowResult | undefined;
         return {
           kind: 'failed',
           message: err.cause.message,
@@ -234,6 +283,7 @@ export async function follow(
         onStatus(s);
       }
       if (s.awaitingDecision) return { kind: 'needsDecision', status: s };
+      if (until?.(s)) return { kind: 'reached', status: s };
     } catch {
       // Not answerable yet (first workflow task still running) or just closed: look again.
     }

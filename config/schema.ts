@@ -1,5 +1,6 @@
 import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
+import { windowInputSchema, type WindowInput } from '../contract/window';
 
 /** A duration in Temporal's `ms` format ("30s", "2m", "7d", "1 hour") or milliseconds. */
 const DURATION_HINT = 'expected a duration such as "500ms", "30s", "2m", "1h" or "7d"';
@@ -57,6 +58,91 @@ const environmentName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'environment names are lower-case letters, digits and dashes');
 
+const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
+const MONTHS = [
+  'JANUARY',
+  'FEBRUARY',
+  'MARCH',
+  'APRIL',
+  'MAY',
+  'JUNE',
+  'JULY',
+  'AUGUST',
+  'SEPTEMBER',
+  'OCTOBER',
+  'NOVEMBER',
+  'DECEMBER',
+] as const;
+const oneOrMany = <T extends z.ZodTypeAny>(t: T) => z.union([t, z.array(t).min(1)]);
+
+/** A Temporal calendar spec: unset minute and hour mean 0, unset days and months mean every one. */
+const calendarSchema = z
+  .object({
+    minute: oneOrMany(z.number().int().min(0).max(59)).optional(),
+    hour: oneOrMany(z.number().int().min(0).max(23)).optional(),
+    dayOfMonth: oneOrMany(z.number().int().min(1).max(31)).optional(),
+    month: oneOrMany(z.enum(MONTHS)).optional(),
+    dayOfWeek: oneOrMany(z.enum(DAYS)).optional(),
+  })
+  .strict();
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const scheduleSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'schedule ids are lower-case letters, digits and dashes'),
+    environment: environmentName,
+    /** Five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * SUN". */
+    cron: z
+      .string()
+      .regex(
+        /^\S+(\s+\S+){4}$/,
+        'a cron expression has five fields: minute hour day-of-month month day-of-week',
+      )
+      .optional(),
+    calendar: calendarSchema.optional(),
+    timezone: z
+      .string()
+      .default('UTC')
+      .refine(isTimeZone, 'unknown time zone: use an IANA name such as "Europe/Berlin"'),
+    duration: z.union([z.number(), z.string()]),
+    reason: z.string().default(''),
+    requestedBy: z.string().min(1).optional(),
+    changes: z
+      .object({ enable: z.array(z.string()).default([]), disable: z.array(z.string()).default([]) })
+      .strict()
+      .default({}),
+    paused: z.boolean().default(false),
+  })
+  .strict()
+  .refine((s) => !s.cron !== !s.calendar, { message: 'give either cron or calendar (one of them)' })
+  .superRefine((s, ctx) => {
+    const window = windowInputSchema.safeParse(windowInputOf(s));
+    for (const issue of window.success ? [] : window.error.issues)
+      ctx.addIssue({ ...issue, path: issue.path });
+  });
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+
+/** The maintenanceWindow input a schedule starts its windows with. */
+export function windowInputOf(s: z.infer<typeof scheduleSchema>): WindowInput {
+  return {
+    environment: s.environment,
+    duration: s.duration,
+    requestedBy: s.requestedBy ?? `schedule:${s.id}`,
+    reason: s.reason,
+    changes: s.changes,
+  };
+}
+
 export const configSchema = z
   .object({
     temporal: z
@@ -112,6 +198,8 @@ export const configSchema = z
             /** How long a window waits for its environment while another operation holds it. */
             busyTimeout: duration.default('1h'),
             busyPollInterval: duration.default('1m'),
+            /** A scheduled window missed (server down) starts late only within this time, else it is skipped. */
+            catchupWindow: duration.default('10m'),
           })
           .strict()
           .default({}),
@@ -121,8 +209,29 @@ export const configSchema = z
     environments: z.record(environmentName, environmentSchema).refine((e) => Object.keys(e).length > 0, {
       message: 'declare at least one environment',
     }),
+    /** Maintenance windows that Temporal Schedules start; `schedule sync` makes the server match. */
+    schedules: z.array(scheduleSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.schedules.forEach((s, i) => {
+      if (seen.has(s.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', i, 'id'],
+          message: `"${s.id}" is declared twice`,
+        });
+      seen.add(s.id);
+      if (!c.environments[s.environment]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', i, 'environment'],
+          message: `unknown environment "${s.environment}"; declared: ${Object.keys(c.environments).join(', ')}`,
+        });
+      }
+    });
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;

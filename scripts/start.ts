@@ -6,6 +6,9 @@
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../config/load';
 import { EXAMPLE_INPUT, WORKFLOW_TYPES } from '../contract/operation';
+import { EXAMPLE_WINDOW_INPUT } from '../contract/window';
+import { Client } from '@temporalio/client';
+import { syncSchedules } from '../client/schedules';
 import { ensureSearchAttributes } from '../client/search-attributes';
 import { FleetClient } from '../fleet/client';
 import { startFleet } from '../fleet/launch';
@@ -58,6 +61,14 @@ async function main(): Promise<void> {
       logger.info({ environment: name, url: fleet.url }, 'Fleet started');
     }
 
+    const client = new Client({ connection: server.connection, namespace: config.temporal.namespace });
+    for (const line of await syncSchedules(client, config)) {
+      logger.info(
+        { schedule: line.id, change: line.change },
+        `Schedule ${line.id} ${line.change}: ${line.detail}`,
+      );
+    }
+
     installRuntimeLogger(logger);
     const { worker, close } = await createWorker(config);
     cleanups.push(close);
@@ -69,8 +80,9 @@ async function main(): Promise<void> {
         `  Temporal Web UI   ${server.started ? ui : `(the server at ${config.temporal.address})`}`,
         `  Start a workflow  ${ui}/namespaces/${config.temporal.namespace}/workflows/start-workflow`,
         `  Task queue        ${config.temporal.taskQueue}`,
-        `  Workflow types    ${Object.values(WORKFLOW_TYPES).join(', ')}`,
-        `  Input (JSON)      ${JSON.stringify(EXAMPLE_INPUT)}`,
+        `  Workflow types    ${WORKFLOW_TYPES.enable}, ${WORKFLOW_TYPES.disable}  input: ${JSON.stringify(EXAMPLE_INPUT)}`,
+        `                    ${WORKFLOW_TYPES.window}  input: ${JSON.stringify(EXAMPLE_WINDOW_INPUT)}`,
+        `  Schedules         ${config.schedules.map((s) => s.id).join(', ') || 'none declared'} (npx maint schedule list)`,
         `  Environments      ${Object.keys(config.environments).join(', ')}`,
         `  CLI               npx maint enable contoso-sandbox --reason "..."   (then: status, disable)`,
         `  Logs              ${logs}`,

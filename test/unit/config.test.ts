@@ -110,6 +110,71 @@ describe('loadConfig', () => {
     expect((error as Error).message).toMatch(expected);
   });
 
+  const schedule = (fields: string) =>
+    `${minimal}schedules:\n  - id: weekly\n    environment: dev-box\n${fields}`;
+  const good = '    cron: "0 2 * * SUN"\n    timezone: Europe/Berlin\n    duration: PT2H\n';
+
+  it('accepts a schedule and fills its defaults', () => {
+    const config = loadConfig(write('schedule.yaml', schedule(good)), {});
+    expect(config.schedules).toEqual([
+      {
+        id: 'weekly',
+        environment: 'dev-box',
+        cron: '0 2 * * SUN',
+        timezone: 'Europe/Berlin',
+        duration: 'PT2H',
+        reason: '',
+        changes: { enable: [], disable: [] },
+        paused: false,
+      },
+    ]);
+  });
+
+  it.each([
+    [
+      'a cron expression of four fields',
+      good.replace('0 2 * * SUN', '0 2 * *'),
+      /schedules\.0\.cron: a cron expression has five fields/,
+    ],
+    [
+      'an unknown time zone',
+      good.replace('Europe/Berlin', 'Mars/Olympus'),
+      /schedules\.0\.timezone: unknown time zone/,
+    ],
+    [
+      'cron and calendar together',
+      `${good}    calendar: { hour: 2 }\n`,
+      /schedules\.0: give either cron or calendar/,
+    ],
+    [
+      'a duration that is not one',
+      good.replace('PT2H', 'two hours'),
+      /schedules\.0\.duration: "two hours" is not a duration/,
+    ],
+    [
+      'a key both enabled and disabled',
+      `${good}    changes: { enable: [A], disable: [A] }\n`,
+      /schedules\.0\.changes: a configuration key cannot be both enabled and disabled/,
+    ],
+    [
+      'a calendar day that does not exist',
+      '    calendar: { dayOfWeek: SUNDAYS }\n    duration: 60\n',
+      /schedules\.0\.calendar\.dayOfWeek/,
+    ],
+  ])('rejects a schedule with %s', (_name, fields, expected) => {
+    expect(() => loadConfig(write('bad-schedule.yaml', schedule(fields)), {})).toThrow(expected);
+  });
+
+  it('rejects a schedule for an undeclared environment and a schedule id used twice', () => {
+    const text = `${schedule(good)}  - id: weekly\n    environment: prod\n${good}`;
+    expect(() => loadConfig(write('twice.yaml', text), {})).toThrow(
+      /schedules\.1\.id: "weekly" is declared twice/,
+    );
+    expect(() => loadConfig(write('twice.yaml', text), {})).toThrow(
+      /schedules\.1\.environment: unknown environment "prod"; declared: dev-box/,
+    );
+  });
+
   it('rejects a file that is not YAML, and one that does not exist', () => {
     expect(() => loadConfig(write('broken.yaml', 'environments: [\n'), {})).toThrow(
       /broken\.yaml is not valid YAML/,
