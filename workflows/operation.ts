@@ -13,6 +13,7 @@ import {
   sleep,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities, OperationSettings } from '../activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../contract/errors';
@@ -95,6 +96,8 @@ export class Operation {
   readonly record: OperationRecord;
   settings!: OperationSettings;
   act!: ReturnType<typeof proxyActivities<Activities>>;
+  /** For calls that add a summary the Web UI shows next to the activity (`executeWithOptions`). */
+  activityOptions!: ActivityOptions;
   private pending?: Decision;
   private lockHeld = false;
 
@@ -156,12 +159,13 @@ export class Operation {
   /** Reads the environment's settings (which also checks it is declared) and sets up activities. */
   async init(): Promise<void> {
     this.settings = await resolveEnvironment({ environment: this.spec.environment });
-    this.act = proxyActivities<Activities>({
+    this.activityOptions = {
       startToCloseTimeout: this.settings.activity.startToCloseTimeoutMs,
       heartbeatTimeout: this.settings.activity.heartbeatTimeoutMs,
       // The workflow retries itself (withRetries) so that every attempt is in the operation log.
       retry: { maximumAttempts: 1 },
-    });
+    };
+    this.act = proxyActivities<Activities>(this.activityOptions);
     this.publish();
   }
 

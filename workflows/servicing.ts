@@ -106,7 +106,11 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
             op.withRetries(
               'restartAos',
               what,
-              () => (what === 'restart' ? op.act.restartAos : op.act.stopAos)({ environment, aosId }),
+              () =>
+                (what === 'restart' ? op.act.restartAos : op.act.stopAos).executeWithOptions(
+                  { ...op.activityOptions, summary: `${what} ${aosId}` },
+                  [{ environment, aosId }],
+                ),
               aosId,
             ),
           ),

@@ -17,8 +17,9 @@ export interface EndToEnd {
 /** The real dev server, a real fleet, and a worker with the real activities, as `npm start` runs them. */
 export async function startEndToEnd(
   options: Parameters<typeof startTestEnvironment>[1] = {},
+  server: Parameters<typeof createDevServerEnv>[0] = {},
 ): Promise<EndToEnd> {
-  const temporal = await createDevServerEnv();
+  const temporal = await createDevServerEnv(server);
   const env = await startTestEnvironment(temporal, options);
   const { worker, close } = await createWorker(env.config, {
     connection: temporal.nativeConnection,
