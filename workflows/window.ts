@@ -261,7 +261,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     say(`window open until ${window.endsAt}`);
     while (!endRequested && Date.now() < Date.parse(window.endsAt)) {
       const target = window.endsAt;
-      await condition(() => endRequested || window.endsAt !== target, Date.parse(target) - Date.now());
+      await condition(() => endRequested || window.endsAt !== target, Date.parse(target) - Date.now(), {
+        summary: `maintenance window open until ${target}`,
+      });
     }
     window.closedAt = now();
     record.succeedStep(
