@@ -50,7 +50,6 @@ import {
   requireEnvironment,
   resolveOperation,
   startOperation,
-  startWindow,
   type FollowOutcome,
 } from './operations';
 import { listSchedules, syncSchedules } from './schedules';
@@ -362,7 +361,7 @@ export function buildProgram(): Command {
         },
       ) => {
         process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
-          const handle = await startWindow(client, c, {
+          const handle = await startOperation(client, c, 'window', {
             environment,
             duration: /^\d+$/.test(opts.duration) ? Number(opts.duration) : opts.duration,
             requestedBy: opts.requestedBy,

@@ -20,7 +20,6 @@ import {
   searchAttributes,
   servicingInputSchema,
   statusQuery,
-  type Action,
   type DecisionAck,
   type DecisionInput,
   type DecisionKind,
@@ -76,70 +75,47 @@ export function requireEnvironment(config: LoadedConfig, environment: string): v
   }
 }
 
+const SUMMARIES: Record<OperationKind, string> = {
+  enable: 'Enable maintenance mode',
+  disable: 'Disable maintenance mode',
+  window: 'Maintenance window',
+};
+
+/**
+ * Starts an operation under its business-key workflow ID, so the same kind of operation cannot run
+ * twice on an environment. The input is checked here first, for a message without a round trip;
+ * the workflow checks it again, as it does for input typed into the Web UI.
+ */
 export async function startOperation(
   client: Client,
   config: LoadedConfig,
-  action: Action,
-  input: ServicingInput,
+  kind: OperationKind,
+  input: ServicingInput | WindowInput,
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  const parsed = servicingInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new OperatorError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-      ExitCode.InvalidInput,
-    );
-  }
-  requireEnvironment(config, input.environment);
-  const workflowId = operationWorkflowId(input.environment);
-  try {
-    return await client.workflow.start(WORKFLOW_TYPES[action], {
-      workflowId,
-      taskQueue: config.temporal.taskQueue,
-      args: [parsed.data],
-      workflowIdConflictPolicy: 'FAIL',
-      staticSummary: `${action === 'enable' ? 'Enable' : 'Disable'} maintenance mode on ${input.environment}`,
-      staticDetails: `Requested by ${parsed.data.requestedBy}${parsed.data.reason ? `: ${parsed.data.reason}` : ''}`,
-    });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new OperatorError(
-        `An operation is already running on ${input.environment} (workflow ${workflowId}). ` +
-          `Follow it with \`maint status ${input.environment}\`.`,
-        ExitCode.Conflict,
-      );
-    }
-    throw err;
-  }
-}
-
-export async function startWindow(
-  client: Client,
-  config: LoadedConfig,
-  input: WindowInput,
-): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  const parsed = windowInputSchema.safeParse(input);
+  const parsed = (kind === 'window' ? windowInputSchema : servicingInputSchema).safeParse(input);
   if (!parsed.success) {
     throw new OperatorError(
       parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '),
       ExitCode.InvalidInput,
     );
   }
-  requireEnvironment(config, input.environment);
-  const workflowId = `window-${input.environment}`;
+  const { environment, requestedBy, reason } = parsed.data;
+  requireEnvironment(config, environment);
+  const workflowId = kind === 'window' ? `window-${environment}` : operationWorkflowId(environment);
   try {
-    return await client.workflow.start(WORKFLOW_TYPES.window, {
+    return await client.workflow.start(WORKFLOW_TYPES[kind], {
       workflowId,
       taskQueue: config.temporal.taskQueue,
       args: [input],
       workflowIdConflictPolicy: 'FAIL',
-      staticSummary: `Maintenance window on ${input.environment}`,
-      staticDetails: `Requested by ${parsed.data.requestedBy}${parsed.data.reason ? `: ${parsed.data.reason}` : ''}`,
+      staticSummary: `${SUMMARIES[kind]} on ${environment}`,
+      staticDetails: `Requested by ${requestedBy}${reason ? `: ${reason}` : ''}`,
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new OperatorError(
-        `A maintenance window is already open on ${input.environment} (workflow ${workflowId}). ` +
-          `Follow it with \`maint status ${input.environment}\`.`,
+        `${kind === 'window' ? 'A maintenance window is already open' : 'An operation is already running'} on ` +
+          `${environment} (workflow ${workflowId}). Follow it with \`maint status ${environment}\`.`,
         ExitCode.Conflict,
       );
     }

@@ -57,3 +57,14 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
   if (env.TEMPORAL_NAMESPACE) config.temporal.namespace = env.TEMPORAL_NAMESPACE;
   return { ...config, file: absolute, apiKey: env.TEMPORAL_API_KEY || undefined };
 }
+
+/** For entry points: the configuration, or a fatal log line naming what is wrong and exit code 2. */
+export function loadConfigOrExit(logger: { fatal(message: string): void }, file?: string): LoadedConfig {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    logger.fatal(err.message);
+    process.exit(2);
+  }
+}

@@ -47,9 +47,9 @@ export const servicingInputSchema = z
   .object({
     environment: environmentNameSchema,
     requestedBy: z
-      .string({ required_error: 'say who asks for this operation, e.g. "jane.doe"' })
+      .string({ required_error: 'say who asks for it, e.g. "jane.doe"' })
       .trim()
-      .min(1, 'say who asks for this operation, e.g. "jane.doe"')
+      .min(1, 'say who asks for it, e.g. "jane.doe"')
       .max(100),
     reason: z.string().trim().max(500).default(''),
   })

@@ -3,7 +3,7 @@ import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import {
   decisionInputSchema,
-  environmentNameSchema,
+  servicingInputSchema,
   type Decision,
   type KeyChange,
   type Result,
@@ -52,25 +52,17 @@ const keyName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,80}$/, 'configuration key names are letters, digits and _');
 
-export const windowInputSchema = z
-  .object({
-    environment: environmentNameSchema,
-    duration: durationSchema,
-    requestedBy: z
-      .string({ required_error: 'say who asks for this window, e.g. "jane.doe"' })
-      .trim()
-      .min(1, 'say who asks for this window, e.g. "jane.doe"')
-      .max(100),
-    reason: z.string().trim().max(500).default(''),
-    changes: z
-      .object({ enable: z.array(keyName).default([]), disable: z.array(keyName).default([]) })
-      .strict()
-      .default({})
-      .refine((c) => !c.enable.some((k) => c.disable.includes(k)), {
-        message: 'a configuration key cannot be both enabled and disabled',
-      }),
-  })
-  .strict();
+/** A servicing operation's input plus how long the window stays open and the key changes. */
+export const windowInputSchema = servicingInputSchema.extend({
+  duration: durationSchema,
+  changes: z
+    .object({ enable: z.array(keyName).default([]), disable: z.array(keyName).default([]) })
+    .strict()
+    .default({})
+    .refine((c) => !c.enable.some((k) => c.disable.includes(k)), {
+      message: 'a configuration key cannot be both enabled and disabled',
+    }),
+});
 export type WindowInput = z.input<typeof windowInputSchema>;
 export type ValidWindowInput = z.infer<typeof windowInputSchema>;
 

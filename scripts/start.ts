@@ -4,7 +4,7 @@
  * local environment, and the worker, in one process tree that Ctrl-C stops cleanly.
  */
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../config/load';
+import { loadConfigOrExit } from '../config/load';
 import { EXAMPLE_INPUT, WORKFLOW_TYPES } from '../contract/operation';
 import { EXAMPLE_WINDOW_INPUT } from '../contract/window';
 import { Client } from '@temporalio/client';
@@ -18,14 +18,7 @@ import { ensureDevServer } from './dev-server';
 
 async function main(): Promise<void> {
   const logger = createLogger();
-  let config;
-  try {
-    config = loadConfig(process.argv[2]);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    logger.fatal(err.message);
-    process.exit(2);
-  }
+  const config = loadConfigOrExit(logger, process.argv[2]);
   const logs = path.join(path.dirname(config.devServer.database), 'logs');
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from '../config/load';
+import { loadConfigOrExit } from '../config/load';
 import { WORKFLOW_TYPES } from '../contract/operation';
 import { createWorker } from './create-worker';
 import { createLogger, installRuntimeLogger } from './logger';
@@ -7,16 +7,7 @@ import { createLogger, installRuntimeLogger } from './logger';
 /** Worker entry point: runs until SIGINT/SIGTERM, then drains in-flight work and exits. */
 async function main(): Promise<void> {
   const logger = createLogger();
-  let config;
-  try {
-    config = loadConfig(process.argv[2]);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      logger.fatal(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit(logger, process.argv[2]);
   installRuntimeLogger(logger);
   const { worker, close } = await createWorker(config);
   logger.info(

@@ -244,33 +244,15 @@ export class Operation {
     const { initialIntervalMs, backoffCoefficient, maximumIntervalMs, maximumAttempts } = this.settings.retry;
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
+      const entry = { kind: 'attempt', step, aos, attempt, message: what } as const;
       try {
         const result = await call();
-        const durationMs = Date.now() - started;
-        this.record.add({
-          kind: 'attempt',
-          step,
-          aos,
-          attempt,
-          outcome: 'succeeded',
-          durationMs,
-          message: what,
-        });
+        this.record.add({ ...entry, outcome: 'succeeded', durationMs: Date.now() - started });
         return result;
       } catch (err) {
         if (isCancellation(err)) throw err;
         const { error, nonRetryable } = causeOf(err);
-        const durationMs = Date.now() - started;
-        this.record.add({
-          kind: 'attempt',
-          step,
-          aos,
-          attempt,
-          outcome: 'failed',
-          durationMs,
-          message: what,
-          error,
-        });
+        this.record.add({ ...entry, outcome: 'failed', durationMs: Date.now() - started, error });
         if (nonRetryable || attempt >= maximumAttempts) throw err;
         await sleep(Math.min(initialIntervalMs * backoffCoefficient ** (attempt - 1), maximumIntervalMs));
       }

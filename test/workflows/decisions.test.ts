@@ -1,44 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { ApplicationFailure } from '@temporalio/client';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SqliteServicingStore } from '../../activities/servicing-store';
 import { decisionSignals, logQuery, statusQuery, type OperationStatus } from '../../contract/operation';
-import { createWorker } from '../../worker/create-worker';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
-import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
-import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { timeSkippingTestbed } from '../helpers/testbed';
 
-let temporal: TestWorkflowEnvironment;
-let env: TestEnvironment;
-
-beforeAll(async () => {
-  temporal = await createTimeSkippingEnv();
-  env = await startTestEnvironment(temporal);
-});
-afterAll(async () => {
-  await env?.stop();
-  await temporal?.teardown();
-});
-
-/** Runs `body` with a worker (real activities, real fleet) on the time-skipping server. */
-async function withWorker<T>(body: () => Promise<T>): Promise<T> {
-  const { worker, close } = await createWorker(env.config, {
-    connection: temporal.nativeConnection,
-    workflowBundle: await workflowBundle(),
-  });
-  try {
-    return await worker.runUntil(body);
-  } finally {
-    await close();
-  }
-}
+const bed = timeSkippingTestbed();
+const { withWorker } = bed;
 
 const start = (workflow: typeof enableMaintenanceMode) =>
-  temporal.client.workflow.start(workflow, {
+  bed.temporal.client.workflow.start(workflow, {
     workflowId: `test-${randomUUID()}`,
-    taskQueue: env.config.temporal.taskQueue,
-    args: [{ environment: env.name, requestedBy: 'test', reason: 'decision test' }],
+    taskQueue: bed.env.config.temporal.taskQueue,
+    args: [{ environment: bed.env.name, requestedBy: 'test', reason: 'decision test' }],
   });
 
 /** Polls the status query (real time: the fleet's processes do not skip time) until `done`. */
@@ -54,9 +29,12 @@ async function waitForStatus(
 }
 
 function historyOf(runId: string) {
-  const store = new SqliteServicingStore(env.config.history.database);
+  const store = new SqliteServicingStore(bed.env.config.history.database);
   try {
-    return { entries: store.list(env.name).filter((e) => e.runId === runId), holder: store.holder(env.name) };
+    return {
+      entries: store.list(bed.env.name).filter((e) => e.runId === runId),
+      holder: store.holder(bed.env.name),
+    };
   } finally {
     store.close();
   }
@@ -64,12 +42,12 @@ function historyOf(runId: string) {
 
 describe('decisions on a failed operation (time-skipping server)', () => {
   afterEach(async () => {
-    await env.fleet.clearFaults();
+    await bed.env.fleet.clearFaults();
     await withWorker(async () => (await start(disableMaintenanceMode)).result());
   });
 
   it('ends Failed after 7 days without a decision, leaving the environment as it is and recording it', async () => {
-    await env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
+    await bed.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
     const { error, runId } = await withWorker(async () => {
       const handle = await start(enableMaintenanceMode);
       return { error: await handle.result().catch((e: unknown) => e), runId: handle.firstExecutionRunId };
@@ -86,8 +64,8 @@ describe('decisions on a failed operation (time-skipping server)', () => {
       decisions: [{ kind: 'timeout', by: 'system' }],
     });
 
-    expect(env.readFlag()).toBe(1);
-    expect((await env.fleet.getAos('aos-1')).status).toBe('stopped');
+    expect(bed.env.readFlag()).toBe(1);
+    expect((await bed.env.fleet.getAos('aos-1')).status).toBe('stopped');
     const { entries, holder } = historyOf(runId);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
@@ -99,7 +77,7 @@ describe('decisions on a failed operation (time-skipping server)', () => {
   });
 
   it('resumes on a signal from the Web UI once the fault is cleared, and ignores a signal without a name', async () => {
-    await env.fleet.setFaults({ startFailures: { 'aos-4': 1000 } });
+    await bed.env.fleet.setFaults({ startFailures: { 'aos-4': 1000 } });
     const { result, log } = await withWorker(async () => {
       const handle = await start(enableMaintenanceMode);
       const failed = await waitForStatus(handle, (s) => s.awaitingDecision);
@@ -109,7 +87,7 @@ describe('decisions on a failed operation (time-skipping server)', () => {
         availableDecisions: ['resume', 'rollback', 'abort'],
       });
       await handle.signal(decisionSignals.resume, {} as never);
-      await env.fleet.clearFaults();
+      await bed.env.fleet.clearFaults();
       await handle.signal(decisionSignals.resume, { by: 'jane.doe', reason: 'start fault fixed' });
       return { result: await handle.result(), log: await handle.query(logQuery) };
     });
@@ -121,6 +99,6 @@ describe('decisions on a failed operation (time-skipping server)', () => {
     expect(log.entries.map((e) => e.message)).toContain(
       'Signal resume ignored: invalid input: say who decides, e.g. {"by": "jane.doe"}',
     );
-    expect(env.readFlag()).toBe(1);
+    expect(bed.env.readFlag()).toBe(1);
   });
 });

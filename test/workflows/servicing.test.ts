@@ -1,27 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { logQuery, type ServicingInput } from '../../contract/operation';
-import { createWorker } from '../../worker/create-worker';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
-import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
-import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { timeSkippingTestbed } from '../helpers/testbed';
 
-let temporal: TestWorkflowEnvironment;
-let env: TestEnvironment;
-
-beforeAll(async () => {
-  temporal = await createTimeSkippingEnv();
-  env = await startTestEnvironment(temporal);
-});
-afterAll(async () => {
-  await env?.stop();
-  await temporal?.teardown();
-});
-afterEach(() => env.fleet.clearFaults());
+const bed = timeSkippingTestbed();
+const { withWorker } = bed;
+afterEach(() => bed.env.fleet.clearFaults());
 
 const input = (overrides: Partial<ServicingInput> = {}): ServicingInput => ({
-  environment: env.name,
+  environment: bed.env.name,
   requestedBy: 'test',
   reason: 'workflow test',
   ...overrides,
@@ -29,27 +17,18 @@ const input = (overrides: Partial<ServicingInput> = {}): ServicingInput => ({
 
 /** Runs one workflow to its end on a worker with the real activities against the real fleet. */
 async function run(workflow: typeof enableMaintenanceMode, args: unknown) {
-  const { worker, close } = await createWorker(env.config, {
-    connection: temporal.nativeConnection,
-    workflowBundle: await workflowBundle(),
-  });
-  const workflowId = `test-${randomUUID()}`;
-  try {
-    return await worker.runUntil(async () => {
-      const handle = await temporal.client.workflow.start(workflow, {
-        workflowId,
-        taskQueue: env.config.temporal.taskQueue,
-        args: [args as ServicingInput],
-      });
-      const result = await handle.result();
-      return { result, log: await handle.query(logQuery) };
+  return withWorker(async () => {
+    const handle = await bed.temporal.client.workflow.start(workflow, {
+      workflowId: `test-${randomUUID()}`,
+      taskQueue: bed.env.config.temporal.taskQueue,
+      args: [args as ServicingInput],
     });
-  } finally {
-    await close();
-  }
+    const result = await handle.result();
+    return { result, log: await handle.query(logQuery) };
+  });
 }
 
-const running = async () => (await env.fleet.listAos()).filter((a) => a.status === 'running');
+const running = async () => (await bed.env.fleet.listAos()).filter((a) => a.status === 'running');
 
 async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
   const error = await promise.then(
@@ -78,7 +57,7 @@ describe('servicing workflows with the real fleet', () => {
       'succeeded',
       'succeeded',
     ]);
-    expect(env.readFlag()).toBe(1);
+    expect(bed.env.readFlag()).toBe(1);
     expect((await running()).map((a) => [a.id, a.role, a.maintenanceMode])).toEqual([
       ['aos-1', 'interactive', true],
       ['aos-4', 'batch', true],
@@ -86,7 +65,7 @@ describe('servicing workflows with the real fleet', () => {
 
     const { result: disabled } = await run(disableMaintenanceMode, input());
     expect(disabled).toMatchObject({ result: 'Succeeded', state: 'Deployed' });
-    expect(env.readFlag()).toBe(0);
+    expect(bed.env.readFlag()).toBe(0);
     const all = await running();
     expect(all).toHaveLength(5);
     expect(all.every((a) => a.maintenanceMode === false)).toBe(true);
@@ -117,7 +96,7 @@ describe('servicing workflows with the real fleet', () => {
     expect(failure.message).toMatch(/requestedBy: say who asks/);
     expect(failure.message).toMatch(/reason: Expected string, received number/);
     expect(failure.message).toMatch(/Nothing was changed/);
-    expect(env.readFlag()).toBe(0);
+    expect(bed.env.readFlag()).toBe(0);
     expect((await running()).map((a) => a.pid)).toEqual(pids);
   });
 
@@ -129,10 +108,10 @@ describe('servicing workflows with the real fleet', () => {
   });
 
   it('retries an AOS start that fails twice and succeeds without anyone deciding anything', async () => {
-    await env.fleet.setFaults({ startFailures: { 'aos-1': 2 } });
+    await bed.env.fleet.setFaults({ startFailures: { 'aos-1': 2 } });
     const { result, log } = await run(enableMaintenanceMode, input());
     expect(result).toMatchObject({ result: 'Succeeded', decisions: [] });
-    expect((await env.fleet.getFaults()).startFailures?.['aos-1'] ?? 0).toBe(0);
+    expect((await bed.env.fleet.getFaults()).startFailures?.['aos-1'] ?? 0).toBe(0);
     const attempts = log.entries.filter((e) => e.kind === 'attempt' && e.aos === 'aos-1');
     expect(attempts.map((e) => [e.attempt, e.outcome, e.error?.type])).toEqual([
       [1, 'failed', 'AosStartFailed'],

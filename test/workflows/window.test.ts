@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { decisionSignals, statusQuery, type OperationStatus } from '../../contract/operation';
 import {
   endWindowUpdate,
@@ -9,44 +8,27 @@ import {
   type WindowInput,
   type WindowResult,
 } from '../../contract/window';
-import { createWorker } from '../../worker/create-worker';
 import { disableMaintenanceMode, maintenanceWindow } from '../../workflows';
-import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
-import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { timeSkippingTestbed } from '../helpers/testbed';
 
-let temporal: TestWorkflowEnvironment;
-let env: TestEnvironment;
-
-beforeAll(async () => {
-  temporal = await createTimeSkippingEnv();
-  env = await startTestEnvironment(temporal);
-});
-afterAll(async () => {
-  await env?.stop();
-  await temporal?.teardown();
-});
-afterEach(() => env.fleet.clearFaults());
+const bed = timeSkippingTestbed();
+const { withWorker } = bed;
+afterEach(() => bed.env.fleet.clearFaults());
 
 const HOUR = 3_600_000;
 
-async function withWorker<T>(body: () => Promise<T>): Promise<T> {
-  const { worker, close } = await createWorker(env.config, {
-    connection: temporal.nativeConnection,
-    workflowBundle: await workflowBundle(),
-  });
-  try {
-    return await worker.runUntil(body);
-  } finally {
-    await close();
-  }
-}
-
 const start = (input: Partial<WindowInput>) =>
-  temporal.client.workflow.start(maintenanceWindow, {
+  bed.temporal.client.workflow.start(maintenanceWindow, {
     workflowId: `window-${randomUUID()}`,
-    taskQueue: env.config.temporal.taskQueue,
+    taskQueue: bed.env.config.temporal.taskQueue,
     args: [
-      { environment: env.name, duration: 'PT2H', requestedBy: 'scheduler', reason: 'window test', ...input },
+      {
+        environment: bed.env.name,
+        duration: 'PT2H',
+        requestedBy: 'scheduler',
+        reason: 'window test',
+        ...input,
+      },
     ],
   });
 
@@ -63,14 +45,16 @@ async function until(
 }
 
 async function keys(): Promise<Record<string, boolean>> {
-  const aos = (await env.fleet.listAos()).find((a) => a.role === 'interactive' && a.status === 'running')!;
-  const { keys: list } = await env.fleet.listConfigurationKeys(aos.port!);
+  const aos = (await bed.env.fleet.listAos()).find(
+    (a) => a.role === 'interactive' && a.status === 'running',
+  )!;
+  const { keys: list } = await bed.env.fleet.listConfigurationKeys(aos.port!);
   return Object.fromEntries(list.map((k) => [k.name, k.enabled]));
 }
 
 async function expectDeployed() {
-  expect(env.readFlag()).toBe(0);
-  const running = (await env.fleet.listAos()).filter((a) => a.status === 'running');
+  expect(bed.env.readFlag()).toBe(0);
+  const running = (await bed.env.fleet.listAos()).filter((a) => a.status === 'running');
   expect(running.map((a) => [a.id, a.maintenanceMode])).toEqual(
     ['aos-1', 'aos-2', 'aos-3', 'aos-4', 'aos-5'].map((id) => [id, false]),
   );
@@ -158,11 +142,11 @@ describe('maintenanceWindow (time-skipping server)', () => {
   });
 
   it('ends with the result of a failed enable and changes nothing else', async () => {
-    await env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
+    await bed.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
     const before = await keys();
     const error = await withWorker(async () => {
       const handle = await start({ changes: { enable: ['WHSandTMS'] } });
-      const child = temporal.client.workflow.getHandle(`${handle.workflowId}-enable`);
+      const child = bed.temporal.client.workflow.getHandle(`${handle.workflowId}-enable`);
       await until(child, (s) => s.awaitingDecision);
       await child.signal(decisionSignals.abort, { by: 'jane', reason: 'cannot start aos-1' });
       return handle.result().catch((e: unknown) => e);
@@ -175,13 +159,13 @@ describe('maintenanceWindow (time-skipping server)', () => {
     expect(details.type).toBe('OperationAborted');
     expect(details.details[0]).toMatchObject({ result: 'Aborted', changes: [] });
     expect(details.details[0].steps.find((s) => s.name === 'disable')?.status).toBe('pending');
-    expect(env.readFlag()).toBe(1); // left as the aborted enable left it
-    await env.fleet.clearFaults();
+    expect(bed.env.readFlag()).toBe(1); // left as the aborted enable left it
+    await bed.env.fleet.clearFaults();
     await withWorker(() =>
-      temporal.client.workflow.execute(disableMaintenanceMode, {
+      bed.temporal.client.workflow.execute(disableMaintenanceMode, {
         workflowId: `cleanup-${randomUUID()}`,
-        taskQueue: env.config.temporal.taskQueue,
-        args: [{ environment: env.name, requestedBy: 'cleanup' }],
+        taskQueue: bed.env.config.temporal.taskQueue,
+        args: [{ environment: bed.env.name, requestedBy: 'cleanup' }],
       }),
     );
     expect(await keys()).toEqual(before);
@@ -221,18 +205,18 @@ describe('maintenanceWindow (time-skipping server)', () => {
   });
 
   it('waits while another operation holds the environment and opens once it is free', async () => {
-    await env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
+    await bed.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
     const result = await withWorker(async () => {
-      const blocker = await temporal.client.workflow.start('enableMaintenanceMode', {
+      const blocker = await bed.temporal.client.workflow.start('enableMaintenanceMode', {
         workflowId: `blocker-${randomUUID()}`,
-        taskQueue: env.config.temporal.taskQueue,
-        args: [{ environment: env.name, requestedBy: 'someone' }],
+        taskQueue: bed.env.config.temporal.taskQueue,
+        args: [{ environment: bed.env.name, requestedBy: 'someone' }],
       });
       await until(blocker, (s) => s.awaitingDecision);
       const handle = await start({ duration: 30 });
       await until(handle, (s) => s.steps[0].status === 'running');
       await new Promise((r) => setTimeout(r, 2500)); // at least one refusal while it waits
-      await env.fleet.clearFaults();
+      await bed.env.fleet.clearFaults();
       await blocker.signal(decisionSignals.rollback, { by: 'jane' });
       await blocker.result();
       return handle.result();
@@ -243,22 +227,22 @@ describe('maintenanceWindow (time-skipping server)', () => {
   });
 
   it('gives up with a clear result when the environment stays busy past the configured wait', async () => {
-    await env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
+    await bed.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
     const error = await withWorker(async () => {
-      const blocker = await temporal.client.workflow.start('enableMaintenanceMode', {
+      const blocker = await bed.temporal.client.workflow.start('enableMaintenanceMode', {
         workflowId: `blocker-${randomUUID()}`,
-        taskQueue: env.config.temporal.taskQueue,
-        args: [{ environment: env.name, requestedBy: 'someone' }],
+        taskQueue: bed.env.config.temporal.taskQueue,
+        args: [{ environment: bed.env.name, requestedBy: 'someone' }],
       });
       await until(blocker, (s) => s.awaitingDecision);
       const outcome = await (await start({ duration: 30 })).result().catch((e: unknown) => e);
       // Skipped time would run out the blocker's own decision timeout next: end it here.
       await blocker.terminate('test done');
-      await env.fleet.clearFaults();
-      await temporal.client.workflow.execute(disableMaintenanceMode, {
+      await bed.env.fleet.clearFaults();
+      await bed.temporal.client.workflow.execute(disableMaintenanceMode, {
         workflowId: `cleanup-${randomUUID()}`,
-        taskQueue: env.config.temporal.taskQueue,
-        args: [{ environment: env.name, requestedBy: 'cleanup' }],
+        taskQueue: bed.env.config.temporal.taskQueue,
+        args: [{ environment: bed.env.name, requestedBy: 'cleanup' }],
       });
       return outcome;
     });
