@@ -137,8 +137,11 @@ export async function latestOperation(
   ]
     .filter(Boolean)
     .join(' AND ');
-  for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
+  // Visibility lists newest first; one page is plenty and keeps this fast however long the history.
+  let seen = 0;
+  for await (const wf of client.workflow.list({ query, pageSize: 50 })) {
     if (!newest || wf.startTime > newest.startTime) newest = wf;
+    if (++seen >= 50) break;
   }
   return newest;
 }
