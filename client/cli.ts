@@ -363,7 +363,7 @@ export function buildProgram(): Command {
         process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
           const handle = await startOperation(client, c, 'window', {
             environment,
-            duration: /^\d+$/.test(opts.duration) ? Number(opts.duration) : opts.duration,
+            duration: durationArg(opts.duration),
             requestedBy: opts.requestedBy,
             reason: opts.reason,
             changes: { enable: opts.enable, disable: opts.disable },
@@ -405,7 +405,7 @@ export function buildProgram(): Command {
     .action(async (target: string, opts: { duration: string; reason: string; by: string }) => {
       await withClient(program, undefined, async ({ config: c, client }) => {
         const handle = await resolveOperation(client, c, target, 'window');
-        const duration = /^\d+$/.test(opts.duration) ? Number(opts.duration) : opts.duration;
+        const duration = durationArg(opts.duration);
         const window = await windowUpdate(handle, extendWindowUpdate, {
           by: opts.by,
           reason: opts.reason,
@@ -488,6 +488,11 @@ async function windowUpdate<A>(
       throw new OperatorError(`${handle.workflowId} has ended.`, ExitCode.Conflict);
     throw e;
   }
+}
+
+/** "90" means minutes, as in workflow inputs; anything else goes on as an ISO 8601 duration. */
+function durationArg(value: string): string | number {
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function list(value: string, previous: string[]): string[] {

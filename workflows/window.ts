@@ -185,9 +185,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   };
 
   /** Runs a child servicing operation; an outcome other than Succeeded ends the window with it. */
-  const child = async (step: 'enable' | 'disable'): Promise<Result> => {
-    const action = step;
-    record.startStep(step);
+  const child = async (action: 'enable' | 'disable'): Promise<Result> => {
+    record.startStep(action);
     op.publish();
     try {
       const r = await executeChild<typeof enableMaintenanceMode | typeof disableMaintenanceMode>(
@@ -200,18 +199,18 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
       );
       if (r.result === 'Succeeded') {
         record.succeedStep(
-          step,
+          action,
           r.alreadyInMode ? 'already in the requested mode' : `${r.operationId}: ${r.result}`,
         );
         op.publish();
         return 'Succeeded';
       }
-      record.failStep(step, { message: `${r.operationId} ended ${r.result}`, type: r.result });
+      record.failStep(action, { message: `${r.operationId} ended ${r.result}`, type: r.result });
       return r.result;
     } catch (err) {
       if (isCancellation(err)) throw err;
       const outcome = childOutcome(err);
-      record.failStep(step, { message: outcome.message, type: outcome.type });
+      record.failStep(action, { message: outcome.message, type: outcome.type });
       return outcome.result;
     }
   };
