@@ -13,14 +13,19 @@ const REDACT = [
   'headers.authorization',
 ];
 
-/** One pino root: readable on a terminal in development, JSON otherwise. Level from LOG_LEVEL. */
-export function createLogger(options: { level?: string; pretty?: boolean } = {}): pino.Logger {
+/**
+ * One pino root: readable on a terminal in development, JSON otherwise. Level from LOG_LEVEL.
+ * `destination` is where JSON lines go (stdout unless given).
+ */
+export function createLogger(
+  options: { level?: string; pretty?: boolean; destination?: pino.DestinationStream } = {},
+): pino.Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
   const usePretty = options.pretty ?? (process.stdout.isTTY && process.env.NODE_ENV !== 'production');
   const base = { level, redact: { paths: REDACT, censor: '[redacted]' } };
-  return usePretty
-    ? pino(base, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }))
-    : pino(base);
+  if (usePretty)
+    return pino(base, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
+  return options.destination ? pino(base, options.destination) : pino(base);
 }
 
 const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
