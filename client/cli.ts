@@ -136,39 +136,44 @@ function report(
   return r.result === expected ? ExitCode.Ok : ExitCode.OperationFailed;
 }
 
+/** The options of every command that starts an operation. */
+function startOptions(command: Command, noWait: string): Command {
+  return command
+    .option('-r, --reason <text>', 'why (kept in the environment history)', '')
+    .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
+    .option('--no-wait', noWait)
+    .option('--json', 'print JSON instead of text');
+}
+
 function servicingCommand(program: Command, action: Action): void {
-  program
+  const command = program
     .command(action)
     .description(
       `${action === 'enable' ? 'Turn maintenance mode on' : 'Turn maintenance mode off'} for an environment`,
     )
-    .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
-    .option('-r, --reason <text>', 'why (kept in the environment history)', '')
-    .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
-    .option('--no-wait', 'start the operation and return at once')
-    .option('--json', 'print JSON instead of text')
-    .action(
-      async (
-        environment: string,
-        opts: { reason: string; requestedBy: string; wait: boolean; json?: boolean },
-      ) => {
-        process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
-          const handle = await startOperation(client, c, action, {
-            environment,
-            reason: opts.reason,
-            requestedBy: opts.requestedBy,
-          });
-          const print = opts.json ? err : out;
-          print(`Started ${handle.workflowId} (${action} maintenance mode on ${environment}).`);
-          if (!opts.wait) {
-            if (opts.json)
-              out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
-            return ExitCode.Ok;
-          }
-          return report(await follow(handle, (s) => print(formatProgress(s))), !!opts.json, print);
+    .argument('<environment>', 'environment name from temporal.yaml', environmentArg);
+  startOptions(command, 'start the operation and return at once').action(
+    async (
+      environment: string,
+      opts: { reason: string; requestedBy: string; wait: boolean; json?: boolean },
+    ) => {
+      process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
+        const handle = await startOperation(client, c, action, {
+          environment,
+          reason: opts.reason,
+          requestedBy: opts.requestedBy,
         });
-      },
-    );
+        const print = opts.json ? err : out;
+        print(`Started ${handle.workflowId} (${action} maintenance mode on ${environment}).`);
+        if (!opts.wait) {
+          if (opts.json)
+            out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+          return ExitCode.Ok;
+        }
+        return report(await follow(handle, (s) => print(formatProgress(s))), !!opts.json, print);
+      });
+    },
+  );
 }
 
 function decisionCommand(program: Command, kind: DecisionKind): void {
@@ -336,50 +341,46 @@ export function buildProgram(): Command {
         store.close();
       }
     });
-  program
+  const window = program
     .command('window')
     .description('Open a maintenance window: enable, apply configuration-key changes, wait, disable')
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
     .requiredOption('-d, --duration <duration>', 'how long it stays open: ISO 8601 ("PT2H") or minutes')
     .option('--enable <keys>', 'configuration keys to turn on, comma-separated', list, [])
-    .option('--disable <keys>', 'configuration keys to turn off, comma-separated', list, [])
-    .option('-r, --reason <text>', 'why (kept in the environment history)', '')
-    .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
-    .option('--no-wait', 'return once started, not once the window is open')
-    .option('--json', 'print JSON instead of text')
-    .action(
-      async (
-        environment: string,
-        opts: {
-          duration: string;
-          enable: string[];
-          disable: string[];
-          reason: string;
-          requestedBy: string;
-          wait: boolean;
-          json?: boolean;
-        },
-      ) => {
-        process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
-          const handle = await startOperation(client, c, 'window', {
-            environment,
-            duration: durationArg(opts.duration),
-            requestedBy: opts.requestedBy,
-            reason: opts.reason,
-            changes: { enable: opts.enable, disable: opts.disable },
-          });
-          const print = opts.json ? err : out;
-          print(`Started ${handle.workflowId} (maintenance window on ${environment}).`);
-          if (!opts.wait) return ExitCode.Ok;
-          const opened = (s: OperationStatus) => !!s.window?.endsAt;
-          return report(
-            await follow(handle, (s) => print(formatProgress(s)), { until: opened }),
-            !!opts.json,
-            print,
-          );
-        });
+    .option('--disable <keys>', 'configuration keys to turn off, comma-separated', list, []);
+  startOptions(window, 'return once started, not once the window is open').action(
+    async (
+      environment: string,
+      opts: {
+        duration: string;
+        enable: string[];
+        disable: string[];
+        reason: string;
+        requestedBy: string;
+        wait: boolean;
+        json?: boolean;
       },
-    );
+    ) => {
+      process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
+        const handle = await startOperation(client, c, 'window', {
+          environment,
+          duration: durationArg(opts.duration),
+          requestedBy: opts.requestedBy,
+          reason: opts.reason,
+          changes: { enable: opts.enable, disable: opts.disable },
+        });
+        const print = opts.json ? err : out;
+        print(`Started ${handle.workflowId} (maintenance window on ${environment}).`);
+        if (!opts.wait) return ExitCode.Ok;
+        const opened = (s: OperationStatus) => !!s.window?.endsAt;
+        return report(
+          await follow(handle, (s) => print(formatProgress(s)), { until: opened }),
+          !!opts.json,
+          print,
+        );
+      });
+    },
+  );
 
   program
     .command('end-window')

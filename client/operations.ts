@@ -123,11 +123,25 @@ export async function startOperation(
   }
 }
 
-/** The newest operation of an environment, whatever its workflow ID (found by search attribute). */
-export async function latestOperation(
+/**
+ * An environment's current operation, whatever its workflow ID (found by search attribute): the
+ * newest running one (a window, or its child at work), else the newest of all.
+ */
+export async function currentOperation(
   client: Client,
   environment: string,
-  { running = false, kind }: { running?: boolean; kind?: OperationKind } = {},
+  kind?: OperationKind,
+): Promise<WorkflowExecutionInfo | undefined> {
+  return (
+    (await newestOperation(client, environment, { running: true, kind })) ??
+    newestOperation(client, environment, { kind })
+  );
+}
+
+async function newestOperation(
+  client: Client,
+  environment: string,
+  { running = false, kind }: { running?: boolean; kind?: OperationKind },
 ): Promise<WorkflowExecutionInfo | undefined> {
   let newest: WorkflowExecutionInfo | undefined;
   const query = [
@@ -147,8 +161,7 @@ export async function latestOperation(
 }
 
 /**
- * The operation an operator names: an environment (its running operation, else its newest one)
- * or a workflow ID.
+ * The operation an operator names: an environment (its current operation) or a workflow ID.
  */
 export async function resolveOperation(
   client: Client,
@@ -157,9 +170,7 @@ export async function resolveOperation(
   kind?: OperationKind,
 ): Promise<WorkflowHandle> {
   if (config.environments[target]) {
-    const info =
-      (await latestOperation(client, target, { running: true, kind })) ??
-      (await latestOperation(client, target, { kind }));
+    const info = await currentOperation(client, target, kind);
     if (!info) throw new OperatorError(`No operation has run on ${target} yet.`, ExitCode.NotFound);
     return client.workflow.getHandle(info.workflowId, info.runId);
   }
@@ -192,11 +203,9 @@ export interface EnvironmentStatus {
   };
 }
 
-/** The environment as its operations see it: the newest running one (a window, or its child at work), else the newest. */
+/** The environment as its current operation sees it. */
 export async function environmentStatus(client: Client, environment: string): Promise<EnvironmentStatus> {
-  const info =
-    (await latestOperation(client, environment, { running: true })) ??
-    (await latestOperation(client, environment));
+  const info = await currentOperation(client, environment);
   if (!info) return { environment, state: 'Deployed' };
   const state =
     (info.typedSearchAttributes.get(searchAttributes.state) as EnvironmentState | undefined) ?? 'Deployed';

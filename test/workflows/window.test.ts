@@ -33,6 +33,25 @@ const start = (input: Partial<WindowInput>) =>
   });
 
 /** Real-time polling (no time skipping while we only query): until the status matches. */
+/** An enable that failed (a persistent start fault must be on) and holds the environment's lock. */
+async function failedEnable(): Promise<WorkflowHandle> {
+  const blocker = await bed.temporal.client.workflow.start('enableMaintenanceMode', {
+    workflowId: `blocker-${randomUUID()}`,
+    taskQueue: bed.env.config.temporal.taskQueue,
+    args: [{ environment: bed.env.name, requestedBy: 'someone' }],
+  });
+  await until(blocker, (s) => s.awaitingDecision);
+  return blocker;
+}
+
+/** Puts the environment back out of maintenance (needs a worker). */
+const disableNow = () =>
+  bed.temporal.client.workflow.execute(disableMaintenanceMode, {
+    workflowId: `cleanup-${randomUUID()}`,
+    taskQueue: bed.env.config.temporal.taskQueue,
+    args: [{ environment: bed.env.name, requestedBy: 'cleanup' }],
+  });
+
 async function until(
   handle: WorkflowHandle,
   done: (s: OperationStatus) => boolean,
@@ -161,13 +180,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
     expect(details.details[0].steps.find((s) => s.name === 'disable')?.status).toBe('pending');
     expect(bed.env.readFlag()).toBe(1); // left as the aborted enable left it
     await bed.env.fleet.clearFaults();
-    await withWorker(() =>
-      bed.temporal.client.workflow.execute(disableMaintenanceMode, {
-        workflowId: `cleanup-${randomUUID()}`,
-        taskQueue: bed.env.config.temporal.taskQueue,
-        args: [{ environment: bed.env.name, requestedBy: 'cleanup' }],
-      }),
-    );
+    await withWorker(disableNow);
     expect(await keys()).toEqual(before);
   });
 
@@ -207,12 +220,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
   it('waits while another operation holds the environment and opens once it is free', async () => {
     await bed.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
     const result = await withWorker(async () => {
-      const blocker = await bed.temporal.client.workflow.start('enableMaintenanceMode', {
-        workflowId: `blocker-${randomUUID()}`,
-        taskQueue: bed.env.config.temporal.taskQueue,
-        args: [{ environment: bed.env.name, requestedBy: 'someone' }],
-      });
-      await until(blocker, (s) => s.awaitingDecision);
+      const blocker = await failedEnable();
       const handle = await start({ duration: 30 });
       await until(handle, (s) => s.steps[0].status === 'running');
       await new Promise((r) => setTimeout(r, 2500)); // at least one refusal while it waits
@@ -229,21 +237,12 @@ describe('maintenanceWindow (time-skipping server)', () => {
   it('gives up with a clear result when the environment stays busy past the configured wait', async () => {
     await bed.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
     const error = await withWorker(async () => {
-      const blocker = await bed.temporal.client.workflow.start('enableMaintenanceMode', {
-        workflowId: `blocker-${randomUUID()}`,
-        taskQueue: bed.env.config.temporal.taskQueue,
-        args: [{ environment: bed.env.name, requestedBy: 'someone' }],
-      });
-      await until(blocker, (s) => s.awaitingDecision);
+      const blocker = await failedEnable();
       const outcome = await (await start({ duration: 30 })).result().catch((e: unknown) => e);
       // Skipped time would run out the blocker's own decision timeout next: end it here.
       await blocker.terminate('test done');
       await bed.env.fleet.clearFaults();
-      await bed.temporal.client.workflow.execute(disableMaintenanceMode, {
-        workflowId: `cleanup-${randomUUID()}`,
-        taskQueue: bed.env.config.temporal.taskQueue,
-        args: [{ environment: bed.env.name, requestedBy: 'cleanup' }],
-      });
+      await disableNow();
       return outcome;
     });
     expect(error).toBeInstanceOf(WorkflowFailedError);
