@@ -1,21 +1,19 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
-import type { EnvironmentSnapshot, KeyChange, OperationKind } from '../contract/operation';
+import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
 import type { Config } from '../config/schema';
 import type { AosState, EnvironmentDrivers } from './drivers';
 import { classify } from './errors';
-import type { HistoryEntry, LockHolder, ServicingStore } from './servicing-store';
+import { createLockActivities, type LockDeps } from './lock';
 
-export interface ActivityDeps {
+export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   environments: Config['environments'];
   policies: Config['policies'];
+  history: Config['history'];
   searchAttributes: boolean;
   /** The drivers of one environment; the worker builds them once per environment. */
   drivers(environment: string): EnvironmentDrivers;
-  store: ServicingStore;
-  /** Whether a workflow run is still open; used to detect a lock left by a closed run. */
-  isRunning(workflowId: string, runId: string): Promise<boolean>;
 }
 
 export interface EnvironmentRef {
@@ -32,6 +30,8 @@ export interface OperationSettings {
   decisionTimeoutMs: number;
   windows: { maximumDurationMs: number; busyTimeoutMs: number; busyPollIntervalMs: number };
   activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
+  /** For the environment entity workflow. */
+  environment: { historyKeep: number; lockCheckIntervalMs: number; continueAsNewAfterEvents: number };
   retry: {
     initialIntervalMs: number;
     backoffCoefficient: number;
@@ -68,7 +68,7 @@ const describeRunning = (all: AosState[]) =>
     .join(', ') || 'none';
 
 export function createActivities(deps: ActivityDeps) {
-  const drivers = (environment: string): EnvironmentDrivers => {
+  const requireEnvironment = (environment: string): void => {
     if (!deps.environments[environment]) {
       const known = Object.keys(deps.environments).join(', ');
       throw ApplicationFailure.nonRetryable(
@@ -76,6 +76,9 @@ export function createActivities(deps: ActivityDeps) {
         ErrorType.UnknownEnvironment,
       );
     }
+  };
+  const drivers = (environment: string): EnvironmentDrivers => {
+    requireEnvironment(environment);
     return deps.drivers(environment);
   };
 
@@ -95,10 +98,12 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
+    ...createLockActivities({ ...deps, requireEnvironment }),
+
     /** Local activity: checks the environment is declared and hands the workflow its settings. */
     async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {
-      drivers(environment);
-      const { activity, decisionTimeout, windows } = deps.policies;
+      requireEnvironment(environment);
+      const { activity, decisionTimeout, windows, lockCheckInterval } = deps.policies;
       return {
         searchAttributes: deps.searchAttributes,
         decisionTimeoutMs: msToNumber(decisionTimeout),
@@ -111,6 +116,11 @@ export function createActivities(deps: ActivityDeps) {
           startToCloseTimeoutMs: msToNumber(activity.startToCloseTimeout),
           heartbeatTimeoutMs: msToNumber(activity.heartbeatTimeout),
         },
+        environment: {
+          historyKeep: deps.history.keep,
+          lockCheckIntervalMs: msToNumber(lockCheckInterval),
+          continueAsNewAfterEvents: deps.history.continueAsNewAfterEvents,
+        },
         retry: {
           initialIntervalMs: msToNumber(activity.retry.initialInterval),
           backoffCoefficient: activity.retry.backoffCoefficient,
@@ -118,53 +128,6 @@ export function createActivities(deps: ActivityDeps) {
           maximumAttempts: activity.retry.maximumAttempts,
         },
       };
-    },
-
-    /**
-     * Takes the environment's servicing lock for this run. A lock held by a run that has closed
-     * (terminated from the UI, say) is taken over; one held by a running operation refuses at once.
-     */
-    async acquireLock({
-      environment,
-      action,
-      requestedBy,
-      parent,
-    }: EnvironmentRef & {
-      action: OperationKind;
-      requestedBy: string;
-      parent?: { workflowId: string; runId: string };
-    }) {
-      drivers(environment);
-      const execution = Context.current().info.workflowExecution!;
-      const me: LockHolder = {
-        environment,
-        workflowId: execution.workflowId,
-        runId: execution.runId,
-        action,
-        requestedBy,
-        since: new Date().toISOString(),
-      };
-      const first = deps.store.acquire(me);
-      if (first.acquired) return { takenOverFrom: null };
-      const holder = first.holder;
-      // A maintenance window holds the lock for its whole length; its own child operations share it.
-      if (parent && holder.runId === parent.runId) return { takenOverFrom: null };
-      if (await deps.isRunning(holder.workflowId, holder.runId)) {
-        throw ApplicationFailure.nonRetryable(
-          `${environment} is being serviced by workflow ${holder.workflowId} (run ${holder.runId}, ${holder.action} ` +
-            `requested by ${holder.requestedBy} at ${holder.since}). Wait for it to finish, or decide on it if it has failed.`,
-          ErrorType.EnvironmentBusy,
-          { holder },
-        );
-      }
-      if (!deps.store.takeOver(holder, me)) {
-        throw ApplicationFailure.retryable(
-          `The lock of ${environment} changed hands while taking it over`,
-          ErrorType.EnvironmentBusy,
-        );
-      }
-      log.warn('Took over a lock left by a closed workflow', { environment, holder });
-      return { takenOverFrom: holder.workflowId };
     },
 
     /** Both the database and the AOS control plane answer; returns the state to roll back to. */
@@ -363,11 +326,6 @@ export function createActivities(deps: ActivityDeps) {
         log.info('Configuration keys set', { environment, changes });
         return { changes };
       });
-    },
-
-    /** Records the operation in the environment history and releases its lock: once per run, even if retried. */
-    async finishOperation(entry: HistoryEntry): Promise<{ inserted: boolean }> {
-      return guarded('record history', async () => deps.store.finish(entry));
     },
   };
 }

@@ -12,7 +12,6 @@ import {
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { Command, Option } from 'commander';
-import { SqliteServicingStore } from '../activities/servicing-store';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load';
 import {
   DECISIONS,
@@ -45,6 +44,7 @@ import {
   OperatorError,
   connect,
   decide,
+  entitiesOf,
   environmentStatus,
   follow,
   requireEnvironment,
@@ -54,6 +54,7 @@ import {
 } from './operations';
 import { listSchedules, syncSchedules } from './schedules';
 import { endWindowUpdate, extendWindowUpdate } from '../contract/window';
+import { forceUnlockUpdate } from '../contract/environment';
 
 interface GlobalOptions {
   config?: string;
@@ -231,8 +232,8 @@ export function buildProgram(): Command {
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
     .option('--json', 'print JSON instead of text')
     .action(async (environment: string, opts: { json?: boolean }) => {
-      await withClient(program, environment, async ({ client }) => {
-        const status = await environmentStatus(client, environment);
+      await withClient(program, environment, async ({ config: c, client }) => {
+        const status = await environmentStatus(client, c, environment);
         out(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
       });
     });
@@ -264,7 +265,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON instead of text')
     .action(async (opts: { state?: string; json?: boolean }) => {
       await withClient(program, undefined, async ({ config: c, client }) => {
-        const rows = await Promise.all(Object.keys(c.environments).map((e) => environmentStatus(client, e)));
+        const rows = await Promise.all(Object.keys(c.environments).map((e) => environmentStatus(client, c, e)));
         const shown = rows.filter((r) => !opts.state || r.state === opts.state);
         out(opts.json ? JSON.stringify(shown, null, 2) : formatList(shown));
       });
@@ -305,15 +306,11 @@ export function buildProgram(): Command {
       50,
     )
     .option('--json', 'print JSON instead of text')
-    .action((environment: string, opts: { limit: number; json?: boolean }) => {
-      const c = config(program, environment);
-      const store = new SqliteServicingStore(c.history.database);
-      try {
-        const entries = store.list(environment, opts.limit);
+    .action(async (environment: string, opts: { limit: number; json?: boolean }) => {
+      await withClient(program, environment, async ({ config: c, client }) => {
+        const entries = await entitiesOf(client, c).history(environment, opts.limit);
         out(opts.json ? JSON.stringify(entries, null, 2) : formatHistory(environment, entries));
-      } finally {
-        store.close();
-      }
+      });
     });
 
   program
@@ -322,11 +319,12 @@ export function buildProgram(): Command {
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
     .requiredOption('--force', 'required: this overrides the one-operation-per-environment guard')
     .option('-y, --yes', 'do not ask for confirmation (for scripts)')
-    .action(async (environment: string, opts: { yes?: boolean }) => {
-      const c = config(program, environment);
-      const store = new SqliteServicingStore(c.history.database);
-      try {
-        const holder = store.holder(environment);
+    .option('-r, --reason <text>', 'why (kept in the environment history)', '')
+    .option('-u, --by <name>', 'who (default: your user name)', me())
+    .action(async (environment: string, opts: { yes?: boolean; reason: string; by: string }) => {
+      await withClient(program, environment, async ({ config: c, client }) => {
+        const entities = entitiesOf(client, c);
+        const holder = (await entities.view(environment))?.holder;
         if (!holder) return out(`${environment} is not locked.`);
         err(`${environment} is locked by ${formatHolder(holder)}.`);
         if (!opts.yes && !(await confirm(`Type "${environment}" to release the lock: `, environment))) {
@@ -335,11 +333,16 @@ export function buildProgram(): Command {
             ExitCode.InvalidInput,
           );
         }
-        store.forceRelease(environment);
-        out(`Released the lock of ${environment} (held by ${holder.workflowId}).`);
-      } finally {
-        store.close();
-      }
+        const { previous } = await entities.update(environment, forceUnlockUpdate, {
+          by: opts.by,
+          reason: opts.reason,
+        });
+        out(
+          previous
+            ? `Released the lock of ${environment} (held by ${previous.workflowId}); recorded in its history.`
+            : `${environment} was released meanwhile; nothing to do.`,
+        );
+      });
     });
   const window = program
     .command('window')

@@ -1,4 +1,4 @@
-import type { HistoryEntry, LockHolder } from '../activities/servicing-store';
+import type { HistoryEntry, LockHolder } from '../contract/environment';
 import {
   DECISION_HELP,
   STEP_TITLES,
@@ -62,6 +62,8 @@ export function formatWindow(s: OperationStatus, now = Date.now()): string | und
 
 export function formatStatus(st: EnvironmentStatus): string {
   const lines = [`${st.environment}: ${st.state}`];
+  lines.push(`  servicing lock: ${st.lock ? `held by ${formatHolder(st.lock)}` : 'free'}`);
+  st.queue.forEach((w, i) => lines.push(`  waiting ${i + 1}: ${formatHolder(w)}`));
   const op = st.operation;
   if (!op) return [...lines, '  no operation has run on this environment yet'].join('\n');
   const s = op.status;
@@ -126,7 +128,7 @@ export function formatHistory(environment: string, entries: HistoryEntry[]): str
       e.result,
       e.requestedBy,
       e.reason,
-      e.decisions.map((d) => `${d.kind} by ${d.by}`).join(', '),
+      e.decisions.map((d) => `${d.kind} by ${d.by}`).join(', ') || e.detail,
       e.operationId,
     ]),
   );

@@ -6,11 +6,12 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
-  type WorkflowExecutionInfo,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { connectionOptions } from '../config/connection';
+import { ENVIRONMENT_WORKFLOW_TYPE, type EnvironmentView, type LockHolder } from '../contract/environment';
+import { EnvironmentEntities } from './environment-entity';
 import { windowInputSchema, type WindowInput, type WindowResult } from '../contract/window';
 import type { LoadedConfig } from '../config/load';
 import {
@@ -123,41 +124,48 @@ export async function startOperation(
   }
 }
 
+export const entitiesOf = (client: Client, config: LoadedConfig): EnvironmentEntities =>
+  new EnvironmentEntities(client, config.temporal.taskQueue);
+
 /**
- * An environment's current operation, whatever its workflow ID (found by search attribute): the
- * newest running one (a window, or its child at work), else the newest of all.
+ * An environment's current operation: the one at work now by its entity workflow (a window's running
+ * child, else the lock holder), else a running one that does not hold the lock (unlocked by force,
+ * or started by the first release), else the newest in the entity's history. `kind` narrows it.
  */
 export async function currentOperation(
   client: Client,
+  config: LoadedConfig,
   environment: string,
-  kind?: OperationKind,
-): Promise<WorkflowExecutionInfo | undefined> {
-  return (
-    (await newestOperation(client, environment, { running: true, kind })) ??
-    newestOperation(client, environment, { kind })
-  );
+  { kind, view }: { kind?: OperationKind; view?: EnvironmentView | null } = {},
+): Promise<{ workflowId: string; runId?: string } | undefined> {
+  const entities = entitiesOf(client, config);
+  if (view === undefined) view = (await entities.view(environment)) ?? null;
+  const fits = (action: string) => action !== 'unlock' && (!kind || action === kind);
+  // A live operation: its newest run (a Reset from the Web UI makes a new run of the same operation).
+  const live = [view?.active, view?.holder].find((h) => h && fits(h.action));
+  if (live) return { workflowId: live.workflowId };
+  const running = config.temporal.searchAttributes && (await runningOperation(client, environment, kind));
+  if (running) return running;
+  if (!view) return undefined;
+  const recent = view.recent.some((e) => fits(e.action)) ? view.recent : await entities.history(environment, 500);
+  const entry = recent.find((e) => fits(e.action));
+  return entry && { workflowId: entry.operationId, runId: entry.runId };
 }
 
-async function newestOperation(
-  client: Client,
-  environment: string,
-  { running = false, kind }: { running?: boolean; kind?: OperationKind },
-): Promise<WorkflowExecutionInfo | undefined> {
-  let newest: WorkflowExecutionInfo | undefined;
+async function runningOperation(client: Client, environment: string, kind?: OperationKind) {
   const query = [
     `${searchAttributes.environment.name} = '${environment}'`,
-    running ? "ExecutionStatus = 'Running'" : '',
+    "ExecutionStatus = 'Running'",
+    `WorkflowType != '${ENVIRONMENT_WORKFLOW_TYPE}'`,
     kind ? `${searchAttributes.action.name} = '${kind}'` : '',
   ]
     .filter(Boolean)
     .join(' AND ');
-  // Visibility lists newest first; one page is plenty and keeps this fast however long the history.
-  let seen = 0;
-  for await (const wf of client.workflow.list({ query, pageSize: 50 })) {
+  let newest: { workflowId: string; runId: string; startTime: Date } | undefined;
+  for await (const wf of client.workflow.list({ query, pageSize: 20 })) {
     if (!newest || wf.startTime > newest.startTime) newest = wf;
-    if (++seen >= 50) break;
   }
-  return newest;
+  return newest && { workflowId: newest.workflowId, runId: newest.runId };
 }
 
 /**
@@ -170,9 +178,9 @@ export async function resolveOperation(
   kind?: OperationKind,
 ): Promise<WorkflowHandle> {
   if (config.environments[target]) {
-    const info = await currentOperation(client, target, kind);
-    if (!info) throw new OperatorError(`No operation has run on ${target} yet.`, ExitCode.NotFound);
-    return client.workflow.getHandle(info.workflowId, info.runId);
+    const found = await currentOperation(client, config, target, { kind });
+    if (!found) throw new OperatorError(`No operation has run on ${target} yet.`, ExitCode.NotFound);
+    return client.workflow.getHandle(found.workflowId, found.runId);
   }
   const handle = client.workflow.getHandle(target);
   try {
@@ -192,6 +200,9 @@ export async function resolveOperation(
 export interface EnvironmentStatus {
   environment: string;
   state: EnvironmentState;
+  /** Who holds the servicing lock, and who waits for it. */
+  lock?: LockHolder;
+  queue: LockHolder[];
   operation?: {
     workflowId: string;
     runId: string;
@@ -203,13 +214,24 @@ export interface EnvironmentStatus {
   };
 }
 
-/** The environment as its current operation sees it. */
-export async function environmentStatus(client: Client, environment: string): Promise<EnvironmentStatus> {
-  const info = await currentOperation(client, environment);
-  if (!info) return { environment, state: 'Deployed' };
-  const state =
-    (info.typedSearchAttributes.get(searchAttributes.state) as EnvironmentState | undefined) ?? 'Deployed';
-  const operation: EnvironmentStatus['operation'] = {
+/** The environment as its entity workflow knows it, with its current operation's status. */
+export async function environmentStatus(
+  client: Client,
+  config: LoadedConfig,
+  environment: string,
+): Promise<EnvironmentStatus> {
+  const view = await entitiesOf(client, config).view(environment);
+  const status: EnvironmentStatus = {
+    environment,
+    state: view?.state ?? 'Deployed',
+    lock: view?.holder,
+    queue: view?.queue ?? [],
+  };
+  const found = await currentOperation(client, config, environment, { view: view ?? null });
+  if (!found) return status;
+  const handle = client.workflow.getHandle(found.workflowId, found.runId);
+  const info = await handle.describe();
+  status.operation = {
     workflowId: info.workflowId,
     runId: info.runId,
     workflowType: info.type,
@@ -217,11 +239,13 @@ export async function environmentStatus(client: Client, environment: string): Pr
     startTime: info.startTime.toISOString(),
   };
   try {
-    operation.status = await client.workflow.getHandle(info.workflowId, info.runId).query(statusQuery);
+    status.operation.status = await handle.query(statusQuery);
+    // A running operation knows best (it may not hold the lock: unlocked by force, or a first-release one).
+    if (info.status.name === 'RUNNING') status.state = status.operation.status.state;
   } catch (err) {
-    operation.error = `status query not answered (is a worker running?): ${(err as Error).message.split('\n')[0]}`;
+    status.operation.error = `status query not answered (is a worker running?): ${(err as Error).message.split('\n')[0]}`;
   }
-  return { environment, state: operation.status?.state ?? state, operation };
+  return status;
 }
 
 export type FollowOutcome =

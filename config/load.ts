@@ -46,7 +46,7 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
 
   for (const e of Object.values(config.environments)) e.database = resolve(e.database);
   config.devServer.database = resolve(config.devServer.database);
-  config.history.database = resolve(config.history.database);
+  if (config.history.database) config.history.database = resolve(config.history.database);
   const tls = config.temporal.tls;
   if (tls) {
     for (const key of ['serverRootCaCert', 'clientCert', 'clientKey'] as const) {

@@ -181,8 +181,15 @@ export const configSchema = z
       .default({}),
     history: z
       .object({
-        /** The environment history (SQLite; relative paths are relative to temporal.yaml). */
-        database: z.string().min(1).default('data/history.db'),
+        /** Entries each environment keeps (oldest dropped first); event sinks are the long-term archive. */
+        keep: z.number().int().min(10).max(10_000).default(2000),
+        /** The environment entity continues as new past this many history events. */
+        continueAsNewAfterEvents: z.number().int().min(100).max(40_000).default(5000),
+        /**
+         * The first release's SQLite history and locks, read only by `maint upgrade` to import them
+         * into Temporal (relative paths are relative to temporal.yaml).
+         */
+        database: z.string().min(1).optional(),
       })
       .strict()
       .default({}),
@@ -191,6 +198,8 @@ export const configSchema = z
         activity: activityPolicySchema.default({}),
         /** How long a failed operation waits for resume, rollback or abort before it ends Failed. */
         decisionTimeout: duration.default('7d'),
+        /** How often an environment checks that the operation holding its lock still runs. */
+        lockCheckInterval: duration.default('5m'),
         windows: z
           .object({
             /** The longest a maintenance window may stay open, extensions included. */

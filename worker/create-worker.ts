@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { EnvironmentDrivers } from '../activities/drivers';
 import { createFleetDrivers } from '../activities/fleet-drivers';
-import { SqliteServicingStore } from '../activities/servicing-store';
+import { EnvironmentEntities } from '../client/environment-entity';
 import { connectionOptions } from '../config/connection';
 import type { LoadedConfig } from '../config/load';
 
@@ -13,7 +13,7 @@ export const WORKFLOW_BUNDLE = path.resolve(__dirname, '../workflow-bundle.js');
 
 export interface RunningWorker {
   worker: Worker;
-  /** Closes drivers, the history store and the connection; call after the worker has stopped. */
+  /** Closes drivers and the connection; call after the worker has stopped. */
   close(): Promise<void>;
 }
 
@@ -24,23 +24,15 @@ export async function createWorker(
 ): Promise<RunningWorker> {
   const ownConnection = !overrides.connection;
   const connection = overrides.connection ?? (await NativeConnection.connect(connectionOptions(config)));
-  const store = new SqliteServicingStore(config.history.database);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const drivers = new Map<string, EnvironmentDrivers>();
   const activities = createActivities({
     environments: config.environments,
     policies: config.policies,
+    history: config.history,
     searchAttributes: config.temporal.searchAttributes,
-    store,
-    async isRunning(workflowId, runId) {
-      try {
-        const { status } = await client.workflow.getHandle(workflowId, runId).describe();
-        return status.name === 'RUNNING';
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return false;
-        throw err;
-      }
-    },
+    client,
+    entities: new EnvironmentEntities(client, config.temporal.taskQueue),
     drivers(name) {
       let d = drivers.get(name);
       if (!d) {
@@ -64,7 +56,6 @@ export async function createWorker(
     worker,
     async close() {
       for (const d of drivers.values()) d.close();
-      store.close();
       if (ownConnection) await connection.close();
     },
   };

@@ -4,10 +4,11 @@ import {
   ChildWorkflowFailure,
   TimeoutFailure,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -16,6 +17,12 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities, OperationSettings } from '../activities';
+import {
+  environmentWorkflowId,
+  lockGrantedSignal,
+  operationStateSignal,
+  type LockHolder,
+} from '../contract/environment';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../contract/errors';
 import {
   DECISIONS,
@@ -37,13 +44,7 @@ import {
   type StepName,
 } from '../contract/operation';
 import { OperationRecord } from './operation-record';
-
-const { resolveEnvironment } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
-});
-
-export const now = (): string => new Date().toISOString(); // workflow time: deterministic on replay
+import { Patches, now, resolveEnvironment } from './settings';
 
 /** The error an activity or child threw, without Temporal's wrapping, and whether retrying can help. */
 export function causeOf(err: unknown): { error: ErrorInfo; nonRetryable: boolean } {
@@ -100,6 +101,10 @@ export class Operation {
   activityOptions!: ActivityOptions;
   private pending?: Decision;
   private lockHeld = false;
+  /** The state the environment entity has from this operation. */
+  private reportedState?: EnvironmentState;
+  /** The entity granted the lock to this operation, which was waiting in its queue. */
+  private granted = false;
 
   constructor(private readonly spec: OperationSpec) {
     const info = workflowInfo();
@@ -126,6 +131,9 @@ export class Operation {
     });
     setHandler(logQuery, () => this.record.log, {
       description: 'The operation log: steps, attempts, errors, decisions',
+    });
+    setHandler(lockGrantedSignal, () => void (this.granted = true), {
+      description: 'From the environment entity: the servicing lock this operation waited for is granted',
     });
     for (const kind of DECISIONS) {
       const description = `${kind}: ${DECISION_HELP[kind]}. Input: {"by": "your.name", "reason": "..."}`;
@@ -196,7 +204,18 @@ export class Operation {
     if (this.lockHeld && this.settings.searchAttributes) {
       upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
     }
+    this.reportState(state);
     this.publish();
+  }
+
+  /** Tells the environment entity, while this operation holds (or shares) its lock. */
+  private reportState(state: EnvironmentState): void {
+    if (!this.lockHeld || state === this.reportedState || !patched(Patches.entityState)) return;
+    this.reportedState = state;
+    const info = workflowInfo();
+    void getExternalWorkflowHandle(environmentWorkflowId(this.spec.environment))
+      .signal(operationStateSignal, { workflowId: info.workflowId, lineage: info.firstExecutionRunId, state })
+      .catch((err: Error) => log.warn('Could not tell the environment entity', { state, error: err.message }));
   }
 
   private publishSearchAttributes(): void {
@@ -259,19 +278,45 @@ export class Operation {
     }
   }
 
-  /** Takes the environment's servicing lock (shared with a parent window, if any), then shows the operation. */
-  async takeLock(step: StepName): Promise<void> {
-    const parent = workflowInfo().parent;
+  /**
+   * Takes the environment's servicing lock at its entity (shared with a parent window, if any), then
+   * shows the operation. With `wait`, a busy environment queues this operation instead of refusing it.
+   */
+  async takeLock(step: StepName, { wait = false } = {}): Promise<{ queued?: number; holder?: LockHolder }> {
+    const info = workflowInfo();
     const { environment, kind, requestedBy } = this.spec;
-    await this.withRetries(step, 'take the servicing lock', () =>
+    const answer = await this.withRetries(step, 'take the servicing lock', () =>
       this.act.acquireLock({
         environment,
         action: kind,
         requestedBy,
-        parent: parent ? { workflowId: parent.workflowId, runId: parent.runId } : undefined,
+        parent: info.parent ? { workflowId: info.parent.workflowId, runId: info.parent.runId } : undefined,
+        lineage: info.firstExecutionRunId,
+        state: this.status.state,
+        wait,
       }),
     );
+    if (answer.queued === undefined) this.lockTaken();
+    return answer;
+  }
+
+  /** After `takeLock` queued this operation: waits for the grant, then leaves the queue if none came. */
+  async awaitGrant(step: StepName, timeoutMs: number): Promise<boolean> {
+    let held = await condition(() => this.granted, timeoutMs);
+    if (!held) {
+      const info = workflowInfo();
+      const ref = { workflowId: info.workflowId, runId: info.runId, lineage: info.firstExecutionRunId };
+      ({ held } = await this.withRetries(step, 'leave the queue', () =>
+        this.act.leaveQueue({ environment: this.spec.environment, ...ref }),
+      ));
+    }
+    if (held) this.lockTaken();
+    return held;
+  }
+
+  private lockTaken(): void {
     this.lockHeld = true;
+    this.reportedState = this.status.state;
     this.publishSearchAttributes();
   }
 
@@ -362,9 +407,12 @@ export class Operation {
             result,
             detail: [detail, failure].filter(Boolean).join(' '),
             decisions: s.decisions,
+            lineage: info.firstExecutionRunId,
+            state: finalState,
           }),
         ),
       );
+      this.lockHeld = false;
     } catch (err) {
       if (!(err instanceof Stop)) throw err;
       this.record.add({

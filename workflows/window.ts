@@ -7,6 +7,7 @@ import {
   executeChild,
   isCancellation,
   log,
+  patched,
   setHandler,
   sleep,
   workflowInfo,
@@ -35,7 +36,8 @@ import {
   windowInputSchema,
   type WindowResult,
 } from '../contract/window';
-import { Operation, RollbackRequested, causeOf, now, stopped } from './operation';
+import { Operation, RollbackRequested, causeOf, stopped } from './operation';
+import { Patches, now } from './settings';
 import type { disableMaintenanceMode, enableMaintenanceMode } from './index';
 
 function parseInput(raw: unknown) {
@@ -158,8 +160,31 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   }
   log.info('Maintenance window started', { environment, duration: input.duration });
 
-  /** Waits while another operation holds the environment, up to the configured time. */
+  const busyRefusal = (why: string) =>
+    ApplicationFailure.nonRetryable(
+      `The window did not open: ${environment} stayed busy for ${formatDuration(busyTimeoutMs)} ` +
+        `(policies.windows.busyTimeout). Nothing was changed. ${why}`,
+      ErrorType.EnvironmentBusy,
+    );
+
+  /** Queues at the environment entity while another operation holds it, up to the configured time. */
   const takeLock = async () => {
+    if (!patched(Patches.lockQueue)) return pollForLock();
+    return op.step(
+      'preflight',
+      async () => {
+        const { queued, holder } = await op.takeLock('preflight', { wait: true });
+        if (queued === undefined) return;
+        op.note(`waiting for ${environment}, number ${queued} in line: it is held by ${holder?.workflowId}`);
+        if (!(await op.awaitGrant('preflight', busyTimeoutMs)))
+          throw busyRefusal(`It was held by ${holder?.workflowId}.`);
+      },
+      () => 'lock taken',
+    );
+  };
+
+  /** The first release's way, kept for the windows it started: ask again every busyPollInterval. */
+  const pollForLock = async () => {
     const giveUpAt = Date.now() + busyTimeoutMs;
     for (;;) {
       try {
@@ -171,13 +196,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
       } catch (err) {
         const busy = err instanceof ApplicationFailure && err.type === ErrorType.EnvironmentBusy;
         if (!busy) throw err;
-        if (Date.now() >= giveUpAt) {
-          throw ApplicationFailure.nonRetryable(
-            `The window did not open: ${environment} stayed busy for ${formatDuration(busyTimeoutMs)} ` +
-              `(policies.windows.busyTimeout). Nothing was changed. Last refusal: ${err.message}`,
-            ErrorType.EnvironmentBusy,
-          );
-        }
+        if (Date.now() >= giveUpAt) throw busyRefusal(`Last refusal: ${err.message}`);
         op.note(`waiting for ${environment} to be free: ${err.message}`);
         await sleep(Math.min(busyPollIntervalMs, giveUpAt - Date.now()));
       }

@@ -1,9 +1,9 @@
-import path from 'node:path';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { createFleetDrivers } from '../../activities/fleet-drivers';
-import { SqliteServicingStore } from '../../activities/servicing-store';
+import { EnvironmentEntities } from '../../client/environment-entity';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 
 /**
@@ -12,28 +12,27 @@ import { startTestEnvironment, type TestEnvironment } from '../helpers/environme
  * policy does the right thing.
  */
 let env: TestEnvironment;
-let store: SqliteServicingStore;
-const running = new Set<string>();
 let activities: ReturnType<typeof createActivities>;
 
 beforeAll(async () => {
   // No Temporal server is needed here; the address only fills the configuration.
   env = await startTestEnvironment({ address: '127.0.0.1:1', supportsTimeSkipping: false });
-  store = new SqliteServicingStore(path.join(env.dir, 'activities-history.db'));
+  const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const drivers = createFleetDrivers(
     env.config.environments[env.name] as Parameters<typeof createFleetDrivers>[0],
   );
   activities = createActivities({
     environments: env.config.environments,
     policies: env.config.policies,
+    history: env.config.history,
     searchAttributes: true,
     drivers: () => drivers,
-    store,
-    isRunning: async (_workflowId, runId) => running.has(runId),
+    // The lock lives in Temporal (tested in test/workflows/environment.test.ts); nothing here calls it.
+    client,
+    entities: new EnvironmentEntities(client, env.config.temporal.taskQueue),
   });
 });
 afterAll(async () => {
-  store?.close();
   await env?.stop();
 });
 afterEach(() => env.fleet.clearFaults());
@@ -96,28 +95,5 @@ describe('activities against the real fleet', () => {
 
     const environment = await failure(run(activities.resolveEnvironment, { environment: 'fabrikam-prod' }));
     expect([environment.type, environment.nonRetryable]).toEqual(['UnknownEnvironment', true]);
-  });
-
-  it('refuses the lock to a second run while the holder runs, and takes it over once the holder has closed', async () => {
-    const asRun = (runId: string) =>
-      new MockActivityEnvironment({ workflowExecution: { workflowId: `wf-${runId}`, runId } }).run(
-        activities.acquireLock,
-        {
-          environment: env.name,
-          action: 'enable' as const,
-          requestedBy: 'test',
-        },
-      );
-    running.add('run-a');
-    await expect(asRun('run-a')).resolves.toEqual({ takenOverFrom: null });
-    await expect(asRun('run-a')).resolves.toEqual({ takenOverFrom: null }); // a retried attempt
-    const busy = await failure(asRun('run-b'));
-    expect([busy.type, busy.nonRetryable]).toEqual(['EnvironmentBusy', true]);
-    expect(busy.message).toMatch(
-      /^contoso-sandbox is being serviced by workflow wf-run-a \(run run-a, enable requested by test/,
-    );
-    running.delete('run-a');
-    await expect(asRun('run-b')).resolves.toEqual({ takenOverFrom: 'wf-run-a' });
-    expect(store.holder(env.name)?.runId).toBe('run-b');
   });
 });

@@ -1,6 +1,6 @@
 import { logQuery, operationWorkflowId } from '../../contract/operation';
 import type { FaultsPatch } from '../../fleet/schemas';
-import { SqliteServicingStore } from '../../activities/servicing-store';
+import { entityOf } from '../helpers/entity';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 
 /**
@@ -56,13 +56,9 @@ const log = () => e2e.temporal.client.workflow.getHandle(workflowId).query(logQu
 const failedAttempts = async (step: string) =>
   (await log()).entries.filter((e) => e.kind === 'attempt' && e.step === step && e.outcome === 'failed');
 
-function history() {
-  const store = new SqliteServicingStore(e2e.env.config.history.database);
-  try {
-    return store.list('contoso-sandbox', 1)[0];
-  } finally {
-    store.close();
-  }
+/** The newest entry of the environment history. */
+async function history() {
+  return (await entityOf(e2e.temporal.client, e2e.env).history(1))[0];
 }
 
 /** Starts enable with a persistent fault on and waits (through the CLI) until it needs a decision. */
@@ -108,7 +104,7 @@ describe.each(matrix)('a fault at $step', (fault) => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect((await failedAttempts(fault.step)).length).toBeGreaterThan(0);
-    expect(history()).toMatchObject({ result: 'Succeeded', decisions: [] });
+    expect(await history()).toMatchObject({ result: 'Succeeded', decisions: [] });
   });
 
   it('that persists makes it Failed; resume after the fault is cleared succeeds', async () => {
@@ -120,7 +116,7 @@ describe.each(matrix)('a fault at $step', (fault) => {
     expect(resumed.stdout).toContain('resume accepted');
     expect(resumed.stdout).toContain('contoso-sandbox is InMaintenance (Succeeded).');
     expect(await e2e.observe()).toEqual({ flag: 1, running: ['aos-1 (maintenance)', 'aos-4 (maintenance)'] });
-    expect(history()).toMatchObject({
+    expect(await history()).toMatchObject({
       result: 'Succeeded',
       requestedBy: 'oncall',
       decisions: [{ kind: 'resume', by: 'jane', reason: 'fault cleared', step: fault.step }],
@@ -165,7 +161,7 @@ describe.each(matrix)('a fault at $step', (fault) => {
       expect(rolledBack.stdout).toContain('contoso-sandbox is Deployed (RolledBack).');
     }
     expect(await e2e.observe()).toEqual(before);
-    expect(history()).toMatchObject({
+    expect(await history()).toMatchObject({
       result: 'RolledBack',
       decisions: expect.arrayContaining([expect.objectContaining({ kind: 'rollback' })]),
     });
@@ -180,7 +176,7 @@ describe.each(matrix)('a fault at $step', (fault) => {
       /Aborted by jane \(giving up\) after ".*" failed: .*The environment was left as it was\./,
     );
     expect(await e2e.observe()).toEqual(atFailure);
-    expect(history()).toMatchObject({
+    expect(await history()).toMatchObject({
       result: 'Aborted',
       decisions: [{ kind: 'abort', by: 'jane', reason: 'giving up' }],
     });

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
-import { SqliteServicingStore } from '../../activities/servicing-store';
+import { entityOf } from '../helpers/entity';
 import { logQuery, operationWorkflowId, statusQuery, type OperationLog } from '../../contract/operation';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 
@@ -26,14 +26,7 @@ const startFromUi = (workflowId: string, type = 'enableMaintenanceMode') =>
     args: [input],
   });
 
-function store<T>(use: (s: SqliteServicingStore) => T): T {
-  const s = new SqliteServicingStore(e2e.env.config.history.database);
-  try {
-    return use(s);
-  } finally {
-    s.close();
-  }
-}
+const entity = () => entityOf(e2e.temporal.client, e2e.env);
 
 /** Starts enable from the CLI with a persistent fault and returns once it waits for a decision. */
 async function failedOperation() {
@@ -44,7 +37,7 @@ async function failedOperation() {
 
 describe('on-call: one operation per environment, refusals, cancellation, locks, logs, history', () => {
   it('runs exactly one of two enables started at the same moment with different workflow IDs', async () => {
-    const before = store((s) => s.list('contoso-sandbox').length);
+    const before = (await entity().history()).length;
     const handles = await Promise.all([startFromUi('ui-enable-a'), startFromUi('ui-enable-b')]);
     const outcomes = await Promise.allSettled(handles.map((h) => h.result()));
     const won = outcomes.findIndex((o) => o.status === 'fulfilled');
@@ -57,8 +50,8 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
     expect(cause.message).toContain(
       `contoso-sandbox is being serviced by workflow ${handles[won].workflowId}`,
     );
-    expect(store((s) => s.list('contoso-sandbox').length)).toBe(before + 1);
-    expect(store((s) => s.holder('contoso-sandbox'))).toBeUndefined();
+    expect((await entity().history()).length).toBe(before + 1);
+    expect(await entity().holder()).toBeUndefined();
   });
 
   it('refuses decisions that do not fit: resume while running, rollback before any change, anything after the end', async () => {
@@ -100,21 +93,28 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(await e2e.observe()).toEqual(atFailure);
-    expect(store((s) => s.list('contoso-sandbox', 1)[0])).toMatchObject({
+    expect((await entity().history(1))[0]).toMatchObject({
       result: 'Aborted',
       decisions: [{ kind: 'cancel', step: 'restartAos' }],
     });
-    expect(store((s) => s.holder('contoso-sandbox'))).toBeUndefined();
+    expect(await entity().holder()).toBeUndefined();
   });
 
   it('takes over the lock of an operation terminated from the UI', async () => {
     const handle = await failedOperation();
     await handle.terminate('stuck, terminated from the Web UI');
-    expect(store((s) => s.holder('contoso-sandbox'))?.workflowId).toBe(handle.workflowId);
+    expect((await entity().holder())?.workflowId).toBe(handle.workflowId);
     await e2e.env.fleet.clearFaults();
     const next = await startFromUi('after-terminate', 'disableMaintenanceMode');
     await expect(next.result()).resolves.toMatchObject({ result: 'Succeeded' });
-    expect(store((s) => s.holder('contoso-sandbox'))).toBeUndefined();
+    expect(await entity().holder()).toBeUndefined();
+    const [disabled, released] = await entity().history(2);
+    expect(disabled).toMatchObject({ operationId: 'after-terminate', result: 'Succeeded' });
+    expect(released).toMatchObject({
+      operationId: handle.workflowId,
+      result: 'Released',
+      detail: expect.stringContaining('closed (TERMINATED) without releasing the lock'),
+    });
   });
 
   it('unlocks by force only when told so and confirmed', async () => {
@@ -126,11 +126,20 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toContain(`contoso-sandbox is locked by workflow ${handle.workflowId}`);
     expect(unconfirmed.stderr).toContain('Not unlocked: confirmation missing');
-    expect(store((s) => s.holder('contoso-sandbox'))).toBeDefined();
-    const forced = await e2e.maint('unlock', 'contoso-sandbox', '--force', '--yes');
+    expect(await entity().holder()).toBeDefined();
+    const forced = await e2e.maint('unlock', 'contoso-sandbox', '--force', '--yes', '-u', 'jane', '-r', 'stuck');
     expect(forced.code).toBe(0);
-    expect(forced.stdout.trim()).toBe(`Released the lock of contoso-sandbox (held by ${handle.workflowId}).`);
-    expect(store((s) => s.holder('contoso-sandbox'))).toBeUndefined();
+    expect(forced.stdout.trim()).toBe(
+      `Released the lock of contoso-sandbox (held by ${handle.workflowId}); recorded in its history.`,
+    );
+    expect((await entity().history(1))[0]).toMatchObject({
+      action: 'unlock',
+      requestedBy: 'jane',
+      reason: 'stuck',
+      result: 'Released',
+      detail: expect.stringContaining(`it was held by ${handle.workflowId} (enable requested by`),
+    });
+    expect(await entity().holder()).toBeUndefined();
     expect((await e2e.maint('abort', 'contoso-sandbox', '-u', 'jane')).code).toBe(0);
   });
 

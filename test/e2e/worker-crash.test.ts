@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SqliteServicingStore } from '../../activities/servicing-store';
+import { entityOf } from '../helpers/entity';
 import { logQuery, statusQuery, type ServicingResult } from '../../contract/operation';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 import { createDevServerEnv } from '../helpers/temporal';
@@ -72,11 +72,7 @@ it('finishes an operation whose worker is killed with SIGKILL mid-restart, recor
     [2, 'succeeded', undefined],
   ]);
 
-  const store = new SqliteServicingStore(env.config.history.database);
-  try {
-    expect(store.list(env.name).filter((e) => e.runId === handle.firstExecutionRunId)).toHaveLength(1);
-    expect(store.holder(env.name)).toBeUndefined();
-  } finally {
-    store.close();
-  }
+  const entity = entityOf(temporal.client, env);
+  expect((await entity.history()).filter((e) => e.runId === handle.firstExecutionRunId)).toHaveLength(1);
+  expect(await entity.holder()).toBeUndefined();
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ApplicationFailure } from '@temporalio/client';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { SqliteServicingStore } from '../../activities/servicing-store';
+import { entityOf } from '../helpers/entity';
 import { decisionSignals, logQuery, statusQuery, type OperationStatus } from '../../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
 import { timeSkippingTestbed } from '../helpers/testbed';
@@ -28,16 +28,12 @@ async function waitForStatus(
   }
 }
 
-function historyOf(runId: string) {
-  const store = new SqliteServicingStore(bed.env.config.history.database);
-  try {
-    return {
-      entries: store.list(bed.env.name).filter((e) => e.runId === runId),
-      holder: store.holder(bed.env.name),
-    };
-  } finally {
-    store.close();
-  }
+async function historyOf(runId: string) {
+  const entity = entityOf(bed.temporal.client, bed.env);
+  return {
+    entries: (await entity.history()).filter((e) => e.runId === runId),
+    holder: await entity.holder(),
+  };
 }
 
 describe('decisions on a failed operation (time-skipping server)', () => {
@@ -66,7 +62,7 @@ describe('decisions on a failed operation (time-skipping server)', () => {
 
     expect(bed.env.readFlag()).toBe(1);
     expect((await bed.env.fleet.getAos('aos-1')).status).toBe('stopped');
-    const { entries, holder } = historyOf(runId);
+    const { entries, holder } = await historyOf(runId);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
       result: 'Failed',

@@ -1,0 +1,19 @@
+import { proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { NON_RETRYABLE_ERROR_TYPES } from '../contract/errors';
+
+/** Settings come from the worker's configuration, read through a local activity (not carried in inputs). */
+export const { resolveEnvironment } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+});
+
+export const now = (): string => new Date().toISOString(); // workflow time: deterministic on replay
+
+/** Names of `patched()` changes, so running operations replay the shape they started with. */
+export const Patches = {
+  /** Operations tell the environment entity when its state changes. */
+  entityState: 'environment-entity-state',
+  /** A window waiting for a busy environment queues at the entity instead of polling. */
+  lockQueue: 'window-lock-queue',
+} as const;
