@@ -46,8 +46,14 @@ const { checkHolder } = proxyActivities<Activities>({
 
 const same = (a: OperationRef, b: OperationRef) => a.workflowId === b.workflowId && a.lineage === b.lineage;
 /** One history entry per operation: a retried release, or one after a Reset, finds it recorded. */
-const entryKey = (e: HistoryEntry) => (e.action === 'unlock' ? undefined : `${e.operationId}/${e.lineage ?? e.runId}`);
-const UNSETTLED: EnvironmentState[] = ['EnablingMaintenance', 'DisablingMaintenance', 'RollingBack', 'Failed'];
+const entryKey = (e: HistoryEntry) =>
+  e.action === 'unlock' ? undefined : `${e.operationId}/${e.lineage ?? e.runId}`;
+const UNSETTLED: EnvironmentState[] = [
+  'EnablingMaintenance',
+  'DisablingMaintenance',
+  'RollingBack',
+  'Failed',
+];
 
 function parseInput(raw: unknown) {
   const parsed = environmentEntityInputSchema.safeParse(raw);
@@ -93,10 +99,10 @@ class EnvironmentEntity {
       holder: r.holder,
       active: r.sharers[r.sharers.length - 1] ?? r.holder,
       queue: r.queue,
-      recent: r.history.slice(-10).reverse(),
+      recent: newestFirst(r.history, 10),
       historyLength: r.history.length + r.dropped,
     }));
-    setHandler(historyQuery, (options) => r.history.slice(-(options?.limit ?? 50)).reverse());
+    setHandler(historyQuery, (options) => newestFirst(r.history, options?.limit ?? 50));
     setHandler(acquireLockUpdate, (req) => this.exclusive(() => this.acquire(req)), {
       validator: (req) => void lockRequestSchema.parse(req),
     });
@@ -337,10 +343,10 @@ class EnvironmentEntity {
     }
     const lock = r.holder ? `held by ${describeHolder(r.holder)}` : 'free';
     const queue = r.queue.map((w, i) => `${i + 1}. ${describeHolder(w)}`);
-    const recent = r.history
-      .slice(-10)
-      .reverse()
-      .map((e) => `- ${e.finishedAt.slice(0, 16).replace('T', ' ')} **${e.action}** ${e.result} (${e.requestedBy}) ${e.operationId}`);
+    const recent = newestFirst(r.history, 10).map(
+      (e) =>
+        `- ${e.finishedAt.slice(0, 16).replace('T', ' ')} **${e.action}** ${e.result} (${e.requestedBy}) ${e.operationId}`,
+    );
     setCurrentDetails(
       [
         `**${r.environment}**: ${r.state}`,
@@ -351,6 +357,11 @@ class EnvironmentEntity {
       ].join('\n\n'),
     );
   }
+}
+
+/** By start time, as before: a window lists after its child operations, which it started. */
+function newestFirst(history: HistoryEntry[], limit: number): HistoryEntry[] {
+  return [...history].sort((a, b) => b.startedAt.localeCompare(a.startedAt)).slice(0, limit);
 }
 
 function describeHolder(h: LockHolder): string {
