@@ -1,0 +1,216 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import YAML from 'yaml';
+import { statusQuery, type ServicingResult } from '../../contract/operation';
+import type { WindowResult } from '../../contract/window';
+import { cli } from '../helpers/cli';
+import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
+import { createDevServerEnv } from '../helpers/temporal';
+
+/**
+ * An upgrade while operations are in flight. The previous release (built from git by
+ * scripts/previous-release.sh) starts an enable that ends Failed awaiting a decision and a window that
+ * stays open on its timer; its worker stops; today's worker takes over, and the operator finishes
+ * both with today's CLI. Only the fleet, the workflows' results and queries, and the CLI are asked,
+ * never a worker's own storage, so the test holds whatever today's code keeps where.
+ */
+const RELEASE = 'c536525';
+const ROOT = path.resolve(__dirname, '../..');
+const PREVIOUS = path.join(ROOT, '.tools/releases', RELEASE, 'dist');
+const CURRENT = path.join(ROOT, 'dist');
+
+const topology = { interactive: 3, batch: 2 };
+let temporal: TestWorkflowEnvironment;
+let failed: TestEnvironment; // an enable that fails and waits for a decision across the upgrade
+let window: TestEnvironment; // a window open across the upgrade
+let previousConfig: string;
+let currentConfig: string;
+const workers: ChildProcess[] = [];
+
+/** A worker as users run it: its own process, built code, a config file; its log in the test folder. */
+function startWorker(dist: string, configFile: string): ChildProcess {
+  const log = fs.openSync(path.join(failed.dir, `worker-${workers.length + 1}.log`), 'a');
+  const child = spawn(process.execPath, [path.join(dist, 'worker/index.js'), configFile], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+  });
+  workers.push(child);
+  return child;
+}
+
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+/** The previous release's temporal.yaml for both environments, written out in its own (strict) schema. */
+function writePreviousReleaseConfig(taskQueue: string): string {
+  const file = path.join(failed.dir, 'previous-release.yaml');
+  const environment = (env: TestEnvironment) => ({
+    driver: 'fleet',
+    supervisorPort: Number(new URL(env.fleet.url).port),
+    database: env.databaseFile,
+    topology,
+    aosStartupMs: 50,
+  });
+  const config = {
+    temporal: { address: temporal.address, namespace: 'default', taskQueue, searchAttributes: true },
+    // Beside current.yaml: where today's config names a history file too, it is this same one.
+    history: { database: 'history.db' },
+    policies: {
+      activity: {
+        startToCloseTimeout: '1m',
+        heartbeatTimeout: '10s',
+        retry: {
+          initialInterval: '100ms',
+          backoffCoefficient: 2,
+          maximumInterval: '500ms',
+          maximumAttempts: 4,
+        },
+      },
+      decisionTimeout: '7d',
+      windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
+    },
+    environments: { [failed.name]: environment(failed), [window.name]: environment(window) },
+  };
+  fs.writeFileSync(file, YAML.stringify(config));
+  return file;
+}
+
+/** Today's temporal.yaml for both environments: the test helper's file for one, plus the other's environment. */
+function writeCurrentConfig(): string {
+  const read = (env: TestEnvironment) => YAML.parse(fs.readFileSync(env.configFile, 'utf8'));
+  const [a, b] = [read(failed), read(window)];
+  const file = path.join(failed.dir, 'current.yaml');
+  fs.writeFileSync(file, YAML.stringify({ ...a, environments: { ...a.environments, ...b.environments } }));
+  return file;
+}
+
+/** What users would see: the flag, and each running AOS with its role and the mode it read. */
+async function observe(env: TestEnvironment) {
+  const aos = await env.fleet.listAos();
+  return {
+    flag: env.readFlag(),
+    running: aos
+      .filter((a) => a.status === 'running')
+      .map((a) => `${a.id} ${a.role}${a.maintenanceMode ? ' (maintenance)' : ''}`),
+  };
+}
+
+async function configurationKey(env: TestEnvironment, name: string): Promise<boolean | undefined> {
+  const aos = (await env.fleet.listAos()).find((a) => a.role === 'interactive' && a.status === 'running')!;
+  return (await env.fleet.listConfigurationKeys(aos.port!)).keys.find((k) => k.name === name)?.enabled;
+}
+
+/** The identities of the workers that completed the workflow tasks of a workflow, in order. */
+async function workflowTaskWorkers(workflowId: string): Promise<string[]> {
+  const { events } = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  return (events ?? []).flatMap((e) => e.workflowTaskCompletedEventAttributes?.identity ?? []);
+}
+
+beforeAll(async () => {
+  execFileSync('bash', [path.join(ROOT, 'scripts/previous-release.sh'), RELEASE], { stdio: 'inherit' });
+  temporal = await createDevServerEnv();
+  failed = await startTestEnvironment(temporal, { name: 'contoso-failed', topology });
+  window = await startTestEnvironment(temporal, { name: 'contoso-window', topology });
+  currentConfig = writeCurrentConfig();
+  previousConfig = writePreviousReleaseConfig(failed.config.temporal.taskQueue);
+}, 180_000);
+
+afterAll(async () => {
+  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
+  await Promise.all(workers.map(exited));
+  await failed?.stop();
+  await window?.stop();
+  await temporal?.teardown();
+});
+
+it(`finishes operations started by release ${RELEASE} on today's worker: resume and endWindow, environments exactly right`, async () => {
+  const previous = startWorker(PREVIOUS, previousConfig);
+  const previousCli = (...args: string[]) =>
+    cli(previousConfig, args, {}, path.join(PREVIOUS, 'client/cli.js'));
+
+  // On the previous release: an enable whose AOS start keeps failing, and a window with a key change.
+  await failed.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
+  const enable = await previousCli('enable', failed.name, '-r', 'before the upgrade', '-u', 'oncall');
+  expect(enable.code).toBe(6);
+  expect(enable.stdout).toContain(`${failed.name}: maintenance-${failed.name} needs a decision.`);
+  const opened = await previousCli(
+    'window',
+    window.name,
+    '-d',
+    'PT60M',
+    '--enable',
+    'WHSandTMS',
+    '-u',
+    'jane',
+  );
+  expect(opened.stderr).toBe('');
+  expect(opened.code).toBe(0);
+
+  const failedOperation = temporal.client.workflow.getHandle(`maintenance-${failed.name}`);
+  const windowOperation = temporal.client.workflow.getHandle(`window-${window.name}`);
+  expect(await failedOperation.query(statusQuery)).toMatchObject({
+    state: 'Failed',
+    awaitingDecision: true,
+    failure: { step: 'restartAos', error: { type: 'AosStartFailed' } },
+  });
+  const openStatus = await windowOperation.query(statusQuery);
+  expect(openStatus).toMatchObject({ state: 'InMaintenance', step: 'window' });
+  expect(new Date(openStatus.window!.endsAt!).getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
+  expect(await configurationKey(window, 'WHSandTMS')).toBe(true);
+
+  // The upgrade: the previous worker stops gracefully, today's takes over the same task queue.
+  previous.kill('SIGTERM');
+  expect(await exited(previous)).toBe(0);
+  const previousWorker = `${previous.pid}@${os.hostname()}`;
+  const before = {
+    failed: (await workflowTaskWorkers(failedOperation.workflowId)).length,
+    window: (await workflowTaskWorkers(windowOperation.workflowId)).length,
+  };
+  await failed.fleet.clearFaults();
+  startWorker(CURRENT, currentConfig);
+  const maint = (...args: string[]) => cli(currentConfig, args);
+
+  const resumed = await maint('resume', failed.name, '-r', 'fault cleared', '-u', 'jane');
+  expect(resumed.stderr).toBe('');
+  expect(resumed.code).toBe(0);
+  expect(resumed.stdout).toContain(`${failed.name} is InMaintenance (Succeeded).`);
+  expect((await failedOperation.result()) as ServicingResult).toMatchObject({
+    result: 'Succeeded',
+    state: 'InMaintenance',
+    decisions: [{ kind: 'resume', by: 'jane', reason: 'fault cleared', step: 'restartAos' }],
+  });
+  expect(await observe(failed)).toEqual({
+    flag: 1,
+    running: ['aos-1 interactive (maintenance)', 'aos-4 batch (maintenance)'],
+  });
+
+  const ended = await maint('end-window', window.name, '-r', 'upgrade done', '-u', 'jane');
+  expect(ended.stderr).toBe('');
+  expect(ended.code).toBe(0);
+  expect((await windowOperation.result()) as WindowResult).toMatchObject({
+    result: 'Succeeded',
+    changes: [{ name: 'WHSandTMS', from: false, to: true }],
+    window: { endedEarly: { by: 'jane', reason: 'upgrade done' } },
+  });
+  expect(await observe(window)).toEqual({
+    flag: 0,
+    running: ['aos-1 interactive', 'aos-2 interactive', 'aos-3 interactive', 'aos-4 batch', 'aos-5 batch'],
+  });
+  expect(await configurationKey(window, 'WHSandTMS')).toBe(true);
+
+  // Each history holds work of both workers: the previous one up to the upgrade, today's after it.
+  for (const [workflowId, upTo] of [
+    [failedOperation.workflowId, before.failed],
+    [windowOperation.workflowId, before.window],
+  ] as const) {
+    const identities = await workflowTaskWorkers(workflowId);
+    expect(new Set(identities.slice(0, upTo))).toEqual(new Set([previousWorker]));
+    expect(identities.length).toBeGreaterThan(upTo);
+    expect(identities.slice(upTo)).not.toContain(previousWorker);
+  }
+}, 240_000);
