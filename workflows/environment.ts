@@ -137,17 +137,21 @@ class EnvironmentEntity {
     this.settings = await resolveEnvironment({ environment: this.r.environment });
     this.publish();
     const { lockCheckIntervalMs } = this.settings.environment;
+    let checks = 0;
     while (!this.shouldContinueAsNew()) {
       const holder = this.r.holder;
       if (!holder) {
         await condition(() => this.r.holder !== undefined || this.shouldContinueAsNew());
+        checks = 0;
         continue;
       }
-      const changed = await condition(
-        () => this.r.holder !== holder || this.shouldContinueAsNew(),
-        lockCheckIntervalMs,
-      );
-      if (!changed) await this.exclusive(() => this.releaseIfClosed(holder));
+      // Checks space out while one holder keeps the lock (a decision may take days): 1, 2, 4 ... 12 intervals.
+      const wait = lockCheckIntervalMs * Math.min(2 ** checks, 12);
+      if (await condition(() => this.r.holder !== holder || this.shouldContinueAsNew(), wait)) checks = 0;
+      else {
+        checks++;
+        await this.exclusive(() => this.releaseIfClosed(holder));
+      }
     }
     await condition(() => allHandlersFinished() && !this.busy);
     log.info('Environment entity continues as new', { environment: this.r.environment });

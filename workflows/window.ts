@@ -177,7 +177,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
         if (queued === undefined) return;
         op.note(`waiting for ${environment}, number ${queued} in line: it is held by ${holder?.workflowId}`);
         if (!(await op.awaitGrant('preflight', busyTimeoutMs)))
-          throw busyRefusal(`It was held by ${holder?.workflowId}.`);
+          throw busyRefusal(
+            `It was held by workflow ${holder?.workflowId} (${holder?.action} requested by ${holder?.requestedBy}).`,
+          );
       },
       () => 'lock taken',
     );

@@ -55,7 +55,6 @@ export async function startTestEnvironment(
         // The time-skipping server cannot register custom search attributes.
         searchAttributes: !temporal.supportsTimeSkipping,
       },
-      history: { database: 'history.db' },
       policies: {
         activity: {
           startToCloseTimeout: '1m',
@@ -68,6 +67,8 @@ export async function startTestEnvironment(
           },
         },
         decisionTimeout,
+        // Long enough that days skipped on the time-skipping server do not fill the entity's history.
+        lockCheckInterval: temporal.supportsTimeSkipping ? '1h' : '5m',
         windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
       },
       environments: {

@@ -1,35 +1,41 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createWorker } from '../../worker/create-worker';
+import { createWorker, type RunningWorker } from '../../worker/create-worker';
 import { startTestEnvironment, type TestEnvironment } from './environment';
 import { createTimeSkippingEnv, workflowBundle } from './temporal';
 
 export interface Testbed {
   temporal: TestWorkflowEnvironment;
   env: TestEnvironment;
-  /** Runs `body` with a worker on the real activities against the real fleet. */
+  /** Runs `body` while the suite's worker (real activities, real fleet) runs; fails if the worker does. */
   withWorker<T>(body: () => Promise<T>): Promise<T>;
 }
 
-/** For a workflow test file: the time-skipping server and a real fleet, set up once, torn down after. */
-export function timeSkippingTestbed(): Testbed {
+/**
+ * For a workflow test file: the time-skipping server, a real fleet and one worker, set up once and
+ * torn down after. One worker for the whole file, because the environment entity workflow outlives
+ * each test and the time-skipping server does not move a workflow off a stopped worker's sticky queue.
+ */
+export function timeSkippingTestbed(options: Parameters<typeof startTestEnvironment>[1] = {}): Testbed {
+  let worker: RunningWorker | undefined;
+  let running: Promise<void> | undefined;
   const bed = {
     async withWorker<T>(body: () => Promise<T>): Promise<T> {
-      const { worker, close } = await createWorker(bed.env.config, {
-        connection: bed.temporal.nativeConnection,
-        workflowBundle: await workflowBundle(),
-      });
-      try {
-        return await worker.runUntil(body);
-      } finally {
-        await close();
-      }
+      return Promise.race([body(), running!.then(() => Promise.reject(new Error('the worker stopped')))]);
     },
   } as Testbed;
   beforeAll(async () => {
     bed.temporal = await createTimeSkippingEnv();
-    bed.env = await startTestEnvironment(bed.temporal);
+    bed.env = await startTestEnvironment(bed.temporal, options);
+    worker = await createWorker(bed.env.config, {
+      connection: bed.temporal.nativeConnection,
+      workflowBundle: await workflowBundle(),
+    });
+    running = worker.worker.run();
   });
   afterAll(async () => {
+    worker?.worker.shutdown();
+    await running;
+    await worker?.close();
     await bed.env?.stop();
     await bed.temporal?.teardown();
   });

@@ -46,7 +46,14 @@ describe('loadConfig', () => {
     const config = loadConfig(file, {});
     expect(config.environments['dev-box'].database).toBe(path.join(dir, 'fleet/dev-box.db'));
     expect(config.devServer.database).toBe(path.join(dir, 'data/temporal.db'));
-    expect(config.history.database).toBe(path.join(dir, 'data/history.db'));
+    // Workers keep nothing on disk: the history lives in Temporal; only `maint upgrade` reads an old file.
+    expect(config.history).toEqual({ keep: 2000, continueAsNewAfterEvents: 5000 });
+    expect(config.policies.lockCheckInterval).toBe('5m');
+    const upgrading = loadConfig(
+      write('upgrading.yaml', `${minimal}\nhistory:\n  database: data/history.db\n`),
+      {},
+    );
+    expect(upgrading.history.database).toBe(path.join(dir, 'data/history.db'));
     expect(config.policies.activity).toEqual({
       startToCloseTimeout: '2m',
       heartbeatTimeout: '20s',

@@ -249,7 +249,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
     const cause = (error as WorkflowFailedError).cause as { type?: string; message: string };
     expect(cause.type).toBe('EnvironmentBusy');
     expect(cause.message).toMatch(
-      /^The window did not open: contoso-sandbox stayed busy for 20s \(policies.windows.busyTimeout\). Nothing was changed. Last refusal: contoso-sandbox is being serviced by workflow blocker-/,
+      /^The window did not open: contoso-sandbox stayed busy for 20s \(policies.windows.busyTimeout\). Nothing was changed. It was held by workflow blocker-[0-9a-f-]+ \(enable requested by someone\)\.$/,
     );
     await expectDeployed();
   });
