@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
-import {
-  DECISION_HELP,
-  type Action,
-  type DecisionKind,
-  type OperationStatus,
-} from '../../contract/operation';
-import { formatProgress } from '../format';
-import { ExitCode, decide, follow, resolveOperation, startOperation } from '../operations';
-import { err, environmentArg, me, out, report, startOptions, withClient } from './shared';
+import { DECISION_HELP, type Action, type DecisionKind } from '../../contract/operation';
+import { ExitCode, decide, resolveOperation, startOperation } from '../operations';
+import { err, environmentArg, followOperation, me, out, startOptions, started, withClient } from './shared';
 
 /** Commands that start, follow and decide on servicing operations: enable, disable, watch, resume, rollback, abort. */
 
@@ -31,12 +25,8 @@ export function servicingCommand(program: Command, action: Action): void {
         });
         const print = opts.json ? err : out;
         print(`Started ${handle.workflowId} (${action} maintenance mode on ${environment}).`);
-        if (!opts.wait) {
-          if (opts.json)
-            out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
-          return ExitCode.Ok;
-        }
-        return report(await follow(handle, (s) => print(formatProgress(s))), !!opts.json, print);
+        if (!opts.wait) return started(handle, !!opts.json);
+        return followOperation(handle, { json: !!opts.json, environment });
       });
     },
   );
@@ -53,11 +43,7 @@ export function watchCommand(program: Command): void {
         const handle = await resolveOperation(client, c, target);
         const print = opts.json ? err : out;
         print(`Watching ${handle.workflowId}.`);
-        return report(
-          await follow(handle, (s: OperationStatus) => print(formatProgress(s))),
-          !!opts.json,
-          print,
-        );
+        return followOperation(handle, { json: !!opts.json });
       });
     });
 }
@@ -82,7 +68,7 @@ export function decisionCommand(program: Command, kind: DecisionKind): void {
           return ExitCode.Ok;
         }
         const expected = ({ resume: 'Succeeded', rollback: 'RolledBack', abort: 'Aborted' } as const)[kind];
-        return report(await follow(handle, (s) => print(formatProgress(s))), !!opts.json, print, expected);
+        return followOperation(handle, { json: !!opts.json, expected });
       });
     });
 }

@@ -1,11 +1,20 @@
 import os from 'node:os';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../../config/load';
-import { environmentNameSchema, type Result } from '../../contract/operation';
+import { environmentNameSchema, type OperationStatus, type Result } from '../../contract/operation';
 import { ErrorType } from '../../contract/errors';
 import { formatDecisionNeeded, formatProgress, formatStep, formatWindow, progressBar } from '../format';
-import { ExitCode, OperatorError, connect, requireEnvironment, type FollowOutcome } from '../operations';
+import {
+  ExitCode,
+  NO_WORKER_AFTER_MS,
+  OperatorError,
+  connect,
+  follow,
+  isConnectionLost,
+  requireEnvironment,
+  type FollowOutcome,
+} from '../operations';
 
 /** What every command shares: output, argument parsers, config, the client, how outcomes end. */
 
@@ -59,16 +68,32 @@ export async function withClient<T>(
   const { client, close } = await connect(loaded);
   try {
     return await run({ config: loaded, client });
+  } catch (e) {
+    if (isConnectionLost(e)) {
+      throw new OperatorError(
+        `Lost the connection to Temporal at ${loaded.temporal.address} (${lostBecause(e)}). ` +
+          'Is the server still running? Once it is back, `maint list` shows where each environment stands.',
+        ExitCode.Unreachable,
+      );
+    }
+    throw e;
   } finally {
     await close();
   }
+}
+
+/** The reason gRPC gives, without its wrapping ("No connection established. Last error: ..."). */
+function lostBecause(e: unknown): string {
+  const details = String((e as { cause?: { details?: unknown } }).cause?.details ?? (e as Error).message);
+  const reason = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note|$)/m.exec(details)?.[1];
+  return (reason ?? details).split('\n')[0];
 }
 
 /**
  * Prints how a followed operation ended and turns it into an exit code: 0 when it ended as the
  * command meant (Succeeded for enable/disable/resume, RolledBack for rollback, Aborted for abort).
  */
-export function report(
+function report(
   outcome: FollowOutcome,
   json: boolean,
   print: (s: string) => void,
@@ -104,6 +129,64 @@ export function report(
     print(`${r.environment} is ${r.state} (${how}).`);
   }
   return r.result === expected ? ExitCode.Ok : ExitCode.OperationFailed;
+}
+
+/**
+ * Follows an operation for a command and reports how it ended (see `report`). Says so on stderr
+ * when no worker picks the operation up, and on Ctrl-C stops following, leaving it running.
+ */
+export async function followOperation(
+  handle: WorkflowHandle,
+  {
+    json,
+    expected,
+    until,
+    environment,
+  }: { json: boolean; expected?: Result; until?: (s: OperationStatus) => boolean; environment?: string },
+): Promise<number> {
+  const print = json ? err : out;
+  const id = handle.workflowId;
+  let stop = (): void => undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    stop = () =>
+      reject(
+        new OperatorError(
+          `Stopped following ${id}; the operation keeps running. Follow it again with \`maint watch ${id}\`` +
+            `${environment ? ` or see it with \`maint status ${environment}\`` : ''}.`,
+          ExitCode.Interrupted,
+        ),
+      );
+  });
+  process.once('SIGINT', stop);
+  try {
+    const outcome = await Promise.race([
+      interrupted,
+      follow(
+        handle,
+        (s) => {
+          environment ??= s.environment;
+          print(formatProgress(s));
+        },
+        {
+          until,
+          onNoWorker: (taskQueue) =>
+            err(
+              `No worker has picked up ${id} after ${NO_WORKER_AFTER_MS / 1000}s. Is a worker running on task queue ` +
+                `"${taskQueue}"? Start one with \`npm start\` or \`npm run worker\`. Still waiting (Ctrl-C stops waiting; the operation stays queued).`,
+            ),
+        },
+      ),
+    ]);
+    return report(outcome, json, print, expected);
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}
+
+/** The --no-wait answer of commands that start an operation: its IDs, as JSON with --json. */
+export function started(handle: WorkflowHandle & { firstExecutionRunId: string }, json: boolean): number {
+  if (json) out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+  return ExitCode.Ok;
 }
 
 /** The options of every command that starts an operation. */

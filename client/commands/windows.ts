@@ -3,17 +3,17 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
 import type { OperationStatus, WindowStatus } from '../../contract/operation';
 import { endWindowUpdate, extendWindowUpdate } from '../../contract/window';
-import { formatProgress } from '../format';
-import { ExitCode, OperatorError, follow, resolveOperation, startOperation } from '../operations';
+import { ExitCode, OperatorError, resolveOperation, startOperation } from '../operations';
 import {
   durationArg,
   environmentArg,
   err,
+  followOperation,
   listArg,
   me,
   out,
-  report,
   startOptions,
+  started,
   withClient,
 } from './shared';
 
@@ -50,13 +50,9 @@ export function windowCommand(program: Command): void {
         });
         const print = opts.json ? err : out;
         print(`Started ${handle.workflowId} (maintenance window on ${environment}).`);
-        if (!opts.wait) return ExitCode.Ok;
+        if (!opts.wait) return started(handle, !!opts.json);
         const opened = (s: OperationStatus) => !!s.window?.endsAt;
-        return report(
-          await follow(handle, (s) => print(formatProgress(s)), { until: opened }),
-          !!opts.json,
-          print,
-        );
+        return followOperation(handle, { json: !!opts.json, until: opened, environment });
       });
     },
   );
