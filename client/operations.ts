@@ -6,9 +6,11 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  isGrpcServiceError,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { connectionOptions } from '../config/connection';
 import { ENVIRONMENT_WORKFLOW_TYPE, type EnvironmentView, type LockHolder } from '../contract/environment';
 import { EnvironmentEntities } from './environment-entity';
@@ -50,7 +52,23 @@ export const ExitCode = {
   Conflict: 4,
   NotFound: 5,
   NeedsDecision: 6,
+  /** Ctrl-C while following: the operation keeps running (128 + SIGINT, as shells report it). */
+  Interrupted: 130,
 } as const;
+
+/** The gRPC status codes the CLI tells apart (from the gRPC spec). */
+const GrpcStatus = { NotFound: 5, Unavailable: 14 } as const;
+
+/**
+ * True when a call failed because the server cannot be reached any more (the client has retried
+ * UNAVAILABLE for about 20 s by then). The SDK wraps the gRPC error in a ServiceError's cause.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (isGrpcServiceError(e)) return e.code === GrpcStatus.Unavailable;
+  }
+  return false;
+}
 
 export async function connect(config: LoadedConfig): Promise<{ client: Client; close(): Promise<void> }> {
   const { address, namespace } = config.temporal;
@@ -63,6 +81,20 @@ export async function connect(config: LoadedConfig): Promise<{ client: Client; c
         'Is it running? Start it with `npm start`, or set TEMPORAL_ADDRESS.',
       ExitCode.Unreachable,
     );
+  }
+  try {
+    // Checked once here: otherwise each command fails in its own way on its first call.
+    await connection.workflowService.describeNamespace({ namespace });
+  } catch (err) {
+    await connection.close();
+    if (isGrpcServiceError(err) && err.code === GrpcStatus.NotFound) {
+      throw new OperatorError(
+        `Namespace "${namespace}" does not exist at ${address}. Set temporal.namespace in ${config.file} ` +
+          `or TEMPORAL_NAMESPACE to an existing one, or create it (\`temporal operator namespace create --namespace ${namespace}\`).`,
+        ExitCode.InvalidInput,
+      );
+    }
+    throw err;
   }
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }
@@ -147,7 +179,9 @@ export async function currentOperation(
   const running = config.temporal.searchAttributes && (await runningOperation(client, environment, kind));
   if (running) return running;
   if (!view) return undefined;
-  const recent = view.recent.some((e) => fits(e.action)) ? view.recent : await entities.history(environment, 500);
+  const recent = view.recent.some((e) => fits(e.action))
+    ? view.recent
+    : await entities.history(environment, 500);
   const entry = recent.find((e) => fits(e.action));
   return entry && { workflowId: entry.operationId, runId: entry.runId };
 }
@@ -254,14 +288,29 @@ export type FollowOutcome =
   | { kind: 'needsDecision'; status: OperationStatus }
   | { kind: 'reached'; status: OperationStatus };
 
+/** How long an operation may wait for a worker before `follow` says so. */
+export const NO_WORKER_AFTER_MS = 10_000;
+/** A status query nobody answers (no worker) would hold the follow loop for the server's 30 s. */
+const STATUS_QUERY_TIMEOUT_MS = 5_000;
+const WORKER_CHECK_MS = 1_000;
+
+export interface FollowOptions {
+  /** Stop following once the status satisfies this (a window that is open). */
+  until?: (s: OperationStatus) => boolean;
+  /** Called once when no worker has picked up the operation for NO_WORKER_AFTER_MS; following goes on. */
+  onNoWorker?: (taskQueue: string) => void;
+  pollMs?: number;
+}
+
 /**
  * Follows an operation until it ends or waits for a decision, calling `onStatus` on each change
- * (polling the status query: cheap, and it works for operations started anywhere).
+ * (polling the status query: cheap, and it works for operations started anywhere). Rejects, rather
+ * than polling on, when the server cannot be reached any more.
  */
 export async function follow(
   handle: WorkflowHandle,
   onStatus: (s: OperationStatus) => void,
-  { until, pollMs = 250 }: { until?: (s: OperationStatus) => boolean; pollMs?: number } = {},
+  { until, onNoWorker, pollMs = 250 }: FollowOptions = {},
 ): Promise<FollowOutcome> {
   let last = '';
   let ended: FollowOutcome | undefined;
@@ -286,22 +335,64 @@ export async function follow(
     (o) => (ended = o),
     () => undefined,
   );
-  while (!ended) {
-    try {
-      const s = await handle.query(statusQuery);
-      const key = JSON.stringify([s.steps, s.state, s.awaitingDecision]);
-      if (key !== last) {
-        last = key;
-        onStatus(s);
+  let following = true;
+  if (onNoWorker) void watchForWorker(handle, onNoWorker, () => following);
+  try {
+    while (!ended) {
+      try {
+        const s = await handle.client.withDeadline(Date.now() + STATUS_QUERY_TIMEOUT_MS, () =>
+          handle.query(statusQuery),
+        );
+        const key = JSON.stringify([s.steps, s.state, s.awaitingDecision]);
+        if (key !== last) {
+          last = key;
+          onStatus(s);
+        }
+        if (s.awaitingDecision) return { kind: 'needsDecision', status: s };
+        if (until?.(s)) return { kind: 'reached', status: s };
+      } catch (err) {
+        if (isConnectionLost(err)) throw err;
+        // Not answerable yet (no worker, first workflow task still running) or just closed: look again.
       }
-      if (s.awaitingDecision) return { kind: 'needsDecision', status: s };
-      if (until?.(s)) return { kind: 'reached', status: s };
-    } catch {
-      // Not answerable yet (first workflow task still running) or just closed: look again.
+      await Promise.race([result, new Promise((r) => setTimeout(r, pollMs))]);
     }
-    await Promise.race([result, new Promise((r) => setTimeout(r, pollMs))]);
+    return await result;
+  } finally {
+    following = false;
   }
-  return result;
+}
+
+/**
+ * Calls `onNoWorker` once when the operation's workflow task has stayed scheduled, not started by
+ * any worker, for NO_WORKER_AFTER_MS of our watching (the server's own clock may differ from ours).
+ */
+async function watchForWorker(
+  handle: WorkflowHandle,
+  onNoWorker: (taskQueue: string) => void,
+  following: () => boolean,
+): Promise<void> {
+  let waiting: { task: string; since: number } | undefined;
+  while (following()) {
+    try {
+      const { raw, taskQueue } = await handle.describe();
+      const task = raw.pendingWorkflowTask;
+      if (
+        task?.state !== temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED
+      ) {
+        waiting = undefined;
+      } else {
+        const id = JSON.stringify(task.scheduledTime);
+        if (waiting?.task !== id) waiting = { task: id, since: Date.now() };
+        if (Date.now() - waiting.since >= NO_WORKER_AFTER_MS) {
+          if (following()) onNoWorker(taskQueue);
+          return;
+        }
+      }
+    } catch {
+      // The follow loop itself reports a server that is gone.
+    }
+    await new Promise((r) => setTimeout(r, WORKER_CHECK_MS));
+  }
 }
 
 /** Sends a decision as an update: the answer, or the workflow's reason for refusing it. */

@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import readline from 'node:readline/promises';
+import { Option, type Command } from 'commander';
+import { forceUnlockUpdate } from '../../contract/environment';
+import { ENVIRONMENT_STATES, logQuery } from '../../contract/operation';
+import { formatHistory, formatHolder, formatList, formatLog, formatStatus } from '../format';
+import { ExitCode, OperatorError, entitiesOf, environmentStatus, resolveOperation } from '../operations';
+import { environmentArg, err, me, out, withClient } from './shared';
+
+/** Commands that read or repair an environment: status, list, logs, history, unlock. */
+
+export function statusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('The state of an environment and its latest operation, with the decisions it waits for')
+    .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
+    .option('--json', 'print JSON instead of text')
+    .action(async (environment: string, opts: { json?: boolean }) => {
+      await withClient(program, environment, async ({ config: c, client }) => {
+        const status = await environmentStatus(client, c, environment);
+        out(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+      });
+    });
+}
+
+export function listCommand(program: Command): void {
+  program
+    .command('list')
+    .description('Every environment with its state and current operation')
+    .addOption(
+      new Option('-s, --state <state>', 'only environments in this state').choices([...ENVIRONMENT_STATES]),
+    )
+    .option('--json', 'print JSON instead of text')
+    .action(async (opts: { state?: string; json?: boolean }) => {
+      await withClient(program, undefined, async ({ config: c, client }) => {
+        const rows = await Promise.all(
+          Object.keys(c.environments).map((e) => environmentStatus(client, c, e)),
+        );
+        const shown = rows.filter((r) => !opts.state || r.state === opts.state);
+        out(opts.json ? JSON.stringify(shown, null, 2) : formatList(shown));
+      });
+    });
+}
+
+export function logsCommand(program: Command): void {
+  program
+    .command('logs')
+    .description('The operation log: every step, attempt, error and decision')
+    .argument('<target>', 'an environment (its latest operation) or a workflow ID')
+    .option('-o, --output <file>', 'write to a file instead of the terminal')
+    .option('--json', 'JSON instead of text')
+    .action(async (target: string, opts: { output?: string; json?: boolean }) => {
+      await withClient(program, undefined, async ({ config: c, client }) => {
+        const handle = await resolveOperation(client, c, target);
+        const log = await handle.query(logQuery);
+        const text = opts.json ? JSON.stringify(log, null, 2) : formatLog(log);
+        if (!opts.output) return out(text);
+        fs.writeFileSync(opts.output, `${text}\n`);
+        err(`Wrote ${log.entries.length} log entries of ${handle.workflowId} to ${opts.output}.`);
+      });
+    });
+}
+
+export function historyCommand(program: Command): void {
+  program
+    .command('history')
+    .description('The environment history: one entry per operation, newest first')
+    .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
+    .option(
+      '-n, --limit <count>',
+      'how many entries',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1)
+          throw new OperatorError(`--limit takes a whole number above 0, not "${v}".`, ExitCode.InvalidInput);
+        return n;
+      },
+      50,
+    )
+    .option('--json', 'print JSON instead of text')
+    .action(async (environment: string, opts: { limit: number; json?: boolean }) => {
+      await withClient(program, environment, async ({ config: c, client }) => {
+        const entries = await entitiesOf(client, c).history(environment, opts.limit);
+        out(opts.json ? JSON.stringify(entries, null, 2) : formatHistory(environment, entries));
+      });
+    });
+}
+
+export function unlockCommand(program: Command): void {
+  program
+    .command('unlock')
+    .description("Release an environment's servicing lock by force (when its holder cannot release it)")
+    .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
+    .requiredOption('--force', 'required: this overrides the one-operation-per-environment guard')
+    .option('-y, --yes', 'do not ask for confirmation (for scripts)')
+    .option('-r, --reason <text>', 'why (kept in the environment history)', '')
+    .option('-u, --by <name>', 'who (default: your user name)', me())
+    .action(async (environment: string, opts: { yes?: boolean; reason: string; by: string }) => {
+      await withClient(program, environment, async ({ config: c, client }) => {
+        const entities = entitiesOf(client, c);
+        const holder = (await entities.view(environment))?.holder;
+        if (!holder) return out(`${environment} is not locked.`);
+        err(`${environment} is locked by ${formatHolder(holder)}.`);
+        if (!opts.yes && !(await confirm(`Type "${environment}" to release the lock: `, environment))) {
+          throw new OperatorError(
+            'Not unlocked: confirmation missing. Type the environment name when asked, or add --yes.',
+            ExitCode.InvalidInput,
+          );
+        }
+        const { previous } = await entities.update(environment, forceUnlockUpdate, {
+          by: opts.by,
+          reason: opts.reason,
+        });
+        out(
+          previous
+            ? `Released the lock of ${environment} (held by ${previous.workflowId}); recorded in its history.`
+            : `${environment} was released meanwhile; nothing to do.`,
+        );
+      });
+    });
+}
+
+async function confirm(question: string, expected: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim() === expected;
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,66 @@
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Command } from 'commander';
+import { formatSchedules } from '../format';
+import { ExitCode, OperatorError } from '../operations';
+import { listSchedules, syncSchedules } from '../schedules';
+import { me, out, withClient } from './shared';
+
+/** `schedule sync|list|trigger|pause|unpause`: Temporal Schedules of maintenance windows. */
+
+export function scheduleCommands(program: Command): void {
+  const schedule = program
+    .command('schedule')
+    .description('Temporal Schedules of maintenance windows (declared in temporal.yaml)');
+  schedule
+    .command('sync')
+    .description('Make the Schedules on the server match temporal.yaml; print what changed')
+    .option('--dry-run', 'say what would change, change nothing')
+    .option('--json', 'print JSON instead of text')
+    .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+      await withClient(program, undefined, async ({ config: c, client }) => {
+        const lines = await syncSchedules(client, c, { dryRun: opts.dryRun });
+        if (opts.json) return out(JSON.stringify(lines, null, 2));
+        if (lines.length === 0) return out('No schedules declared, none to delete.');
+        for (const l of lines)
+          out(
+            `${(opts.dryRun ? `would be ${l.change}` : l.change).padEnd(16)} ${l.id.padEnd(24)} ${l.detail}`,
+          );
+      });
+    });
+  schedule
+    .command('list')
+    .description('Every Schedule with its next run times')
+    .option('--json', 'print JSON instead of text')
+    .action(async (opts: { json?: boolean }) => {
+      await withClient(program, undefined, async ({ client }) => {
+        const rows = await listSchedules(client);
+        out(opts.json ? JSON.stringify(rows, null, 2) : formatSchedules(rows));
+      });
+    });
+  for (const [verb, description] of [
+    ['trigger', 'Start a window of this schedule now (skipped if one is running)'],
+    ['pause', 'Pause a schedule (until unpaused or the next sync, if temporal.yaml says otherwise)'],
+    ['unpause', 'Unpause a schedule'],
+  ] as const) {
+    schedule
+      .command(verb)
+      .description(description)
+      .argument('<id>', 'schedule id')
+      .option('-r, --reason <text>', 'why (kept as the schedule note)', '')
+      .action(async (id: string, opts: { reason: string }) => {
+        await withClient(program, undefined, async ({ client }) => {
+          const handle = client.schedule.getHandle(id);
+          try {
+            if (verb === 'trigger') await handle.trigger(ScheduleOverlapPolicy.SKIP);
+            else if (verb === 'pause') await handle.pause(opts.reason || `paused by ${me()}`);
+            else await handle.unpause(opts.reason || `unpaused by ${me()}`);
+          } catch (e) {
+            if (e instanceof ScheduleNotFoundError)
+              throw new OperatorError(`No schedule "${id}". See \`maint schedule list\`.`, ExitCode.NotFound);
+            throw e;
+          }
+          out(`${id}: ${verb === 'trigger' ? 'triggered' : `${verb}d`}.`);
+        });
+      });
+  }
+}

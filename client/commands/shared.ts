@@ -1,0 +1,199 @@
+import os from 'node:os';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Command } from 'commander';
+import { loadConfig, type LoadedConfig } from '../../config/load';
+import { environmentNameSchema, type OperationStatus, type Result } from '../../contract/operation';
+import { ErrorType } from '../../contract/errors';
+import { formatDecisionNeeded, formatProgress, formatStep, formatWindow, progressBar } from '../format';
+import {
+  ExitCode,
+  NO_WORKER_AFTER_MS,
+  OperatorError,
+  connect,
+  follow,
+  isConnectionLost,
+  requireEnvironment,
+  type FollowOutcome,
+} from '../operations';
+
+/** What every command shares: output, argument parsers, config, the client, how outcomes end. */
+
+interface GlobalOptions {
+  config?: string;
+}
+
+export const out = (text: string): void => void process.stdout.write(`${text}\n`);
+export const err = (text: string): void => void process.stderr.write(`${text}\n`);
+export const me = () => os.userInfo().username;
+
+export function environmentArg(value: string): string {
+  const parsed = environmentNameSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new OperatorError(
+      `Invalid environment "${value}": ${parsed.error.issues[0].message}.`,
+      ExitCode.InvalidInput,
+    );
+  }
+  return parsed.data;
+}
+
+/** "90" means minutes, as in workflow inputs; anything else goes on as an ISO 8601 duration. */
+export function durationArg(value: string): string | number {
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/** A comma-separated option that may also be repeated. */
+export function listArg(value: string, previous: string[]): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
+}
+
+export function config(program: Command, environment?: string): LoadedConfig {
+  const loaded = loadConfig(program.opts<GlobalOptions>().config);
+  if (environment) requireEnvironment(loaded, environment);
+  return loaded;
+}
+
+export async function withClient<T>(
+  program: Command,
+  environment: string | undefined,
+  run: (ctx: { config: LoadedConfig; client: Client }) => Promise<T>,
+): Promise<T> {
+  const loaded = config(program, environment);
+  const { client, close } = await connect(loaded);
+  try {
+    return await run({ config: loaded, client });
+  } catch (e) {
+    if (isConnectionLost(e)) {
+      throw new OperatorError(
+        `Lost the connection to Temporal at ${loaded.temporal.address} (${lostBecause(e)}). ` +
+          'Is the server still running? Once it is back, `maint list` shows where each environment stands.',
+        ExitCode.Unreachable,
+      );
+    }
+    throw e;
+  } finally {
+    await close();
+  }
+}
+
+/** The reason gRPC gives, without its wrapping ("No connection established. Last error: ..."). */
+function lostBecause(e: unknown): string {
+  const details = String((e as { cause?: { details?: unknown } }).cause?.details ?? (e as Error).message);
+  const reason = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note|$)/m.exec(details)?.[1];
+  return (reason ?? details).split('\n')[0];
+}
+
+/**
+ * Prints how a followed operation ended and turns it into an exit code: 0 when it ended as the
+ * command meant (Succeeded for enable/disable/resume, RolledBack for rollback, Aborted for abort).
+ */
+function report(
+  outcome: FollowOutcome,
+  json: boolean,
+  print: (s: string) => void,
+  expected: Result = 'Succeeded',
+): number {
+  if (outcome.kind === 'needsDecision') {
+    if (json) out(JSON.stringify(outcome.status, null, 2));
+    else print(formatDecisionNeeded(outcome.status));
+    return ExitCode.NeedsDecision;
+  }
+  if (outcome.kind === 'failed') {
+    const asMeant = expected === 'Aborted' && outcome.type === ErrorType.OperationAborted;
+    if (json) out(JSON.stringify(outcome, null, 2));
+    else (asMeant ? print : err)(outcome.message);
+    if (asMeant) return ExitCode.Ok;
+    return outcome.type === ErrorType.EnvironmentBusy ? ExitCode.Conflict : ExitCode.OperationFailed;
+  }
+  if (outcome.kind === 'reached') {
+    if (json) out(JSON.stringify(outcome.status, null, 2));
+    else print(formatWindow(outcome.status) ?? formatProgress(outcome.status));
+    return ExitCode.Ok;
+  }
+  const r = outcome.result;
+  if (json) out(JSON.stringify(r, null, 2));
+  else if ('window' in r) {
+    print(r.steps.map(formatStep).join('\n'));
+    print(r.summary.map((line) => `  ${line}`).join('\n'));
+    print(`Maintenance window on ${r.environment}: ${r.result}.`);
+  } else {
+    print(`${progressBar(100)}  ${r.state}`);
+    print(r.steps.map(formatStep).join('\n'));
+    const how = r.alreadyInMode ? 'already in the requested mode, nothing changed' : r.result;
+    print(`${r.environment} is ${r.state} (${how}).`);
+  }
+  return r.result === expected ? ExitCode.Ok : ExitCode.OperationFailed;
+}
+
+/**
+ * Follows an operation for a command and reports how it ended (see `report`). Says so on stderr
+ * when no worker picks the operation up, and on Ctrl-C stops following, leaving it running.
+ */
+export async function followOperation(
+  handle: WorkflowHandle,
+  {
+    json,
+    expected,
+    until,
+    environment,
+  }: { json: boolean; expected?: Result; until?: (s: OperationStatus) => boolean; environment?: string },
+): Promise<number> {
+  const print = json ? err : out;
+  const id = handle.workflowId;
+  let stop = (): void => undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    stop = () =>
+      reject(
+        new OperatorError(
+          `Stopped following ${id}; the operation keeps running. Follow it again with \`maint watch ${id}\`` +
+            `${environment ? ` or see it with \`maint status ${environment}\`` : ''}.`,
+          ExitCode.Interrupted,
+        ),
+      );
+  });
+  process.once('SIGINT', stop);
+  try {
+    const outcome = await Promise.race([
+      interrupted,
+      follow(
+        handle,
+        (s) => {
+          environment ??= s.environment;
+          print(formatProgress(s));
+        },
+        {
+          until,
+          onNoWorker: (taskQueue) =>
+            err(
+              `No worker has picked up ${id} after ${NO_WORKER_AFTER_MS / 1000}s. Is a worker running on task queue ` +
+                `"${taskQueue}"? Start one with \`npm start\` or \`npm run worker\`. Still waiting (Ctrl-C stops waiting; the operation stays queued).`,
+            ),
+        },
+      ),
+    ]);
+    return report(outcome, json, print, expected);
+  } finally {
+    process.off('SIGINT', stop);
+  }
+}
+
+/** The --no-wait answer of commands that start an operation: its IDs, as JSON with --json. */
+export function started(handle: WorkflowHandle & { firstExecutionRunId: string }, json: boolean): number {
+  if (json) out(JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }));
+  return ExitCode.Ok;
+}
+
+/** The options of every command that starts an operation. */
+export function startOptions(command: Command, noWait: string): Command {
+  return command
+    .option('-r, --reason <text>', 'why (kept in the environment history)', '')
+    .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
+    .option('--no-wait', noWait)
+    .option('--json', 'print JSON instead of text');
+}
