@@ -18,7 +18,7 @@ let activities: ReturnType<typeof createActivities>;
 
 beforeAll(async () => {
   // No Temporal server is needed here; the address only fills the configuration.
-  env = await startTestEnvironment({ address: '127.0.0.1:1', supportsTimeSkipping: false });
+  env = await startTestEnvironment({ address: '127.0.0.1:1', supportsTimeSkipping: false }, { faults: true });
   store = new SqliteServicingStore(path.join(env.dir, 'activities-history.db'));
   const drivers = createFleetDrivers(
     env.config.environments[env.name] as Parameters<typeof createFleetDrivers>[0],

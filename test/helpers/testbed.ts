@@ -11,7 +11,7 @@ export interface Testbed {
 }
 
 /** For a workflow test file: the time-skipping server and a real fleet, set up once, torn down after. */
-export function timeSkippingTestbed(): Testbed {
+export function timeSkippingTestbed(options: Parameters<typeof startTestEnvironment>[1] = {}): Testbed {
   const bed = {
     async withWorker<T>(body: () => Promise<T>): Promise<T> {
       const { worker, close } = await createWorker(bed.env.config, {
@@ -27,7 +27,7 @@ export function timeSkippingTestbed(): Testbed {
   } as Testbed;
   beforeAll(async () => {
     bed.temporal = await createTimeSkippingEnv();
-    bed.env = await startTestEnvironment(bed.temporal);
+    bed.env = await startTestEnvironment(bed.temporal, options);
   });
   afterAll(async () => {
     await bed.env?.stop();
