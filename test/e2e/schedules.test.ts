@@ -237,6 +237,12 @@ interface StartRun {
   stop(): Promise<number | null>;
 }
 
+const runs: StartRun[] = [];
+/** Stops what a failed test left running (stopping twice is harmless). */
+const stopRuns = async () => {
+  await Promise.all(runs.splice(0).map((r) => r.stop()));
+};
+
 /** `npm start` as a separate process (dist/scripts/start.js, which npm start runs after the build). */
 function npmStart(file: string): StartRun {
   const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/scripts/start.js'), file], {
@@ -255,14 +261,16 @@ function npmStart(file: string): StartRun {
       reject(new Error(`npm start exited (${code}) before it was ready:\n${output}`)),
     );
   });
-  return {
+  const run = {
     ready,
     output: () => output,
     stop() {
-      child.kill('SIGINT');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
       return exited;
     },
   };
+  runs.push(run);
+  return run;
 }
 
 const messages = (output: string): string[] => logLines(output).map((l) => l.msg);
@@ -276,6 +284,7 @@ function logLines(output: string): { level: number; msg: string; err?: { message
 }
 
 describe('npm start', () => {
+  afterEach(stopRuns);
   it('keeps a schedule an operator paused across a restart', async () => {
     const file = await configFile(temporal, { schedules: [window('nightly-start')] });
     const first = npmStart(file);
@@ -313,28 +322,26 @@ describe('npm start', () => {
     try {
       const file = await configFile(noSchedules, { schedules: [window('nightly')] });
       const run = npmStart(file);
-      try {
-        await run.ready;
-        const failed = logLines(run.output()).find((l) => l.msg.startsWith('Schedule sync failed'));
-        expect(failed).toMatchObject({
-          level: 50,
-          msg: 'Schedule sync failed; the worker starts anyway. Fix the cause, then run `npx maint schedule sync`.',
-          err: { message: expect.stringContaining('Schedules are disabled') },
-        });
+      await run.ready;
+      const failed = logLines(run.output()).find((l) => l.msg.startsWith('Schedule sync failed'));
+      expect(failed).toMatchObject({
+        level: 50,
+        msg: 'Schedule sync failed; the worker starts anyway. Fix the cause, then run `npx maint schedule sync`.',
+        err: { message: expect.stringContaining('Schedules are disabled') },
+      });
 
-        // The worker serves operations: one goes through from the CLI.
-        const enabled = await cli(file, ['enable', 'contoso-sandbox', '--reason', 'worker check']);
-        expect(enabled.stdout).toMatch(/Succeeded/);
-        expect(enabled.code).toBe(0);
+      // The worker serves operations: one goes through from the CLI.
+      const enabled = await cli(file, ['enable', 'contoso-sandbox', '--reason', 'worker check']);
+      expect(enabled.stdout).toMatch(/Succeeded/);
+      expect(enabled.code).toBe(0);
 
-        const { supervisorPort } = loadConfig(file, {}).environments['contoso-sandbox'];
-        await expect(
-          new FleetClient(`http://127.0.0.1:${supervisorPort}`).setFaults({ databaseUnreachable: true }),
-        ).rejects.toMatchObject({ status: 403 });
-      } finally {
-        expect(await run.stop()).toBe(0);
-      }
+      const { supervisorPort } = loadConfig(file, {}).environments['contoso-sandbox'];
+      await expect(
+        new FleetClient(`http://127.0.0.1:${supervisorPort}`).setFaults({ databaseUnreachable: true }),
+      ).rejects.toMatchObject({ status: 403 });
+      expect(await run.stop()).toBe(0);
     } finally {
+      await stopRuns();
       await noSchedules.teardown();
     }
   });
