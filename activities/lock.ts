@@ -54,7 +54,10 @@ async function atEntity<T>(what: string, call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
-      throw ApplicationFailure.nonRetryable(`${what}: ${err.cause?.message ?? err.message}`, ErrorType.InvalidInput);
+      throw ApplicationFailure.nonRetryable(
+        `${what}: ${err.cause?.message ?? err.message}`,
+        ErrorType.InvalidInput,
+      );
     }
     throw classify(err, what);
   }

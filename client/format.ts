@@ -164,7 +164,7 @@ export function formatSchedules(rows: ScheduleRow[]): string {
       r.paused ? `paused${r.note ? ` (${r.note})` : ''}` : 'active',
       r.nextRuns.map((t) => t.replace('T', ' ').slice(0, 16)).join(', '),
       r.recentRuns.map((a) => a.workflowId).join(', '),
-      r.managed ? 'yes' : 'no',
+      r.managed ? 'yes' : r.installation ? `no (installation ${r.installation})` : 'no',
     ]),
   );
 }

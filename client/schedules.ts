@@ -7,12 +7,37 @@ import {
   type ScheduleDescription,
   type ScheduleOptions,
 } from '@temporalio/client';
-import { windowInputOf, type ScheduleConfig } from '../config/schema';
+import { DEFAULT_INSTALLATION, windowInputOf, type ScheduleConfig } from '../config/schema';
 import type { LoadedConfig } from '../config/load';
 import { WORKFLOW_TYPES } from '../contract/operation';
 
-/** Schedules this tool created carry this memo; `schedule sync` touches no others. */
+/**
+ * Schedules this tool created carry this memo with their installation; `schedule sync` touches only
+ * its own installation's.
+ */
 export const MANAGED_BY = 'maintenance-orchestrator';
+
+/**
+ * The id on the server of a declared schedule. The default installation keeps the declared id (as
+ * releases before installations did); others prefix it and a dot, which declared ids cannot contain.
+ */
+export function scheduleIdOnServer(installation: string, id: string): string {
+  return installation === DEFAULT_INSTALLATION ? id : `${installation}.${id}`;
+}
+
+/** What an operator typed: a schedule declared in temporal.yaml, or any id `schedule list` shows. */
+export function resolveScheduleId(config: LoadedConfig, id: string): string {
+  return config.schedules.some((s) => s.id === id) ? scheduleIdOnServer(config.installation, id) : id;
+}
+
+/**
+ * The installation that made a schedule, from its memo; undefined when this tool did not make it.
+ * Schedules made before installations existed have none and are the default installation's.
+ */
+function installationOf(d: { memo?: Record<string, unknown> }): string | undefined {
+  if (d.memo?.managedBy !== MANAGED_BY) return undefined;
+  return typeof d.memo.installation === 'string' ? d.memo.installation : DEFAULT_INSTALLATION;
+}
 
 export type ScheduleChange =
   'created' | 'updated' | 'deleted' | 'paused' | 'unpaused' | 'unchanged' | 'conflict';
@@ -26,7 +51,11 @@ function describeWhen(s: ScheduleConfig): string {
   return `${s.cron ? `cron "${s.cron}"` : `calendar ${JSON.stringify(s.calendar)}`} (${s.timezone})`;
 }
 
-/** The Temporal Schedule a declared window becomes. The fingerprint says when it must be updated. */
+/**
+ * The Temporal Schedule a declared window becomes. The fingerprint says when it must be updated.
+ * The action's memo also records the `paused` value of temporal.yaml at this sync: the schedule's own
+ * memo cannot be changed after creation, the action's can.
+ */
 export function desiredSchedule(
   config: LoadedConfig,
   s: ScheduleConfig,
@@ -43,27 +72,27 @@ export function desiredSchedule(
     .update(JSON.stringify({ spec, input, policies, taskQueue: config.temporal.taskQueue }))
     .digest('hex')
     .slice(0, 16);
+  const scheduleId = scheduleIdOnServer(config.installation, s.id);
+  const managed = { managedBy: MANAGED_BY, installation: config.installation };
   return {
-    scheduleId: s.id,
+    scheduleId,
     spec,
     action: {
       type: 'startWorkflow',
       workflowType: WORKFLOW_TYPES.window,
       taskQueue: config.temporal.taskQueue,
       args: [input],
-      workflowId: `window-${s.id}`,
-      memo: { managedBy: MANAGED_BY, scheduleFingerprint: fingerprint },
+      workflowId: `window-${scheduleId}`,
+      memo: { ...managed, scheduleFingerprint: fingerprint, declaredPaused: s.paused },
       staticSummary: `Maintenance window on ${s.environment} (schedule ${s.id})`,
       staticDetails: `${describeWhen(s)}, for ${String(s.duration)}${s.reason ? `: ${s.reason}` : ''}`,
     },
     policies,
     state: { paused: s.paused, note: s.paused ? 'paused in temporal.yaml' : undefined },
-    memo: { managedBy: MANAGED_BY },
+    memo: managed,
     fingerprint,
   };
 }
-
-const isManaged = (d: { memo?: Record<string, unknown> }) => d.memo?.managedBy === MANAGED_BY;
 
 async function describe(client: Client, id: string): Promise<ScheduleDescription | undefined> {
   try {
@@ -76,8 +105,8 @@ async function describe(client: Client, id: string): Promise<ScheduleDescription
 
 /**
  * Makes the server's Schedules match `temporal.yaml`: creates the declared ones that are missing,
- * updates those whose definition changed, pauses or unpauses, and deletes the ones this tool made
- * that the file no longer declares. Schedules made by anyone else are left alone.
+ * updates those whose definition changed, and deletes the ones this installation made that the file
+ * no longer declares. Schedules of other installations, or made by anyone else, are left alone.
  */
 export async function syncSchedules(
   client: Client,
@@ -85,74 +114,83 @@ export async function syncSchedules(
   { dryRun = false } = {},
 ): Promise<SyncLine[]> {
   const lines: SyncLine[] = [];
-  const declared = new Set(config.schedules.map((s) => s.id));
+  const declared = new Set(config.schedules.map((s) => scheduleIdOnServer(config.installation, s.id)));
 
   for await (const summary of client.schedule.list()) {
-    if (!isManaged(summary) || declared.has(summary.scheduleId)) continue;
+    if (installationOf(summary) !== config.installation || declared.has(summary.scheduleId)) continue;
     if (!dryRun) await client.schedule.getHandle(summary.scheduleId).delete();
     lines.push({ id: summary.scheduleId, change: 'deleted', detail: 'no longer declared in temporal.yaml' });
   }
-
-  for (const s of config.schedules) {
-    const { fingerprint, ...desired } = desiredSchedule(config, s);
-    const current = await describe(client, s.id);
-    const when = `${s.environment}, ${describeWhen(s)}`;
-    if (!current) {
-      if (!dryRun) await client.schedule.create(desired);
-      lines.push({ id: s.id, change: 'created', detail: when });
-      continue;
-    }
-    if (!isManaged(current)) {
-      lines.push({
-        id: s.id,
-        change: 'conflict',
-        detail: 'a schedule with this id exists and was not made by this tool; left alone',
-      });
-      continue;
-    }
-    if (current.action.memo?.scheduleFingerprint !== fingerprint) {
-      if (!dryRun) {
-        await client.schedule.getHandle(s.id).update((prev) => ({
-          ...prev,
-          spec: desired.spec,
-          action: desired.action,
-          policies: desired.policies,
-          state: { ...prev.state, paused: s.paused, note: desired.state?.note },
-        }));
-      }
-      lines.push({ id: s.id, change: 'updated', detail: when });
-      continue;
-    }
-    if (current.state.paused !== s.paused) {
-      const handle = client.schedule.getHandle(s.id);
-      if (!dryRun)
-        await (s.paused
-          ? handle.pause('paused in temporal.yaml')
-          : handle.unpause('unpaused in temporal.yaml'));
-      lines.push({
-        id: s.id,
-        change: s.paused ? 'paused' : 'unpaused',
-        detail: 'as declared in temporal.yaml',
-      });
-      continue;
-    }
-    lines.push({ id: s.id, change: 'unchanged', detail: when });
-  }
+  for (const s of config.schedules) lines.push(await syncOne(client, config, s, dryRun));
   return lines;
+}
+
+/**
+ * One declared schedule. Pausing belongs to operators too: a schedule is paused or unpaused only when
+ * the file's `paused` value changed since the last sync, so `schedule pause` survives restarts.
+ */
+async function syncOne(
+  client: Client,
+  config: LoadedConfig,
+  s: ScheduleConfig,
+  dryRun: boolean,
+): Promise<SyncLine> {
+  const { fingerprint, ...desired } = desiredSchedule(config, s);
+  const id = desired.scheduleId;
+  const when = `${s.environment}, ${describeWhen(s)}`;
+  const current = await describe(client, id);
+  if (!current) {
+    if (!dryRun) await client.schedule.create(desired);
+    return { id, change: 'created', detail: when };
+  }
+  const owner = installationOf(current);
+  if (owner !== config.installation) {
+    const whose = owner ? `belongs to installation "${owner}"` : 'exists and was not made by this tool';
+    return { id, change: 'conflict', detail: `a schedule with this id ${whose}; left alone` };
+  }
+
+  const recorded = current.action.memo?.declaredPaused;
+  // Not recorded (made by an earlier release) counts as unchanged: the operator's state is kept.
+  const applyPaused =
+    typeof recorded === 'boolean' && recorded !== s.paused && current.state.paused !== s.paused;
+  const redefined = current.action.memo?.scheduleFingerprint !== fingerprint;
+  if (!dryRun && (redefined || recorded !== s.paused)) {
+    const note = `${s.paused ? 'paused' : 'unpaused'} in temporal.yaml`;
+    await client.schedule.getHandle(id).update((prev) => ({
+      ...prev,
+      spec: desired.spec,
+      action: desired.action,
+      policies: desired.policies,
+      state: applyPaused ? { ...prev.state, paused: s.paused, note } : prev.state,
+    }));
+  }
+  const paused = applyPaused ? s.paused : current.state.paused;
+  const state = (p: boolean) => (p ? 'paused' : 'active');
+  const kept =
+    paused === s.paused
+      ? ''
+      : `; ${state(paused)} as an operator left it (temporal.yaml says ${state(s.paused)})`;
+  if (redefined) return { id, change: 'updated', detail: `${when}${kept}` };
+  if (applyPaused)
+    return { id, change: s.paused ? 'paused' : 'unpaused', detail: 'as declared in temporal.yaml' };
+  return { id, change: 'unchanged', detail: `${when}${kept}` };
 }
 
 export interface ScheduleRow {
   id: string;
   environment?: string;
+  /** Made by this installation: `schedule sync` keeps it. */
   managed: boolean;
+  /** The installation that made it; undefined when this tool did not. */
+  installation?: string;
   paused: boolean;
   nextRuns: string[];
   recentRuns: { workflowId: string; scheduledAt: string }[];
   note?: string;
 }
 
-/** Every Schedule on the server, with the next run times; ours first. */
-export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
+/** Every Schedule on the server, with the next run times; this installation's first. */
+export async function listSchedules(client: Client, installation: string): Promise<ScheduleRow[]> {
   const rows: ScheduleRow[] = [];
   for await (const summary of client.schedule.list()) {
     const d = await describe(client, summary.scheduleId);
@@ -161,7 +199,8 @@ export async function listSchedules(client: Client): Promise<ScheduleRow[]> {
     rows.push({
       id: d.scheduleId,
       environment: input?.environment,
-      managed: isManaged(d),
+      managed: installationOf(d) === installation,
+      installation: installationOf(d),
       paused: d.state.paused,
       nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
       recentRuns: d.info.recentActions.slice(-3).map((a) => ({

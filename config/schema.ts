@@ -1,6 +1,7 @@
 import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
 import { windowInputSchema, type WindowInput } from '../contract/window';
+import { cronProblem } from './cron';
 
 /** A duration in Temporal's `ms` format ("30s", "2m", "7d", "1 hour") or milliseconds. */
 const DURATION_HINT = 'expected a duration such as "500ms", "30s", "2m", "1h" or "7d"';
@@ -49,6 +50,8 @@ const fleetEnvironment = z
       .strict(),
     /** How long an AOS takes to warm up after it starts (the stand-in's simulated start time). */
     aosStartupMs: z.number().int().min(0).max(60000).default(300),
+    /** Lets the supervisor's API inject faults (for demos); off, it answers 403 to /faults. */
+    faults: z.boolean().default(false),
   })
   .strict();
 
@@ -57,6 +60,15 @@ export const environmentSchema = z.discriminatedUnion('driver', [fleetEnvironmen
 const environmentName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'environment names are lower-case letters, digits and dashes');
+
+/** The installation that owns the schedules a sync makes; two on one namespace need different ids. */
+export const DEFAULT_INSTALLATION = 'default';
+const installationId = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,30}$/,
+    'installation ids are lower-case letters, digits and dashes (at most 31), e.g. "ops-eu"',
+  );
 
 const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
 const MONTHS = [
@@ -104,10 +116,10 @@ export const scheduleSchema = z
     /** Five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * SUN". */
     cron: z
       .string()
-      .regex(
-        /^\S+(\s+\S+){4}$/,
-        'a cron expression has five fields: minute hour day-of-month month day-of-week',
-      )
+      .superRefine((cron, ctx) => {
+        const problem = cronProblem(cron);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .optional(),
     calendar: calendarSchema.optional(),
     timezone: z
@@ -145,6 +157,7 @@ export function windowInputOf(s: z.infer<typeof scheduleSchema>): WindowInput {
 
 export const configSchema = z
   .object({
+    installation: installationId.default(DEFAULT_INSTALLATION),
     temporal: z
       .object({
         address: z.string().min(1).default('localhost:7233'),

@@ -135,8 +135,9 @@ export const importHistoryUpdate = defineUpdate<
 >('importHistory');
 
 /** From an operation holding (or sharing) the lock: the environment's state changed. */
-export const operationStateSignal = defineSignal<
-  [{ workflowId: string; lineage: string; state: EnvironmentRecord['state'] }]
->('operationState');
+export const operationStateSignal =
+  defineSignal<[{ workflowId: string; lineage: string; state: EnvironmentRecord['state'] }]>(
+    'operationState',
+  );
 /** From the entity to a queued operation: the lock is yours now. */
 export const lockGrantedSignal = defineSignal<[{ environment: string; holder: LockHolder }]>('lockGranted');

@@ -35,6 +35,7 @@ export async function startFleet(input: StartFleetOptions): Promise<RunningFleet
   ];
   args.push('--interactive', String(options.topology.interactive), '--batch', String(options.topology.batch));
   args.push('--aos-startup-ms', String(options.aosStartupMs));
+  if (options.faults) args.push('--faults', 'enabled');
   // The IPC channel is only there so that the supervisor exits when this process goes away.
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

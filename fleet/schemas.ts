@@ -44,6 +44,13 @@ export const supervisorOptionsSchema = z
     interactive: topologySchema.shape.interactive,
     batch: topologySchema.shape.batch,
     aosStartupMs: count,
+    /** Fault injection is for tests and demos: off unless the supervisor is started with it. */
+    faults: z
+      .enum(['enabled', 'disabled'], {
+        errorMap: () => ({ message: 'give "--faults enabled" or "--faults disabled"' }),
+      })
+      .default('disabled')
+      .transform((v) => v === 'enabled'),
   })
   .strict();
 
@@ -55,6 +62,8 @@ export const startFleetOptionsSchema = z
     topology: topologySchema,
     aosStartupMs: z.number().int().min(0),
     logFile: z.string().min(1).optional(),
+    /** Serve the /faults switches (tests and demos); without it they answer 403. */
+    faults: z.boolean().default(false),
   })
   .strict();
 
@@ -121,6 +130,7 @@ export const supervisorHealthSchema = z.object({
   environment: z.string(),
   pid: z.number().int(),
   databaseReachable: z.boolean(),
+  faultsEnabled: z.boolean(),
 });
 
 export const aosInstanceSchema = instanceRecordSchema.extend({

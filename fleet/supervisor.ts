@@ -1,7 +1,8 @@
 /**
  * The fleet supervisor: the environment's control plane. It keeps the AOS processes that FLEETINSTANCES
- * says should run, and serves an HTTP API to list, start, stop, restart and crash them and to inject faults.
- * Usage: node dist/fleet/supervisor.js --environment NAME --database FILE --port N --interactive N --batch N --aos-startup-ms N
+ * says should run, and serves an HTTP API to list, start, stop, restart and crash them and, when
+ * started with `--faults enabled` (tests, demos), to inject faults.
+ * Usage: node dist/fleet/supervisor.js --environment NAME --database FILE --port N --interactive N --batch N --aos-startup-ms N [--faults enabled]
  */
 import pino from 'pino';
 import type { Logger } from 'pino';
@@ -93,6 +94,8 @@ const OPERATIONS = {
   crash: (_db: FleetDatabase, aos: AosProcess) => aos.crash(),
 };
 
+const ok = (body: unknown): JsonReply => ({ status: 200, body });
+
 function routes({ options, db, faults, instances }: SupervisorContext): Route[] {
   const find = (id: string): AosProcess => {
     const aos = instances.get(id);
@@ -104,8 +107,6 @@ function routes({ options, db, faults, instances }: SupervisorContext): Route[] 
     const { runtime } = find(id);
     return { ...listInstances(db).find((r) => r.id === id)!, ...runtime };
   };
-  const ok = (body: unknown): JsonReply => ({ status: 200, body });
-
   return [
     {
       method: 'GET',
@@ -115,6 +116,7 @@ function routes({ options, db, faults, instances }: SupervisorContext): Route[] 
           environment: options.environment,
           pid: process.pid,
           databaseReachable: isDatabaseReachable(options.database),
+          faultsEnabled: options.faults,
         };
         return ok(health);
       },
@@ -139,17 +141,34 @@ function routes({ options, db, faults, instances }: SupervisorContext): Route[] 
         return ok({ instance: snapshot(id) });
       },
     },
-    { method: 'GET', path: /^\/faults$/, handle: () => ok(faults.current) },
+    ...faultRoutes(options.faults, faults, find),
+  ];
+}
+
+const FAULTS_DISABLED =
+  'fault injection is disabled on this supervisor; it is for tests and demos: start the supervisor with ' +
+  '"--faults enabled" (startFleet({ faults: true }), or "faults: true" on the environment in temporal.yaml)';
+
+/** The /faults switches; a supervisor started without them answers 403 and changes nothing. */
+function faultRoutes(enabled: boolean, faults: FaultSwitches, find: (id: string) => AosProcess): Route[] {
+  const gate =
+    (handle: Route['handle']): Route['handle'] =>
+    (params, req) => {
+      if (!enabled) throw new HttpError(403, FAULTS_DISABLED);
+      return handle(params, req);
+    };
+  return [
+    { method: 'GET', path: /^\/faults$/, handle: gate(() => ok(faults.current)) },
     {
       method: 'PUT',
       path: /^\/faults$/,
-      handle: async (_params, req) => {
+      handle: gate(async (_params, req) => {
         const patch = await readBody(req, faultsPatchSchema);
         Object.keys({ ...patch.startFailures, ...patch.startDelayMs, ...patch.signInFailures }).forEach(find);
         return ok(faults.apply(patch));
-      },
+      }),
     },
-    { method: 'DELETE', path: /^\/faults$/, handle: () => ok(faults.clear()) },
+    { method: 'DELETE', path: /^\/faults$/, handle: gate(() => ok(faults.clear())) },
   ];
 }
 

@@ -49,16 +49,25 @@ async function main(): Promise<void> {
         topology: env.topology,
         aosStartupMs: env.aosStartupMs,
         logFile: path.join(logs, `fleet-${name}.log`),
+        faults: env.faults,
       });
       cleanups.push(fleet.stop);
       logger.info({ environment: name, url: fleet.url }, 'Fleet started');
     }
 
     const client = new Client({ connection: server.connection, namespace: config.temporal.namespace });
-    for (const line of await syncSchedules(client, config)) {
-      logger.info(
-        { schedule: line.id, change: line.change },
-        `Schedule ${line.id} ${line.change}: ${line.detail}`,
+    // Schedules are an extra: a server that refuses them must not keep the worker from serving operations.
+    try {
+      for (const line of await syncSchedules(client, config)) {
+        logger.info(
+          { schedule: line.id, change: line.change },
+          `Schedule ${line.id} ${line.change}: ${line.detail}`,
+        );
+      }
+    } catch (err) {
+      logger.error(
+        { err },
+        'Schedule sync failed; the worker starts anyway. Fix the cause, then run `npx maint schedule sync`.',
       );
     }
 

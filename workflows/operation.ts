@@ -215,7 +215,9 @@ export class Operation {
     const info = workflowInfo();
     void getExternalWorkflowHandle(environmentWorkflowId(this.spec.environment))
       .signal(operationStateSignal, { workflowId: info.workflowId, lineage: info.firstExecutionRunId, state })
-      .catch((err: Error) => log.warn('Could not tell the environment entity', { state, error: err.message }));
+      .catch((err: Error) =>
+        log.warn('Could not tell the environment entity', { state, error: err.message }),
+      );
   }
 
   private publishSearchAttributes(): void {

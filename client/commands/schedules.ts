@@ -2,7 +2,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client
 import type { Command } from 'commander';
 import { formatSchedules } from '../format';
 import { ExitCode, OperatorError } from '../operations';
-import { listSchedules, syncSchedules } from '../schedules';
+import { listSchedules, resolveScheduleId, syncSchedules } from '../schedules';
 import { me, out, withClient } from './shared';
 
 /** `schedule sync|list|trigger|pause|unpause`: Temporal Schedules of maintenance windows. */
@@ -32,24 +32,24 @@ export function scheduleCommands(program: Command): void {
     .description('Every Schedule with its next run times')
     .option('--json', 'print JSON instead of text')
     .action(async (opts: { json?: boolean }) => {
-      await withClient(program, undefined, async ({ client }) => {
-        const rows = await listSchedules(client);
+      await withClient(program, undefined, async ({ config: c, client }) => {
+        const rows = await listSchedules(client, c.installation);
         out(opts.json ? JSON.stringify(rows, null, 2) : formatSchedules(rows));
       });
     });
   for (const [verb, description] of [
     ['trigger', 'Start a window of this schedule now (skipped if one is running)'],
-    ['pause', 'Pause a schedule (until unpaused or the next sync, if temporal.yaml says otherwise)'],
+    ['pause', 'Pause a schedule (kept across syncs until temporal.yaml changes its `paused` value)'],
     ['unpause', 'Unpause a schedule'],
   ] as const) {
     schedule
       .command(verb)
       .description(description)
-      .argument('<id>', 'schedule id')
+      .argument('<id>', 'schedule id, as declared in temporal.yaml or as `schedule list` shows it')
       .option('-r, --reason <text>', 'why (kept as the schedule note)', '')
       .action(async (id: string, opts: { reason: string }) => {
-        await withClient(program, undefined, async ({ client }) => {
-          const handle = client.schedule.getHandle(id);
+        await withClient(program, undefined, async ({ config: c, client }) => {
+          const handle = client.schedule.getHandle(resolveScheduleId(c, id));
           try {
             if (verb === 'trigger') await handle.trigger(ScheduleOverlapPolicy.SKIP);
             else if (verb === 'pause') await handle.pause(opts.reason || `paused by ${me()}`);
@@ -59,7 +59,7 @@ export function scheduleCommands(program: Command): void {
               throw new OperatorError(`No schedule "${id}". See \`maint schedule list\`.`, ExitCode.NotFound);
             throw e;
           }
-          out(`${id}: ${verb === 'trigger' ? 'triggered' : `${verb}d`}.`);
+          out(`${handle.scheduleId}: ${verb === 'trigger' ? 'triggered' : `${verb}d`}.`);
         });
       });
   }

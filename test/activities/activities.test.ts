@@ -16,7 +16,7 @@ let activities: ReturnType<typeof createActivities>;
 
 beforeAll(async () => {
   // No Temporal server is needed here; the address only fills the configuration.
-  env = await startTestEnvironment({ address: '127.0.0.1:1', supportsTimeSkipping: false });
+  env = await startTestEnvironment({ address: '127.0.0.1:1', supportsTimeSkipping: false }, { faults: true });
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const drivers = createFleetDrivers(
     env.config.environments[env.name] as Parameters<typeof createFleetDrivers>[0],

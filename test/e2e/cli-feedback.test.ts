@@ -67,7 +67,7 @@ describe('the CLI says what it waits for: no worker, a wrong namespace', () => {
 describe('Ctrl-C and --no-wait --json', () => {
   let e2e: EndToEnd;
   beforeAll(async () => {
-    e2e = await startEndToEnd();
+    e2e = await startEndToEnd({ faults: true });
   });
   afterAll(() => e2e?.stop());
   afterEach(async () => {
@@ -132,7 +132,7 @@ describe('losing the server', () => {
   let worker: ChildProcess;
   beforeAll(async () => {
     temporal = await createDevServerEnv();
-    env = await startTestEnvironment(temporal);
+    env = await startTestEnvironment(temporal, { faults: true });
     // The worker runs as its own process, as `npm run worker` runs it, so the server can go away under it.
     worker = spawn(
       process.execPath,

@@ -11,7 +11,7 @@ let temporal: TestWorkflowEnvironment;
 let env: TestEnvironment;
 
 beforeAll(async () => {
-  e2e = await startEndToEnd();
+  e2e = await startEndToEnd({ faults: true });
   ({ temporal, env } = e2e);
 });
 afterAll(() => e2e?.stop());

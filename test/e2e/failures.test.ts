@@ -11,7 +11,7 @@ import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
  */
 let e2e: EndToEnd;
 beforeAll(async () => {
-  e2e = await startEndToEnd();
+  e2e = await startEndToEnd({ faults: true });
 });
 afterAll(() => e2e?.stop());
 

@@ -7,7 +7,7 @@ import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 
 let e2e: EndToEnd;
 beforeAll(async () => {
-  e2e = await startEndToEnd();
+  e2e = await startEndToEnd({ faults: true });
 });
 afterAll(() => e2e?.stop());
 afterEach(async () => {
@@ -127,7 +127,16 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
     expect(unconfirmed.stderr).toContain(`contoso-sandbox is locked by workflow ${handle.workflowId}`);
     expect(unconfirmed.stderr).toContain('Not unlocked: confirmation missing');
     expect(await entity().holder()).toBeDefined();
-    const forced = await e2e.maint('unlock', 'contoso-sandbox', '--force', '--yes', '-u', 'jane', '-r', 'stuck');
+    const forced = await e2e.maint(
+      'unlock',
+      'contoso-sandbox',
+      '--force',
+      '--yes',
+      '-u',
+      'jane',
+      '-r',
+      'stuck',
+    );
     expect(forced.code).toBe(0);
     expect(forced.stdout.trim()).toBe(
       `Released the lock of contoso-sandbox (held by ${handle.workflowId}); recorded in its history.`,

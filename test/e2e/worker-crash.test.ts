@@ -27,7 +27,7 @@ function startWorker(): ChildProcess {
 beforeAll(async () => {
   temporal = await createDevServerEnv();
   // A short heartbeat timeout, so the killed worker's activity is found dead quickly.
-  env = await startTestEnvironment(temporal, { heartbeatTimeout: '2s' });
+  env = await startTestEnvironment(temporal, { heartbeatTimeout: '2s', faults: true });
 });
 afterAll(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');

@@ -3,6 +3,7 @@
  * (build first: `npx tsc -p .`), started by `startFleet` as the orchestrator's tests will start it.
  */
 import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,7 @@ const started: RunningFleet[] = [];
 async function launch(
   environment: string,
   topology: Topology,
-  databaseFile = path.join(tmp, `${environment}.sqlite`),
+  { databaseFile = path.join(tmp, `${environment}.sqlite`), faults = false } = {},
 ) {
   const fleet = await startFleet({
     environment,
@@ -27,6 +28,7 @@ async function launch(
     topology,
     aosStartupMs: 100,
     logFile: path.join(tmp, `${environment}.log`),
+    faults,
   });
   started.push(fleet);
   return { fleet, client: new FleetClient(fleet.url, { timeoutMs: 20_000 }), databaseFile };
@@ -94,7 +96,7 @@ afterAll(async () => {
 describe('a fleet of 3 interactive and 2 batch AOS, out of maintenance', () => {
   let env: Awaited<ReturnType<typeof launch>>;
   beforeAll(async () => {
-    env = await launch('deployed', { interactive: 3, batch: 2 });
+    env = await launch('deployed', { interactive: 3, batch: 2 }, { faults: true });
   });
   afterAll(stopFleets);
 
@@ -129,6 +131,7 @@ describe('a fleet of 3 interactive and 2 batch AOS, out of maintenance', () => {
       environment: 'deployed',
       pid: env.fleet.pid,
       databaseReachable: true,
+      faultsEnabled: true,
     });
   });
 
@@ -284,7 +287,11 @@ describe('desired state', () => {
     expect(isAlive(running.pid!)).toBe(false);
 
     // A different topology is ignored: the supervisor's own record decides.
-    const second = await launch('restarted', { interactive: 4, batch: 4 }, first.databaseFile);
+    const second = await launch(
+      'restarted',
+      { interactive: 4, batch: 4 },
+      { databaseFile: first.databaseFile },
+    );
     const instances = await second.client.listAos();
     expect(instances.map(({ id, status, desired }) => [id, status, desired])).toEqual([
       ['aos-1', 'running', 'running'],
@@ -294,10 +301,51 @@ describe('desired state', () => {
   });
 });
 
+describe('a supervisor started without fault switches (the default)', () => {
+  afterAll(stopFleets);
+
+  it('answers 403 to every /faults call, saying how to enable them, and still controls its AOS', async () => {
+    const env = await launch('no-faults', { interactive: 1, batch: 1 });
+    const howTo = expect.stringMatching(
+      /^fault injection is disabled on this supervisor; .*start the supervisor with "--faults enabled" \(startFleet\(\{ faults: true \}\), or "faults: true" on the environment in temporal\.yaml\)$/,
+    );
+    await expect(env.client.setFaults({ startFailures: { 'aos-1': 1 } })).rejects.toMatchObject({
+      status: 403,
+      message: howTo,
+    });
+    await expect(env.client.getFaults()).rejects.toMatchObject({ status: 403, message: howTo });
+    await expect(env.client.clearFaults()).rejects.toMatchObject({ status: 403, message: howTo });
+    expect(await env.client.health()).toMatchObject({ faultsEnabled: false });
+
+    // Nothing was switched on: the next start succeeds. Crash, stop, start and restart stay available.
+    expect(await env.client.crash('aos-1')).toMatchObject({ status: 'stopped' });
+    expect(await env.client.start('aos-1')).toMatchObject({ status: 'running', lastError: null });
+    expect(await env.client.stop('aos-2')).toMatchObject({ status: 'stopped', desired: 'stopped' });
+    expect(await env.client.restart('aos-2')).toMatchObject({ status: 'running', desired: 'running' });
+  });
+
+  it('refuses a --faults value it does not know, naming the flag', async () => {
+    await expect(
+      new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, [
+          path.resolve(__dirname, '../../dist/fleet/supervisor.js'),
+          ...['--environment', 'x', '--database', path.join(tmp, 'x.sqlite'), '--port', '0'],
+          ...['--interactive', '1', '--batch', '1', '--aos-startup-ms', '0', '--faults', 'yes'],
+        ]);
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('close', (code) => resolve(`${code}: ${stderr.trim()}`));
+      }),
+    ).resolves.toBe(
+      '1: fleet supervisor failed: invalid arguments: faults: give "--faults enabled" or "--faults disabled"',
+    );
+  });
+});
+
 describe('fault switches (1 interactive, 1 batch AOS)', () => {
   let env: Awaited<ReturnType<typeof launch>>;
   beforeAll(async () => {
-    env = await launch('faults', { interactive: 1, batch: 1 });
+    env = await launch('faults', { interactive: 1, batch: 1 }, { faults: true });
   });
   afterEach(async () => {
     await env.client.clearFaults();

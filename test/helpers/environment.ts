@@ -23,6 +23,7 @@ let counter = 0;
 /**
  * A real fleet (supervisor + 5 AOS processes + SQLite file) in a temp folder, and a temporal.yaml
  * that points at it and at the `temporal` server, with a fast retry policy so faults resolve quickly.
+ * Tests that inject faults say so with `faults: true`; the supervisor refuses them otherwise.
  */
 export async function startTestEnvironment(
   temporal: { address: string; supportsTimeSkipping: boolean },
@@ -32,6 +33,7 @@ export async function startTestEnvironment(
     aosStartupMs = 50,
     heartbeatTimeout = '10s',
     decisionTimeout = '7d',
+    faults = false,
   } = {},
 ): Promise<TestEnvironment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
@@ -43,6 +45,7 @@ export async function startTestEnvironment(
     topology,
     aosStartupMs,
     logFile: path.join(dir, 'fleet.log'),
+    faults,
   });
   const configFile = path.join(dir, 'temporal.yaml');
   fs.writeFileSync(
@@ -78,6 +81,7 @@ export async function startTestEnvironment(
           database: databaseFile,
           topology,
           aosStartupMs,
+          faults,
         },
       },
     }),

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { cronProblem } from '../../config/cron';
 import { ConfigError, loadConfig } from '../../config/load';
 
 const shipped = path.resolve(__dirname, '../../temporal.yaml');
@@ -39,6 +40,7 @@ describe('loadConfig', () => {
     });
     expect(config.devServer.uiPort).toBe(8233);
     expect(config.policies.activity.retry.maximumAttempts).toBe(5);
+    expect(config.installation).toBe('default');
   });
 
   it('fills defaults and makes paths absolute, relative to the file', () => {
@@ -98,6 +100,11 @@ describe('loadConfig', () => {
       'a bad duration',
       `policies:\n  activity:\n    heartbeatTimeout: soon\n${minimal}`,
       /policies\.activity\.heartbeatTimeout: expected a duration/,
+    ],
+    [
+      'an installation id with capitals',
+      `installation: Ops EU\n${minimal}`,
+      /installation: installation ids are lower-case letters, digits and dashes/,
     ],
     [
       'half a client certificate pair',
@@ -172,6 +179,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig(write('bad-schedule.yaml', schedule(fields)), {})).toThrow(expected);
   });
 
+  it('takes the installation id from the file, "default" when it is not given', () => {
+    expect(loadConfig(write('installation.yaml', `installation: ops-eu\n${minimal}`), {}).installation).toBe(
+      'ops-eu',
+    );
+    expect(loadConfig(write('no-installation.yaml', minimal), {}).installation).toBe('default');
+  });
+
+  it('names the cron field that is out of range, with the file and the schedule', () => {
+    expect(() =>
+      loadConfig(write('cron.yaml', schedule(good.replace('0 2 * * SUN', '0 25 * * SUN'))), {}),
+    ).toThrow(/schedules\.0\.cron: cron field 2 \(hour\) "25" is out of range 0-23/);
+  });
+
   it('rejects a schedule for an undeclared environment and a schedule id used twice', () => {
     const text = `${schedule(good)}  - id: weekly\n    environment: prod\n${good}`;
     expect(() => loadConfig(write('twice.yaml', text), {})).toThrow(
@@ -189,5 +209,42 @@ describe('loadConfig', () => {
     expect(() => loadConfig(path.join(dir, 'missing.yaml'), {})).toThrow(
       /Cannot read the configuration file .*missing\.yaml/,
     );
+  });
+});
+
+describe('cron expressions, field by field', () => {
+  it.each([
+    '0 2 * * SUN',
+    '*/15 * * * *',
+    '0 0-6/2 1,15 JAN-MAR,dec mon-fri',
+    '59 23 31 12 7',
+    '0 0 1 * 0',
+    '  30 1 * * *  ',
+  ])('accepts "%s"', (expression) => {
+    expect(cronProblem(expression)).toBeUndefined();
+  });
+
+  it.each([
+    ['60 * * * *', 'cron field 1 (minute) "60" is out of range 0-59'],
+    ['0 25 * * *', 'cron field 2 (hour) "25" is out of range 0-23'],
+    ['0 2 0 * *', 'cron field 3 (day-of-month) "0" is out of range 1-31'],
+    ['0 2 32 * *', 'cron field 3 (day-of-month) "32" is out of range 1-31'],
+    ['0 2 * 13 *', 'cron field 4 (month) "13" is out of range 1-12'],
+    ['0 2 * * 8', 'cron field 5 (day-of-week) "8" is out of range 0-7'],
+    ['0 2 * SEPT *', 'cron field 4 (month) "SEPT" is not a number or a name JAN-DEC'],
+    ['0 2 * * FUNDAY', 'cron field 5 (day-of-week) "FUNDAY" is not a number or a name SUN-SAT'],
+    ['0 1-24 * * *', 'cron field 2 (hour) "24" is out of range 0-23 (in "1-24")'],
+    ['0 2 * * FRI-MON', 'cron field 5 (day-of-week) "FRI-MON" is a range that ends before it starts'],
+    ['*/0 * * * *', 'cron field 1 (minute) "*/0": the step after "/" must be a whole number of at least 1'],
+    ['0 2 1,,15 * *', 'cron field 3 (day-of-month) "1,,15" has an empty list item'],
+    ['0 2 1-2-3 * *', 'cron field 3 (day-of-month) "1-2-3" is not a value, a range "a-b" or "*"'],
+    ['0 */2/3 * * *', 'cron field 2 (hour) "*/2/3" has more than one "/"'],
+    [
+      '0 2 * * SUN 2026',
+      'a cron expression has five fields: minute hour day-of-month month day-of-week (got 6)',
+    ],
+    ['1.5 * * * *', 'cron field 1 (minute) "1.5" is not a number'],
+  ])('rejects "%s": %s', (expression, message) => {
+    expect(cronProblem(expression)).toBe(message);
   });
 });

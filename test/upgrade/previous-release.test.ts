@@ -114,7 +114,7 @@ async function workflowTaskWorkers(workflowId: string): Promise<string[]> {
 beforeAll(async () => {
   execFileSync('bash', [path.join(ROOT, 'scripts/previous-release.sh'), RELEASE], { stdio: 'inherit' });
   temporal = await createDevServerEnv();
-  failed = await startTestEnvironment(temporal, { name: 'contoso-failed', topology });
+  failed = await startTestEnvironment(temporal, { name: 'contoso-failed', topology, faults: true });
   window = await startTestEnvironment(temporal, { name: 'contoso-window', topology });
   currentConfig = writeCurrentConfig();
   previousConfig = writePreviousReleaseConfig(failed.config.temporal.taskQueue);

@@ -6,7 +6,7 @@ import { decisionSignals, logQuery, statusQuery, type OperationStatus } from '..
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
-const bed = timeSkippingTestbed();
+const bed = timeSkippingTestbed({ faults: true });
 const { withWorker } = bed;
 
 const start = (workflow: typeof enableMaintenanceMode) =>

@@ -4,7 +4,7 @@ import { logQuery, type ServicingInput } from '../../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
-const bed = timeSkippingTestbed();
+const bed = timeSkippingTestbed({ faults: true });
 const { withWorker } = bed;
 afterEach(() => bed.env.fleet.clearFaults());
 

@@ -11,7 +11,7 @@ import {
 import { disableMaintenanceMode, maintenanceWindow } from '../../workflows';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
-const bed = timeSkippingTestbed();
+const bed = timeSkippingTestbed({ faults: true });
 const { withWorker } = bed;
 afterEach(() => bed.env.fleet.clearFaults());
 
