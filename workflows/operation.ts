@@ -105,6 +105,8 @@ export class Operation {
   private reportedState?: EnvironmentState;
   /** The entity granted the lock to this operation, which was waiting in its queue. */
   private granted = false;
+  /** The history entry is written and the lock given back: the entity no longer hears from us. */
+  private released = false;
 
   constructor(private readonly spec: OperationSpec) {
     const info = workflowInfo();
@@ -210,7 +212,8 @@ export class Operation {
 
   /** Tells the environment entity, while this operation holds (or shares) its lock. */
   private reportState(state: EnvironmentState): void {
-    if (!this.lockHeld || state === this.reportedState || !patched(Patches.entityState)) return;
+    if (!this.lockHeld || this.released || state === this.reportedState || !patched(Patches.entityState))
+      return;
     this.reportedState = state;
     const info = workflowInfo();
     void getExternalWorkflowHandle(environmentWorkflowId(this.spec.environment))
@@ -414,7 +417,7 @@ export class Operation {
           }),
         ),
       );
-      this.lockHeld = false;
+      this.released = true;
     } catch (err) {
       if (!(err instanceof Stop)) throw err;
       this.record.add({

@@ -12,19 +12,19 @@ export interface CliRun {
 
 /**
  * Runs the operator CLI as a user would: a separate process, built code, exit code and output.
- * `script` runs another build of it (the previous release's, in the upgrade test).
+ * `script` runs another build of it (the previous release's, in the upgrade test); `cwd` runs it
+ * from another folder (another host).
  */
 export function cli(
   configFile: string,
   args: string[],
-  env: NodeJS.ProcessEnv = {},
-  script = CLI,
+  { env = {}, script = CLI, cwd }: { env?: NodeJS.ProcessEnv; script?: string; cwd?: string } = {},
 ): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [script, '--config', configFile, ...args],
-      { env: { ...process.env, ...env }, timeout: 120_000 },
+      { env: { ...process.env, ...env }, timeout: 120_000, cwd },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });

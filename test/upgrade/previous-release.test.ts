@@ -131,7 +131,7 @@ afterAll(async () => {
 it(`finishes operations started by release ${RELEASE} on today's worker: resume and endWindow, environments exactly right`, async () => {
   const previous = startWorker(PREVIOUS, previousConfig);
   const previousCli = (...args: string[]) =>
-    cli(previousConfig, args, {}, path.join(PREVIOUS, 'client/cli.js'));
+    cli(previousConfig, args, { script: path.join(PREVIOUS, 'client/cli.js') });
 
   // On the previous release: an enable whose AOS start keeps failing, and a window with a key change.
   await failed.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
