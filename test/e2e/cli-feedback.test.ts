@@ -54,7 +54,9 @@ describe('the CLI says what it waits for: no worker, a wrong namespace', () => {
   }, 60_000);
 
   it('says that a namespace the server does not have does not exist, and exits 2', async () => {
-    const run = await cli(env.configFile, ['status', 'contoso-sandbox'], { env: { TEMPORAL_NAMESPACE: 'nope' } });
+    const run = await cli(env.configFile, ['status', 'contoso-sandbox'], {
+      env: { TEMPORAL_NAMESPACE: 'nope' },
+    });
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim()).toBe(

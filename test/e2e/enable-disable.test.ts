@@ -121,7 +121,9 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
     expect(unknown.stderr.trim()).toMatch(
       /^Unknown environment "fabrikam-prod". Known environments: contoso-sandbox \(from .*temporal\.yaml\)\.$/,
     );
-    const down = await cli(env.configFile, ['status', env.name], { env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+    const down = await cli(env.configFile, ['status', env.name], {
+      env: { TEMPORAL_ADDRESS: '127.0.0.1:1' },
+    });
     expect(down.code).toBe(3);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
     expect(down.stderr).toMatch(/^Cannot reach Temporal at 127\.0\.0\.1:1 \(namespace default\)/);

@@ -103,12 +103,17 @@ describe('workers on two hosts with no shared files', () => {
     const identities = new Set<string>();
     for (let i = 0; i < 20; i++) {
       const action: Action = i % 2 === 0 ? 'disable' : 'enable'; // the first test left it in maintenance
-      const pair = await Promise.all([startFromUi(`pair-${i}-x`, action), startFromUi(`pair-${i}-y`, action)]);
+      const pair = await Promise.all([
+        startFromUi(`pair-${i}-x`, action),
+        startFromUi(`pair-${i}-y`, action),
+      ]);
       const outcomes = await Promise.allSettled(pair.map((h) => h.result()));
       const won = outcomes.filter((o) => o.status === 'fulfilled');
       const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       expect([won.length, lost.length]).toEqual([1, 1]);
-      expect(((lost[0].reason as WorkflowFailedError).cause as ApplicationFailure).type).toBe('EnvironmentBusy');
+      expect(((lost[0].reason as WorkflowFailedError).cause as ApplicationFailure).type).toBe(
+        'EnvironmentBusy',
+      );
       for (const h of pair) {
         const { events } = await h.fetchHistory();
         for (const e of events ?? []) {

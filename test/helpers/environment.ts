@@ -34,6 +34,9 @@ export async function startTestEnvironment(
     heartbeatTimeout = '10s',
     decisionTimeout = '7d',
     faults = false,
+    // Long enough that days skipped on the time-skipping server do not fill the entity's history.
+    lockCheckInterval = temporal.supportsTimeSkipping ? '1h' : '5m',
+    continueAsNewAfterEvents = 5000,
   } = {},
 ): Promise<TestEnvironment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
@@ -58,6 +61,7 @@ export async function startTestEnvironment(
         // The time-skipping server cannot register custom search attributes.
         searchAttributes: !temporal.supportsTimeSkipping,
       },
+      history: { continueAsNewAfterEvents },
       policies: {
         activity: {
           startToCloseTimeout: '1m',
@@ -70,8 +74,7 @@ export async function startTestEnvironment(
           },
         },
         decisionTimeout,
-        // Long enough that days skipped on the time-skipping server do not fill the entity's history.
-        lockCheckInterval: temporal.supportsTimeSkipping ? '1h' : '5m',
+        lockCheckInterval,
         windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
       },
       environments: {
