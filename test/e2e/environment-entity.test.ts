@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  WorkflowFailedError} from '@temporalio/client';
 import {
-  WorkflowFailedError,
   type ApplicationFailure,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
