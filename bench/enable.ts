@@ -5,13 +5,16 @@
  *  (a) the documented manual procedure as a script: UPDATE the flag, restart every AOS one after
  *      another (as Set-MaintenanceMode.ps1 and an IIS reset do), wait until all are healthy;
  *  (b) the enableMaintenanceMode workflow through Temporal, from start to completed.
- * Prints medians over several repetitions, their ratio and the worker's peak memory; writes JSON.
+ * Prints medians over several repetitions, their ratio, the time each operation spends taking and
+ * releasing the servicing lock at the environment entity (from its operation log) and the worker's
+ * peak memory; writes JSON.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Client } from '@temporalio/client';
+import { logQuery } from '../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../workflows';
 import { startTestEnvironment, type TestEnvironment } from '../test/helpers/environment';
 import { createDevServerEnv } from '../test/helpers/temporal';
@@ -83,6 +86,16 @@ async function main(): Promise<void> {
       taskQueue: env.config.temporal.taskQueue,
       args: [input],
     });
+  const lock = { take: [] as number[], release: [] as number[] };
+  /** The lock's share of an operation: its successful attempts at taking and at releasing it. */
+  const recordLockTimes = async (workflowId: string) => {
+    const { entries } = await client.workflow.getHandle(workflowId).query(logQuery);
+    const took = (message: string) =>
+      entries.find((e) => e.kind === 'attempt' && e.outcome === 'succeeded' && e.message === message)
+        ?.durationMs;
+    lock.take.push(took('take the servicing lock') ?? NaN);
+    lock.release.push(took('record history and release the lock') ?? NaN);
+  };
 
   try {
     await run(disableMaintenanceMode, -1); // warm-up: the worker has bundled its workflows and answers
@@ -93,6 +106,8 @@ async function main(): Promise<void> {
       await manualProcedure(env, 0);
       workflow.push(await timed(() => run(enableMaintenanceMode, i)));
       await run(disableMaintenanceMode, i);
+      await recordLockTimes(`bench-${enableMaintenanceMode.name}-${i}`);
+      await recordLockTimes(`bench-${disableMaintenanceMode.name}-${i}`);
       process.stderr.write(
         `  repetition ${i + 1}/${REPETITIONS}: manual ${manual[i].toFixed(0)} ms, workflow ${workflow[i].toFixed(0)} ms\n`,
       );
@@ -107,6 +122,13 @@ async function main(): Promise<void> {
       enableWorkflowMs: { median: median(workflow), runs: workflow },
       ratio: median(workflow) / median(manual),
       target: 0.7,
+      lockMs: {
+        takeMedian: median(lock.take),
+        releaseMedian: median(lock.release),
+        perOperationMedian: median(lock.take.map((t, i) => t + lock.release[i])),
+        target: 50,
+        operations: lock.take.length,
+      },
       workerPeakRssMiB: peakRssMiB(workerProcess.pid!),
     };
     const out = path.join(
@@ -124,6 +146,8 @@ async function main(): Promise<void> {
         `  (a) manual procedure (flag + restart every AOS + wait healthy)  median ${results.manualProcedureMs.median.toFixed(0)} ms`,
         `  (b) enableMaintenanceMode workflow, start to completed          median ${results.enableWorkflowMs.median.toFixed(0)} ms`,
         `  ratio (b)/(a)                                                   ${results.ratio.toFixed(2)}  (target <= ${results.target})`,
+        `  servicing lock per operation (take + release, ${results.lockMs.operations} operations)      median ${results.lockMs.perOperationMedian.toFixed(0)} ms` +
+          ` (take ${results.lockMs.takeMedian.toFixed(0)}, release ${results.lockMs.releaseMedian.toFixed(0)}; target <= ${results.lockMs.target})`,
         `  worker peak RSS                                                 ${results.workerPeakRssMiB.toFixed(0)} MiB`,
         `  written to ${path.relative(process.cwd(), out)}`,
         '',
