@@ -9,6 +9,7 @@ import {
   logsCommand,
   statusCommand,
   unlockCommand,
+  upgradeCommand,
 } from './commands/environment';
 import { endWindowCommand, extendWindowCommand, windowCommand } from './commands/windows';
 import { scheduleCommands } from './commands/schedules';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   logsCommand(program);
   historyCommand(program);
   unlockCommand(program);
+  upgradeCommand(program);
   windowCommand(program);
   endWindowCommand(program);
   extendWindowCommand(program);

@@ -128,10 +128,13 @@ export const releaseLockUpdate = defineUpdate<{ inserted: boolean; released: boo
 /** A waiter that gives up: out of the queue; `held` if the lock was granted to it meanwhile. */
 export const leaveQueueUpdate = defineUpdate<{ held: boolean }, [OperationRef]>('leaveQueue');
 export const forceUnlockUpdate = defineUpdate<{ previous?: LockHolder }, [ForceUnlockInput]>('forceUnlock');
+export const importHistoryInputSchema = z
+  .object({ entries: z.array(historyEntrySchema), holder: lockHolderSchema.optional() })
+  .strict();
 /** Upgrade from the first release: its history entries and held locks, from its SQLite store. */
 export const importHistoryUpdate = defineUpdate<
   { imported: number; holder?: LockHolder },
-  [{ entries: HistoryEntry[]; holder?: LockHolder }]
+  [z.infer<typeof importHistoryInputSchema>]
 >('importHistory');
 
 /** From an operation holding (or sharing) the lock: the environment's state changed. */

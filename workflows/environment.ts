@@ -19,6 +19,7 @@ import {
   forceUnlockInputSchema,
   forceUnlockUpdate,
   historyQuery,
+  importHistoryInputSchema,
   importHistoryUpdate,
   leaveQueueUpdate,
   lockGrantedSignal,
@@ -118,14 +119,16 @@ class EnvironmentEntity {
         description: 'Release the lock by force. Input: {"by": "your.name", "reason": "..."}',
       },
     );
-    setHandler(importHistoryUpdate, ({ entries, holder }) =>
-      this.exclusive(async () => {
-        const before = r.history.length;
-        for (const e of entries) this.record(e);
-        if (holder && !r.holder) r.holder = holder;
-        this.publish();
-        return { imported: r.history.length - before, holder: r.holder };
-      }),
+    setHandler(
+      importHistoryUpdate,
+      ({ entries, holder }) =>
+        this.exclusive(async () => {
+          const imported = entries.filter((e) => this.record(e)).length;
+          if (holder && !r.holder) r.holder = holder;
+          this.publish();
+          return { imported, holder: r.holder };
+        }),
+      { validator: (input) => void importHistoryInputSchema.parse(input) },
     );
     setHandler(operationStateSignal, ({ workflowId, lineage, state }) => {
       const ref = { workflowId, lineage, runId: '' };

@@ -9,7 +9,6 @@ import {
   log,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -46,12 +45,6 @@ import {
 } from '../contract/operation';
 import { OperationRecord } from './operation-record';
 import { Patches, now, resolveEnvironment } from './settings';
-
-/** Lock calls only talk to Temporal: quick, and retried attempt by attempt by `withRetries`. */
-const LOCK_ACTIVITIES = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '15s',
-  retry: { maximumAttempts: 1 },
-});
 
 /** The error an activity or child threw, without Temporal's wrapping, and whether retrying can help. */
 export function causeOf(err: unknown): { error: ErrorInfo; nonRetryable: boolean } {
@@ -298,7 +291,7 @@ export class Operation {
     const info = workflowInfo();
     const { environment, kind, requestedBy } = this.spec;
     const answer = await this.withRetries(step, 'take the servicing lock', () =>
-      this.lockActivities().acquireLock({
+      this.act.acquireLock({
         environment,
         action: kind,
         requestedBy,
@@ -319,19 +312,11 @@ export class Operation {
       const info = workflowInfo();
       const ref = { workflowId: info.workflowId, runId: info.runId, lineage: info.firstExecutionRunId };
       ({ held } = await this.withRetries(step, 'leave the queue', () =>
-        this.lockActivities().leaveQueue({ environment: this.spec.environment, ...ref }),
+        this.act.leaveQueue({ environment: this.spec.environment, ...ref }),
       ));
     }
     if (held) this.lockTaken();
     return held;
-  }
-
-  /**
-   * The calls to the environment entity: local activities (no task of their own on the server, half
-   * the lock's time), except for operations that started as normal activities (the first release).
-   */
-  private lockActivities() {
-    return patched(Patches.localLock) ? LOCK_ACTIVITIES : this.act;
   }
 
   private lockTaken(): void {
@@ -415,7 +400,7 @@ export class Operation {
     try {
       await this.step('record', () =>
         this.withRetries('record', 'record history and release the lock', () =>
-          this.lockActivities().finishOperation({
+          this.act.finishOperation({
             operationId: info.workflowId,
             runId: info.runId,
             environment: s.environment,

@@ -16,6 +16,4 @@ export const Patches = {
   entityState: 'environment-entity-state',
   /** A window waiting for a busy environment queues at the entity instead of polling. */
   lockQueue: 'window-lock-queue',
-  /** The lock is taken and released by local activities. */
-  localLock: 'local-lock-activities',
 } as const;

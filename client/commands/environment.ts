@@ -5,6 +5,7 @@ import { forceUnlockUpdate } from '../../contract/environment';
 import { ENVIRONMENT_STATES, logQuery } from '../../contract/operation';
 import { formatHistory, formatHolder, formatList, formatLog, formatStatus } from '../format';
 import { ExitCode, OperatorError, entitiesOf, environmentStatus, resolveOperation } from '../operations';
+import { importFirstReleaseHistory } from '../upgrade';
 import { environmentArg, err, me, out, withClient } from './shared';
 
 /** Commands that read or repair an environment: status, list, logs, history, unlock. */
@@ -116,6 +117,33 @@ export function unlockCommand(program: Command): void {
             ? `Released the lock of ${environment} (held by ${previous.workflowId}); recorded in its history.`
             : `${environment} was released meanwhile; nothing to do.`,
         );
+      });
+    });
+}
+
+export function upgradeCommand(program: Command): void {
+  program
+    .command('upgrade')
+    .description(
+      'Upgrading from the first release: move its SQLite history and held locks into Temporal (once; again is harmless)',
+    )
+    .option('--from <file>', "the first release's history file (default: history.database in temporal.yaml)")
+    .option('--json', 'print JSON instead of text')
+    .action(async (opts: { from?: string; json?: boolean }) => {
+      await withClient(program, undefined, async ({ config: c, client }) => {
+        const file = opts.from ?? c.history.database;
+        if (!file) {
+          throw new OperatorError(
+            "Name the first release's history file: --from data/history.db, or history.database in temporal.yaml.",
+            ExitCode.InvalidInput,
+          );
+        }
+        const lines = await importFirstReleaseHistory(client, c, file);
+        if (opts.json) return out(JSON.stringify(lines, null, 2));
+        for (const l of lines) {
+          const lock = l.holder ? `locked by ${formatHolder(l.holder)}` : 'not locked';
+          out(`${l.environment}: ${l.imported} of ${l.entries} history entries imported; ${lock}.`);
+        }
       });
     });
 }

@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { statusQuery, type ServicingResult } from '../../contract/operation';
 import type { WindowResult } from '../../contract/window';
 import { cli } from '../helpers/cli';
+import { entityOf } from '../helpers/entity';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 import { createDevServerEnv } from '../helpers/temporal';
 
@@ -175,6 +176,24 @@ it(`finishes operations started by release ${RELEASE} on today's worker: resume 
   startWorker(CURRENT, currentConfig);
   const maint = (...args: string[]) => cli(currentConfig, args);
 
+  // Locks and history move from the previous release's file into Temporal; then they hold as before.
+  const upgraded = await maint('upgrade', '--from', path.join(failed.dir, 'history.db'));
+  expect(upgraded.code).toBe(0);
+  expect(upgraded.stdout).toContain(
+    `${failed.name}: 0 of 0 history entries imported; locked by workflow maintenance-${failed.name}`,
+  );
+  expect(upgraded.stdout).toContain(
+    `${window.name}: 1 of 1 history entries imported; locked by workflow window-${window.name}`,
+  );
+  const intruder = await temporal.client.workflow.start('disableMaintenanceMode', {
+    workflowId: 'disable-during-upgrade',
+    taskQueue: failed.config.temporal.taskQueue,
+    args: [{ environment: failed.name, requestedBy: 'someone' }],
+  });
+  await expect(intruder.result()).rejects.toMatchObject({
+    cause: { type: 'EnvironmentBusy', message: expect.stringContaining(`maintenance-${failed.name}`) },
+  });
+
   const resumed = await maint('resume', failed.name, '-r', 'fault cleared', '-u', 'jane');
   expect(resumed.stderr).toBe('');
   expect(resumed.code).toBe(0);
@@ -202,6 +221,19 @@ it(`finishes operations started by release ${RELEASE} on today's worker: resume 
     running: ['aos-1 interactive', 'aos-2 interactive', 'aos-3 interactive', 'aos-4 batch', 'aos-5 batch'],
   });
   expect(await configurationKey(window, 'WHSandTMS')).toBe(true);
+
+  // The environments' histories: what the previous release recorded, then today's, and no lock left.
+  const historyOf = async (env: TestEnvironment) => {
+    const entity = entityOf(temporal.client, env);
+    expect(await entity.holder()).toBeUndefined();
+    return (await entity.history()).map((e) => `${e.operationId} ${e.action} ${e.result}`);
+  };
+  expect(await historyOf(failed)).toEqual([`maintenance-${failed.name} enable Succeeded`]);
+  expect(await historyOf(window)).toEqual([
+    `window-${window.name}-disable disable Succeeded`,
+    `window-${window.name}-enable enable Succeeded`,
+    `window-${window.name} window Succeeded`,
+  ]);
 
   // Each history holds work of both workers: the previous one up to the upgrade, today's after it.
   for (const [workflowId, upTo] of [
