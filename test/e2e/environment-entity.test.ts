@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  WorkflowFailedError} from '@temporalio/client';
-import {
-  type ApplicationFailure,
-  type WorkflowHandleWithFirstExecutionRunId,
-} from '@temporalio/client';
+import type { WorkflowFailedError } from '@temporalio/client';
+import { type ApplicationFailure, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { environmentWorkflowId } from '../../contract/environment';
 import { statusQuery, type Action } from '../../contract/operation';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
