@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { entityOf } from '../helpers/entity';
 import { logQuery, statusQuery, type ServicingResult } from '../../contract/operation';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 import { createDevServerEnv } from '../helpers/temporal';
-
-const WORKER = path.resolve(__dirname, '../../dist/worker/index.js');
+import { startWorkerProcess, stopWorkerProcess } from '../helpers/worker-process';
 
 let temporal: TestWorkflowEnvironment;
 let env: TestEnvironment;
@@ -15,11 +13,8 @@ const workers: ChildProcess[] = [];
 
 /** The worker as users run it: its own process, from the built code, with the test's temporal.yaml. */
 function startWorker(): ChildProcess {
-  const log = fs.openSync(path.join(env.dir, `worker-${workers.length + 1}.log`), 'a');
-  const child = spawn(process.execPath, [WORKER, env.configFile], {
-    stdio: ['ignore', log, log],
-    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
-  });
+  const logFile = path.join(env.dir, `worker-${workers.length + 1}.log`);
+  const child = startWorkerProcess({ configFile: env.configFile, logFile });
   workers.push(child);
   return child;
 }
@@ -30,12 +25,7 @@ beforeAll(async () => {
   env = await startTestEnvironment(temporal, { heartbeatTimeout: '2s', faults: true });
 });
 afterAll(async () => {
-  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
-  await Promise.all(
-    workers.map((w) =>
-      w.exitCode === null && w.signalCode === null ? new Promise((r) => w.once('exit', r)) : null,
-    ),
-  );
+  await Promise.all(workers.map((w) => stopWorkerProcess(w)));
   await env?.stop();
   await temporal?.teardown();
 });

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { cli } from '../helpers/cli';
 import { entityOf } from '../helpers/entity';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 import { createDevServerEnv } from '../helpers/temporal';
+import { exited, startWorkerProcess, stopWorkerProcess } from '../helpers/worker-process';
 
 /**
  * An upgrade while operations are in flight. The previous release (built from git by
@@ -31,21 +32,13 @@ let previousConfig: string;
 let currentConfig: string;
 const workers: ChildProcess[] = [];
 
-/** A worker as users run it: its own process, built code, a config file; its log in the test folder. */
+/** A worker as users run it (today's or the previous release's build); its log in the test folder. */
 function startWorker(dist: string, configFile: string): ChildProcess {
-  const log = fs.openSync(path.join(failed.dir, `worker-${workers.length + 1}.log`), 'a');
-  const child = spawn(process.execPath, [path.join(dist, 'worker/index.js'), configFile], {
-    stdio: ['ignore', log, log],
-    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
-  });
+  const logFile = path.join(failed.dir, `worker-${workers.length + 1}.log`);
+  const child = startWorkerProcess({ configFile, logFile, dist });
   workers.push(child);
   return child;
 }
-
-const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve(child.exitCode)
-    : new Promise<number | null>((resolve) => child.once('exit', resolve));
 
 /** The previous release's temporal.yaml for both environments, written out in its own (strict) schema. */
 function writePreviousReleaseConfig(taskQueue: string): string {
@@ -122,8 +115,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
-  await Promise.all(workers.map(exited));
+  await Promise.all(workers.map((w) => stopWorkerProcess(w)));
   await failed?.stop();
   await window?.stop();
   await temporal?.teardown();
