@@ -67,7 +67,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
       async () => {
         await op.takeLock('preflight');
         return op.withRetries('preflight', 'snapshot the environment', () =>
-          op.act.snapshotEnvironment({ environment }),
+          op.act.snapshotEnvironment.executeWithOptions(op.heartbeatingOptions, [{ environment }]),
         );
       },
       (s) =>
@@ -108,7 +108,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
               what,
               () =>
                 (what === 'restart' ? op.act.restartAos : op.act.stopAos).executeWithOptions(
-                  { ...op.activityOptions, summary: `${what} ${aosId}` },
+                  { ...op.heartbeatingOptions, summary: `${what} ${aosId}` },
                   [{ environment, aosId }],
                 ),
               aosId,
@@ -146,7 +146,9 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
         'restoreAos',
         () =>
           op.withRetries('restoreAos', 'restore AOS', () =>
-            op.act.restoreTopology({ environment, snapshot: before }),
+            op.act.restoreTopology.executeWithOptions(op.heartbeatingOptions, [
+              { environment, snapshot: before },
+            ]),
           ),
         (r) => (r.changed.length > 0 ? r.changed.join(' ') : 'nothing to change'),
       );
