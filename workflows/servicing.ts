@@ -106,11 +106,16 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
             op.withRetries(
               'restartAos',
               what,
-              () =>
-                (what === 'restart' ? op.act.restartAos : op.act.stopAos).executeWithOptions(
-                  { ...op.heartbeatingOptions, summary: `${what} ${aosId}` },
-                  [{ environment, aosId }],
-                ),
+              async () => {
+                const state = await (
+                  what === 'restart' ? op.act.restartAos : op.act.stopAos
+                ).executeWithOptions({ ...op.heartbeatingOptions, summary: `${what} ${aosId}` }, [
+                  { environment, aosId },
+                ]);
+                // A resumed step leaves an AOS already in the target mode alone; the log says so.
+                if ('note' in state && state.note) op.note(`${aosId}: ${state.note}, not restarted`);
+                return state;
+              },
               aosId,
             ),
           ),

@@ -201,6 +201,9 @@ describe('retries, resumes and timeouts that fit', () => {
     const resumed = await e2e.maint('resume', 'contoso-sandbox', '-u', 'jane');
     expect(resumed.stdout).toContain('contoso-sandbox is InMaintenance (Succeeded).');
     expect(await e2e.env.fleet.getAos('aos-1')).toMatchObject({ pid: aos1.pid, startedAt: aos1.startedAt });
+    expect((await log()).entries).toContainEqual(
+      expect.objectContaining({ kind: 'note', message: 'aos-1: already in the target mode, not restarted' }),
+    );
     expect(await e2e.observe()).toEqual({ flag: 1, running: ['aos-1 (maintenance)', 'aos-4 (maintenance)'] });
   });
 
