@@ -99,7 +99,7 @@ export class Operation {
   act!: ReturnType<typeof proxyActivities<Activities>>;
   /** For calls that add a summary the Web UI shows next to the activity (`executeWithOptions`). */
   activityOptions!: ActivityOptions;
-  /** For the activities that heartbeat (AOS restarts and stops): the heartbeat timeout applies to them only. */
+  /** For the activities that heartbeat (snapshot, AOS restart, stop, restore): only they get a heartbeat timeout. */
   heartbeatingOptions!: ActivityOptions;
   private pending?: Decision;
   private lockHeld = false;
