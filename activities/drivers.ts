@@ -10,10 +10,14 @@ export interface FlagStore {
   writeConfigurationMode(value: 0 | 1): Promise<{ previous: 0 | 1 }>;
 }
 
+/** `crashed`: stopped without anyone asking, so it is down although it should run. */
+export type AosStatus = 'running' | 'stopped' | 'starting' | 'stopping' | 'crashed';
+
 export interface AosState {
   id: string;
   role: AosRole;
   running: boolean;
+  status: AosStatus;
   /** As the instance read it when it started; null while it is not running. */
   maintenanceMode: boolean | null;
 }

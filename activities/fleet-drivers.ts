@@ -72,7 +72,14 @@ class SqliteFlagStore implements FlagStore {
 
 function toState(i: AosInstance): AosState {
   const running = i.status === 'running';
-  return { id: i.id, role: i.role, running, maintenanceMode: running ? i.maintenanceMode : null };
+  const crashed = i.status === 'stopped' && i.desired === 'running' && !!i.lastError?.startsWith('crashed');
+  return {
+    id: i.id,
+    role: i.role,
+    running,
+    status: crashed ? 'crashed' : i.status,
+    maintenanceMode: running ? i.maintenanceMode : null,
+  };
 }
 
 class FleetProbe implements SignInProbe {

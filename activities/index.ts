@@ -3,7 +3,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
 import type { Config } from '../config/schema';
-import type { AosState, EnvironmentDrivers } from './drivers';
+import type { AosControl, AosState, EnvironmentDrivers } from './drivers';
 import { classify } from './errors';
 import { createLockActivities, type LockDeps } from './lock';
 
@@ -51,6 +51,21 @@ async function heartbeating<T>(work: (signal: AbortSignal) => Promise<T>): Promi
   }
 }
 
+/** How long a snapshot waits for AOS that are starting or stopping to settle. */
+const SETTLE_TIMEOUT_MS = 30_000;
+const SETTLE_POLL_MS = 250;
+
+/** The AOS once none is starting or stopping, or as they are when the wait is up. */
+async function settled(aosControl: AosControl, signal: AbortSignal): Promise<AosState[]> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    const all = await aosControl.list(signal);
+    const moving = all.some((a) => a.status === 'starting' || a.status === 'stopping');
+    if (!moving || Date.now() >= deadline) return all;
+    await Context.current().sleep(SETTLE_POLL_MS);
+  }
+}
+
 async function guarded<T>(what: string, work: () => Promise<T>, unavailable?: ErrorType): Promise<T> {
   try {
     return await work();
@@ -82,17 +97,22 @@ export function createActivities(deps: ActivityDeps) {
     return deps.drivers(environment);
   };
 
-  /** How an AOS differs from the snapshot taken before the operation, if it does. */
+  /**
+   * How an AOS differs from what a rollback to the snapshot can produce, if it does. A restart makes an
+   * AOS read the flag, so every AOS that ran before must run in the mode the snapshot's flag gives, even
+   * where the snapshot had mixed modes (left by an abort) that no restart can bring back.
+   */
   const difference = (
     before: EnvironmentSnapshot['instances'][number],
     now: AosState[],
+    flag: 0 | 1,
   ): string | undefined => {
     const after = now.find((a) => a.id === before.id);
     if (!after) return `${before.id} is missing`;
     if (after.running !== before.running)
       return `${before.id} ${before.running ? 'ran' : 'was stopped'} before`;
-    if (before.running && after.maintenanceMode !== before.maintenanceMode) {
-      return `${before.id} ran ${before.maintenanceMode ? 'in' : 'out of'} maintenance mode before`;
+    if (before.running && after.maintenanceMode !== (flag === 1)) {
+      return `${before.id} runs ${after.maintenanceMode ? 'in' : 'out of'} maintenance mode, CONFIGURATIONMODE ${flag} gives ${flag === 1 ? 'in' : 'out of'}`;
     }
     return undefined;
   };
@@ -130,15 +150,27 @@ export function createActivities(deps: ActivityDeps) {
       };
     },
 
-    /** Both the database and the AOS control plane answer; returns the state to roll back to. */
+    /**
+     * Both the database and the AOS control plane answer; returns the state to roll back to. AOS that
+     * are starting or stopping are waited for; one still moving, or crashed, fails preflight by name.
+     */
     async snapshotEnvironment({ environment }: EnvironmentRef): Promise<EnvironmentSnapshot> {
       const d = drivers(environment);
       const configurationMode = await guarded('read CONFIGURATIONMODE', () =>
         d.flagStore.readConfigurationMode(),
       );
       const instances = await guarded('list AOS instances', () =>
-        d.aosControl.list(Context.current().cancellationSignal),
+        heartbeating((signal) => settled(d.aosControl, signal)),
       );
+      const unsettled = instances.filter((a) => a.status !== 'running' && a.status !== 'stopped');
+      if (unsettled.length > 0) {
+        throw ApplicationFailure.retryable(
+          `Cannot take a snapshot to roll back to: ${unsettled.map((a) => `${a.id} is ${a.status}`).join(', ')}` +
+            ` (waited ${SETTLE_TIMEOUT_MS / 1000} s). Start or stop ${unsettled.length > 1 ? 'them' : 'it'} through the control plane, then resume.`,
+          ErrorType.AosUnavailable,
+          { unsettled: unsettled.map(({ id, status }) => ({ id, status })) },
+        );
+      }
       return {
         configurationMode,
         instances: instances.map(({ id, role, running, maintenanceMode }) => ({
@@ -160,11 +192,24 @@ export function createActivities(deps: ActivityDeps) {
       return result;
     },
 
-    async restartAos({ environment, aosId }: AosRef) {
+    /**
+     * Restarts the AOS so it reads the flag, unless it already runs in the mode the flag gives: a retried
+     * or resumed step then leaves it, and the users signed in on it, alone.
+     */
+    async restartAos({ environment, aosId }: AosRef): Promise<AosState & { note?: string }> {
       const d = drivers(environment);
       return guarded(
         `restart ${aosId}`,
-        () => heartbeating((signal) => d.aosControl.restart(aosId, signal)),
+        () =>
+          heartbeating(async (signal) => {
+            const target = (await d.flagStore.readConfigurationMode()) === 1;
+            const current = (await d.aosControl.list(signal)).find((a) => a.id === aosId);
+            if (current?.running && current.maintenanceMode === target) {
+              log.info('AOS already in the target mode; not restarted', { environment, aosId });
+              return { ...current, note: 'already in the target mode' };
+            }
+            return d.aosControl.restart(aosId, signal);
+          }),
         ErrorType.AosStartFailed,
       );
     },
@@ -174,15 +219,19 @@ export function createActivities(deps: ActivityDeps) {
       return guarded(`stop ${aosId}`, () => heartbeating((signal) => d.aosControl.stop(aosId, signal)));
     },
 
-    /** Rollback: brings back exactly the AOS that ran before, each restarted so it reads the restored flag. */
+    /**
+     * Rollback: brings back exactly the AOS that ran before, each in the mode the restored flag gives
+     * (a restart reads it); says what it did to each.
+     */
     async restoreTopology({ environment, snapshot }: EnvironmentRef & { snapshot: EnvironmentSnapshot }) {
       const d = drivers(environment);
+      const flag = snapshot.configurationMode;
       return guarded(
         'restore AOS',
         () =>
           heartbeating(async (signal) => {
             const now = await d.aosControl.list(signal);
-            const changes = snapshot.instances.filter((before) => difference(before, now));
+            const changes = snapshot.instances.filter((before) => difference(before, now, flag));
             await Promise.all(
               changes.map((before) =>
                 before.running
@@ -190,21 +239,25 @@ export function createActivities(deps: ActivityDeps) {
                   : d.aosControl.stop(before.id, signal),
               ),
             );
-            return { changed: changes.map((c) => `${c.running ? '↻' : '■'} ${c.id}`) };
+            const mode = flag === 1 ? 'maintenance' : 'normal';
+            return { changed: changes.map((c) => (c.running ? `↻ ${c.id} (${mode})` : `■ ${c.id}`)) };
           }),
         ErrorType.AosStartFailed,
       );
     },
 
-    /** Rollback: the flag, the running AOS and their modes equal the snapshot taken before the operation. */
+    /**
+     * Rollback: the flag and the running AOS equal the snapshot, each in the mode the flag gives; a mode
+     * the snapshot had that no restart can give (mixed modes after an abort) is named, not demanded.
+     */
     async verifySnapshot({ environment, snapshot }: EnvironmentRef & { snapshot: EnvironmentSnapshot }) {
       const d = drivers(environment);
       return guarded('verify rollback', async () => {
         const flag = await d.flagStore.readConfigurationMode();
         const now = await d.aosControl.list(Context.current().cancellationSignal);
-        const problems = snapshot.instances.flatMap((before) => difference(before, now) ?? []);
-        if (flag !== snapshot.configurationMode)
-          problems.unshift(`CONFIGURATIONMODE is ${flag}, was ${snapshot.configurationMode}`);
+        const expected = snapshot.configurationMode;
+        const problems = snapshot.instances.flatMap((before) => difference(before, now, expected) ?? []);
+        if (flag !== expected) problems.unshift(`CONFIGURATIONMODE is ${flag}, was ${expected}`);
         if (problems.length > 0) {
           throw ApplicationFailure.retryable(
             `Not back where it was: ${problems.join('; ')}`,
@@ -214,7 +267,19 @@ export function createActivities(deps: ActivityDeps) {
             },
           );
         }
-        return { checks: [`CONFIGURATIONMODE = ${flag}`, `running as before: ${describeRunning(now)}`] };
+        const unrestorable = snapshot.instances
+          .filter((i) => i.running && i.maintenanceMode !== (expected === 1))
+          .map(
+            (i) =>
+              `${i.id} ran ${i.maintenanceMode ? 'in' : 'out of'} maintenance mode before, which CONFIGURATIONMODE ${expected} cannot give: it runs ${expected === 1 ? 'in' : 'out of'} it`,
+          );
+        return {
+          checks: [
+            `CONFIGURATIONMODE = ${flag}`,
+            `running as before: ${describeRunning(now)}`,
+            ...unrestorable,
+          ],
+        };
       });
     },
 

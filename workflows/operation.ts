@@ -99,6 +99,8 @@ export class Operation {
   act!: ReturnType<typeof proxyActivities<Activities>>;
   /** For calls that add a summary the Web UI shows next to the activity (`executeWithOptions`). */
   activityOptions!: ActivityOptions;
+  /** For the activities that heartbeat (snapshot, AOS restart, stop, restore): only they get a heartbeat timeout. */
+  heartbeatingOptions!: ActivityOptions;
   private pending?: Decision;
   private lockHeld = false;
   /** The state the environment entity has from this operation. */
@@ -171,9 +173,12 @@ export class Operation {
     this.settings = await resolveEnvironment({ environment: this.spec.environment });
     this.activityOptions = {
       startToCloseTimeout: this.settings.activity.startToCloseTimeoutMs,
-      heartbeatTimeout: this.settings.activity.heartbeatTimeoutMs,
       // The workflow retries itself (withRetries) so that every attempt is in the operation log.
       retry: { maximumAttempts: 1 },
+    };
+    this.heartbeatingOptions = {
+      ...this.activityOptions,
+      heartbeatTimeout: this.settings.activity.heartbeatTimeoutMs,
     };
     this.act = proxyActivities<Activities>(this.activityOptions);
     this.publish();

@@ -67,7 +67,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
       async () => {
         await op.takeLock('preflight');
         return op.withRetries('preflight', 'snapshot the environment', () =>
-          op.act.snapshotEnvironment({ environment }),
+          op.act.snapshotEnvironment.executeWithOptions(op.heartbeatingOptions, [{ environment }]),
         );
       },
       (s) =>
@@ -106,11 +106,16 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
             op.withRetries(
               'restartAos',
               what,
-              () =>
-                (what === 'restart' ? op.act.restartAos : op.act.stopAos).executeWithOptions(
-                  { ...op.activityOptions, summary: `${what} ${aosId}` },
-                  [{ environment, aosId }],
-                ),
+              async () => {
+                const state = await (
+                  what === 'restart' ? op.act.restartAos : op.act.stopAos
+                ).executeWithOptions({ ...op.heartbeatingOptions, summary: `${what} ${aosId}` }, [
+                  { environment, aosId },
+                ]);
+                // A resumed step leaves an AOS already in the target mode alone; the log says so.
+                if ('note' in state && state.note) op.note(`${aosId}: ${state.note}, not restarted`);
+                return state;
+              },
               aosId,
             ),
           ),
@@ -146,7 +151,9 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
         'restoreAos',
         () =>
           op.withRetries('restoreAos', 'restore AOS', () =>
-            op.act.restoreTopology({ environment, snapshot: before }),
+            op.act.restoreTopology.executeWithOptions(op.heartbeatingOptions, [
+              { environment, snapshot: before },
+            ]),
           ),
         (r) => (r.changed.length > 0 ? r.changed.join(' ') : 'nothing to change'),
       );

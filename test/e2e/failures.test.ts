@@ -187,3 +187,44 @@ describe.each(matrix)('a fault at $step', (fault) => {
     });
   });
 });
+
+describe('retries, resumes and timeouts that fit', () => {
+  it('a resume after a partial restart does not restart the AOS already in maintenance mode', async () => {
+    await failAt({
+      step: 'restartAos',
+      persistent: { startFailures: { 'aos-4': 1000 } },
+      errorType: 'AosStartFailed',
+    });
+    const aos1 = await e2e.env.fleet.getAos('aos-1');
+    expect(aos1).toMatchObject({ status: 'running', maintenanceMode: true });
+    await e2e.env.fleet.clearFaults();
+    const resumed = await e2e.maint('resume', 'contoso-sandbox', '-u', 'jane');
+    expect(resumed.stdout).toContain('contoso-sandbox is InMaintenance (Succeeded).');
+    expect(await e2e.env.fleet.getAos('aos-1')).toMatchObject({ pid: aos1.pid, startedAt: aos1.startedAt });
+    expect((await log()).entries).toContainEqual(
+      expect.objectContaining({ kind: 'note', message: 'aos-1: already in the target mode, not restarted' }),
+    );
+    expect(await e2e.observe()).toEqual({ flag: 1, running: ['aos-1 (maintenance)', 'aos-4 (maintenance)'] });
+  });
+
+  it('gives a heartbeat timeout only to the activities that heartbeat', async () => {
+    expect((await e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(0);
+    const { events } = await e2e.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+    const heartbeatTimeouts = new Map<string, number>();
+    for (const e of events ?? []) {
+      const scheduled = e.activityTaskScheduledEventAttributes;
+      if (!scheduled) continue;
+      const { seconds, nanos } = scheduled.heartbeatTimeout ?? {};
+      heartbeatTimeouts.set(scheduled.activityType!.name!, Number(seconds ?? 0) * 1000 + (nanos ?? 0) / 1e6);
+    }
+    expect(Object.fromEntries(heartbeatTimeouts)).toEqual({
+      acquireLock: 0,
+      snapshotEnvironment: 10_000,
+      setConfigurationMode: 0,
+      restartAos: 10_000,
+      stopAos: 10_000,
+      verifyEnvironment: 0,
+      finishOperation: 0,
+    });
+  });
+});
