@@ -1,12 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { EnvironmentEntities } from '../client/environment-entity';
+import { formatHolder } from '../client/format';
 import {
   acquireLockUpdate,
   leaveQueueUpdate,
   releaseLockUpdate,
   type HistoryEntry,
-  type LockHolder,
   type OperationRef,
 } from '../contract/environment';
 import { ErrorType } from '../contract/errors';
@@ -42,10 +42,6 @@ function stateAfter({ action, result }: FinishInput): EnvironmentState {
   if (result === 'Succeeded') return action === 'enable' ? 'InMaintenance' : 'Deployed';
   if (result === 'RolledBack') return action === 'disable' ? 'InMaintenance' : 'Deployed';
   return 'Failed';
-}
-
-function describe(h: LockHolder): string {
-  return `workflow ${h.workflowId} (run ${h.runId}, ${h.action} requested by ${h.requestedBy} at ${h.since})`;
 }
 
 /** Runs an entity call; a refused update (bad input) is not retried, anything else is. */
@@ -91,7 +87,7 @@ export function createLockActivities({ entities, client, requireEnvironment }: L
         return { takenOverFrom: null, queued: answer.position, holder: answer.holder };
       }
       throw ApplicationFailure.nonRetryable(
-        `${input.environment} is being serviced by ${describe(answer.holder)}. ` +
+        `${input.environment} is being serviced by ${formatHolder(answer.holder)}. ` +
           'Wait for it to finish, or decide on it if it has failed.',
         ErrorType.EnvironmentBusy,
       );
