@@ -24,6 +24,7 @@ import {
 import { isInTargetMode, planAosSteps } from '../contract/plan';
 import { formatIssues } from '../contract/validation';
 import { Operation, RollbackRequested, stopped } from './operation';
+import { restoreSnapshot } from './restore';
 
 function parseInput(action: Action, raw: unknown) {
   const parsed = servicingInputSchema.safeParse(raw);
@@ -136,36 +137,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
 
   const rollback = async (before: EnvironmentSnapshot): Promise<Result> => {
     op.beginRollback();
-    if (touched.flag) {
-      await op.step(
-        'restoreFlag',
-        () =>
-          op.withRetries('restoreFlag', 'restore CONFIGURATIONMODE', () =>
-            op.act.setConfigurationMode({ environment, value: before.configurationMode }),
-          ),
-        (r) => `CONFIGURATIONMODE ${r.previous} → ${before.configurationMode}`,
-      );
-    } else record.skipStep('restoreFlag', 'the flag was not changed');
-    if (touched.aos) {
-      await op.step(
-        'restoreAos',
-        () =>
-          op.withRetries('restoreAos', 'restore AOS', () =>
-            op.act.restoreTopology.executeWithOptions(op.heartbeatingOptions, [
-              { environment, snapshot: before },
-            ]),
-          ),
-        (r) => (r.changed.length > 0 ? r.changed.join(' ') : 'nothing to change'),
-      );
-    } else record.skipStep('restoreAos', 'no AOS was touched');
-    await op.step(
-      'verifyRestored',
-      () =>
-        op.withRetries('verifyRestored', 'verify as before', () =>
-          op.act.verifySnapshot({ environment, snapshot: before }),
-        ),
-      (r) => r.checks.join('; '),
-    );
+    await restoreSnapshot(op, before, touched);
     return 'RolledBack';
   };
 
