@@ -28,9 +28,15 @@ export type Expectation = 'maintenance' | 'normal';
 export interface OperationSettings {
   searchAttributes: boolean;
   decisionTimeoutMs: number;
-  windows: { maximumDurationMs: number; busyTimeoutMs: number; busyPollIntervalMs: number };
+  windows: {
+    maximumDurationMs: number;
+    busyTimeoutMs: number;
+    busyPollIntervalMs: number;
+    /** Absent in settings recorded by releases before the cap: those windows replay uncapped. */
+    maximumExtensions?: number;
+  };
   activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
-  /** For the environment entity workflow. */
+  /** For the environment entity workflow (`continueAsNewAfterEvents` also for open windows). */
   environment: { historyKeep: number; lockCheckIntervalMs: number; continueAsNewAfterEvents: number };
   retry: {
     initialIntervalMs: number;
@@ -131,6 +137,7 @@ export function createActivities(deps: ActivityDeps) {
           maximumDurationMs: msToNumber(windows.maximumDuration),
           busyTimeoutMs: msToNumber(windows.busyTimeout),
           busyPollIntervalMs: msToNumber(windows.busyPollInterval),
+          maximumExtensions: windows.maximumExtensions,
         },
         activity: {
           startToCloseTimeoutMs: msToNumber(activity.startToCloseTimeout),

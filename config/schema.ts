@@ -196,7 +196,7 @@ export const configSchema = z
       .object({
         /** Entries each environment keeps (oldest dropped first); event sinks are the long-term archive. */
         keep: z.number().int().min(10).max(10_000).default(2000),
-        /** The environment entity continues as new past this many history events. */
+        /** Long-lived workflows (environment entities, open windows) continue as new past this many history events. */
         continueAsNewAfterEvents: z.number().int().min(100).max(40_000).default(5000),
         /**
          * The first release's SQLite history and locks, read only by `maint upgrade` to import them
@@ -217,6 +217,8 @@ export const configSchema = z
           .object({
             /** The longest a maintenance window may stay open, extensions included. */
             maximumDuration: duration.default('12h'),
+            /** How many times one window may be extended (each extension is kept in its history). */
+            maximumExtensions: z.number().int().min(0).max(1000).default(20),
             /** How long a window waits for its environment while another operation holds it. */
             busyTimeout: duration.default('1h'),
             busyPollInterval: duration.default('1m'),

@@ -67,7 +67,10 @@ export const EXAMPLE_INPUT: ServicingInput = {
 export const FORWARD_STEPS = ['preflight', 'flipFlag', 'restartAos', 'verify'] as const;
 export const ROLLBACK_STEPS = ['restoreFlag', 'restoreAos', 'verifyRestored'] as const;
 export const WINDOW_STEPS = ['preflight', 'enable', 'applyChanges', 'window', 'disable'] as const;
+/** Windows of earlier releases: restore the keys, then leave maintenance. */
 export const WINDOW_ROLLBACK_STEPS = ['restoreKeys', 'disable'] as const;
+/** Windows now: restore the keys, then the flag and AOS exactly as the window found them. */
+export const WINDOW_EXACT_ROLLBACK_STEPS = ['restoreKeys', ...ROLLBACK_STEPS] as const;
 export const STEPS = [
   ...FORWARD_STEPS,
   ...ROLLBACK_STEPS,

@@ -3,9 +3,12 @@ import { defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import {
   decisionInputSchema,
+  environmentSnapshotSchema,
   servicingInputSchema,
   type Decision,
   type KeyChange,
+  type OperationLog,
+  type OperationStatus,
   type Result,
   type ServicingInput,
   type StepRecord,
@@ -52,8 +55,30 @@ const keyName = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,80}$/, 'configuration key names are letters, digits and _');
 
+const isObject = (v: unknown) => typeof v === 'object' && v !== null;
+
+/**
+ * What an open window hands to its next run when it continues as new (its history grew long). The
+ * workflow writes it for itself; people never type it.
+ */
+export const windowContinuationSchema = z
+  .object({
+    status: z.custom<OperationStatus>(isObject, 'the previous run\'s status'),
+    log: z.custom<OperationLog>(isObject, 'the previous run\'s log'),
+    /** The keys as they were before the window changed them. */
+    keysBefore: z.record(z.boolean()),
+    /** The environment as the window found it (the enable child's snapshot). */
+    found: environmentSnapshotSchema,
+    /** Maintenance mode was already on when the window opened: it stays on when the window closes. */
+    alreadyOn: z.boolean(),
+    summary: z.array(z.string()),
+  })
+  .strict();
+export type WindowContinuation = z.infer<typeof windowContinuationSchema>;
+
 /** A servicing operation's input plus how long the window stays open and the key changes. */
 export const windowInputSchema = servicingInputSchema.extend({
+  continued: windowContinuationSchema.optional(),
   duration: durationSchema,
   changes: z
     .object({ enable: z.array(keyName).default([]), disable: z.array(keyName).default([]) })

@@ -39,6 +39,7 @@ import {
   type EnvironmentState,
   type ErrorInfo,
   type OperationKind,
+  type OperationLog,
   type OperationStatus,
   type Result,
   type StepName,
@@ -60,6 +61,9 @@ export function causeOf(err: unknown): { error: ErrorInfo; nonRetryable: boolean
   }
   return { error: { message: cause instanceof Error ? cause.message : String(cause) }, nonRetryable: false };
 }
+
+/** Preflight errors that end an operation at once: busy environment, a window naming an unknown key. */
+const PREFLIGHT_REFUSALS: string[] = [ErrorType.EnvironmentBusy, ErrorType.UnknownConfigurationKey];
 
 /** Control flow inside a workflow: the operation stops with this result. */
 export class Stop {
@@ -324,6 +328,14 @@ export class Operation {
     return held;
   }
 
+  /** A run that continued as new takes over its previous run's status, log and lock. */
+  continueFrom({ status, log }: { status: OperationStatus; log: OperationLog }): void {
+    Object.assign(this.status, status);
+    Object.assign(this.record.log, { entries: log.entries, dropped: log.dropped });
+    this.lockTaken();
+    this.publish();
+  }
+
   private lockTaken(): void {
     this.lockHeld = true;
     this.reportedState = this.status.state;
@@ -374,9 +386,9 @@ export class Operation {
       } catch (err) {
         if (isCancellation(err)) throw err;
         const { error } = causeOf(err);
-        if (error.type === ErrorType.EnvironmentBusy && name === 'preflight') {
-          // Refused at once: the environment belongs to another operation, and nothing was changed.
-          throw ApplicationFailure.nonRetryable(error.message, ErrorType.EnvironmentBusy);
+        if (name === 'preflight' && error.type && PREFLIGHT_REFUSALS.includes(error.type)) {
+          // Refused at once: nothing was changed, and no decision can make it work.
+          throw ApplicationFailure.nonRetryable(error.message, error.type);
         }
         const stateBefore = this.status.state;
         this.record.failStep(name, error);

@@ -16,4 +16,9 @@ export const Patches = {
   entityState: 'environment-entity-state',
   /** A window waiting for a busy environment queues at the entity instead of polling. */
   lockQueue: 'window-lock-queue',
+  /**
+   * Windows check their keys in preflight, leave the mode they found, roll back exactly to what they
+   * found, cap extensions and continue as new while open.
+   */
+  windowKeepsFoundState: 'window-keeps-found-state',
 } as const;

@@ -4,6 +4,7 @@ import {
   ChildWorkflowFailure,
   allHandlersFinished,
   condition,
+  continueAsNew,
   executeChild,
   isCancellation,
   log,
@@ -14,13 +15,16 @@ import {
 } from '@temporalio/workflow';
 import { ErrorType } from '../contract/errors';
 import {
+  WINDOW_EXACT_ROLLBACK_STEPS,
   WINDOW_ROLLBACK_STEPS,
   WINDOW_STEPS,
   WORKFLOW_TYPES,
   decisionInputSchema,
+  type EnvironmentSnapshot,
   type EnvironmentState,
   type KeyChange,
   type Result,
+  type ServicingResult,
   type WindowStatus,
 } from '../contract/operation';
 import { formatIssues } from '../contract/validation';
@@ -34,9 +38,11 @@ import {
   extendWindowUpdate,
   formatDuration,
   windowInputSchema,
+  type WindowContinuation,
   type WindowResult,
 } from '../contract/window';
 import { Operation, RollbackRequested, causeOf, stopped } from './operation';
+import { restoreSnapshot } from './restore';
 import { Patches, now } from './settings';
 import type { disableMaintenanceMode, enableMaintenanceMode } from './index';
 
@@ -59,17 +65,23 @@ function childOutcome(err: unknown): { result: Result; message: string; type?: s
 }
 
 /**
- * A maintenance window: enable maintenance mode (a child operation), apply the configuration-key
- * changes, keep the window open on a durable timer (operators can end it early or extend it), then
- * disable maintenance mode (a child operation). The window holds the environment's servicing lock
- * from start to end; its children share it. A failed key change waits for resume, rollback (restore
- * the keys exactly, then leave maintenance) or abort, like any operation.
+ * A maintenance window: check the keys, enable maintenance mode (a child operation), apply the
+ * configuration-key changes, keep the window open on a durable timer (operators can end it early or
+ * extend it), then disable maintenance mode (a child operation) unless it was already on when the
+ * window opened. The window holds the environment's servicing lock from start to end; its children
+ * share it. A failed key change waits for resume, rollback (the keys, the flag and the AOS exactly as
+ * the window found them) or abort, like any operation. An open window whose history grows long
+ * continues as new, carrying its state and lock.
  */
 export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   const input = parseInput(raw);
-  const { environment } = input;
+  const { environment, continued } = input;
   const workflowId = workflowInfo().workflowId;
-  let enabled = false;
+  const keepsFound = patched(Patches.windowKeepsFoundState);
+  let enabled = !!continued;
+  /** The environment as the window found it, and whether maintenance mode was on already. */
+  let found: EnvironmentSnapshot | undefined = continued?.found;
+  let alreadyOn = continued?.alreadyOn ?? false;
   const op = new Operation({
     kind: 'window',
     environment,
@@ -78,13 +90,13 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     title: `Maintenance window on ${environment}`,
     initialState: 'EnablingMaintenance',
     forwardSteps: WINDOW_STEPS,
-    rollbackSteps: WINDOW_ROLLBACK_STEPS,
+    rollbackSteps: keepsFound ? WINDOW_EXACT_ROLLBACK_STEPS : WINDOW_ROLLBACK_STEPS,
     canRollback: () => enabled,
   });
   const { status, record } = op;
-  const window: WindowStatus = { changes: [], extensions: [] };
+  const window: WindowStatus = continued?.status.window ?? { changes: [], extensions: [] };
   status.window = window;
-  const summary: string[] = [];
+  const summary: string[] = continued?.summary ?? [];
   const say = (line: string) => {
     summary.push(`${now()} ${line}`);
     op.note(line);
@@ -99,6 +111,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     if (!parsed.success) return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
     const closed = notOpen();
     if (closed) return closed;
+    const most = op.settings.windows.maximumExtensions;
+    if (most !== undefined && window.extensions.length >= most)
+      return `it was extended ${window.extensions.length} times, the most allowed (policies.windows.maximumExtensions); end it and open a new one if more time is needed`;
     const until = Date.parse(window.endsAt!) + parsed.data.duration;
     if (until > Date.parse(window.latestEndsAt!)) {
       return `it would close at ${new Date(until).toISOString()}, past the latest allowed ${window.latestEndsAt} (maximum ${formatDuration(op.settings.windows.maximumDurationMs)})`;
@@ -150,8 +165,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   });
 
   await op.init();
+  if (continued) op.continueFrom(continued);
   const { maximumDurationMs, busyTimeoutMs, busyPollIntervalMs } = op.settings.windows;
-  if (input.duration > maximumDurationMs) {
+  if (!continued && input.duration > maximumDurationMs) {
     throw ApplicationFailure.nonRetryable(
       `Invalid input for maintenanceWindow: duration ${formatDuration(input.duration)} is longer than the maximum of ` +
         `${formatDuration(maximumDurationMs)} (policies.windows.maximumDuration). Nothing was changed.`,
@@ -167,12 +183,37 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
       ErrorType.EnvironmentBusy,
     );
 
+  const keysBefore: Record<string, boolean> = { ...continued?.keysBefore };
+  const wanted: Record<string, boolean> = Object.fromEntries([
+    ...input.changes.enable.map((k) => [k, true] as const),
+    ...input.changes.disable.map((k) => [k, false] as const),
+  ]);
+
+  /** Before anything changes: every key the window names exists on the environment. */
+  const checkKeys = async () => {
+    const names = Object.keys(wanted);
+    if (!keepsFound || names.length === 0) return;
+    try {
+      await op.withRetries('preflight', 'check the configuration keys', () =>
+        op.act.readConfigurationKeys({ environment, names }),
+      );
+    } catch (err) {
+      const { error } = causeOf(err);
+      if (error.type !== ErrorType.UnknownConfigurationKey) throw err;
+      throw ApplicationFailure.nonRetryable(
+        `The window did not open: ${error.message} Nothing was changed. Correct the key and start the window again.`,
+        ErrorType.UnknownConfigurationKey,
+      );
+    }
+  };
+
   /** Queues at the environment entity while another operation holds it, up to the configured time. */
   const takeLock = async () => {
     if (!patched(Patches.lockQueue)) return pollForLock();
     return op.step(
       'preflight',
       async () => {
+        await checkKeys();
         const { queued, holder } = await op.takeLock('preflight', { wait: true });
         if (queued === undefined) return;
         op.note(`waiting for ${environment}, number ${queued} in line: it is held by ${holder?.workflowId}`);
@@ -181,10 +222,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
             `It was held by workflow ${holder?.workflowId} (${holder?.action} requested by ${holder?.requestedBy}).`,
           );
       },
-      () => 'lock taken',
+      () => (Object.keys(wanted).length > 0 && keepsFound ? 'keys checked, lock taken' : 'lock taken'),
     );
   };
-
   /** The first release's way, kept for the windows it started: ask again every busyPollInterval. */
   const pollForLock = async () => {
     const giveUpAt = Date.now() + busyTimeoutMs;
@@ -206,7 +246,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   };
 
   /** Runs a child servicing operation; an outcome other than Succeeded ends the window with it. */
-  const child = async (action: 'enable' | 'disable'): Promise<Result> => {
+  const child = async (action: 'enable' | 'disable'): Promise<{ result: Result; done?: ServicingResult }> => {
     record.startStep(action);
     op.publish();
     try {
@@ -224,102 +264,162 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
           r.alreadyInMode ? 'already in the requested mode' : `${r.operationId}: ${r.result}`,
         );
         op.publish();
-        return 'Succeeded';
+        return { result: 'Succeeded', done: r };
       }
       record.failStep(action, { message: `${r.operationId} ended ${r.result}`, type: r.result });
-      return r.result;
+      return { result: r.result };
     } catch (err) {
       if (isCancellation(err)) throw err;
       const outcome = childOutcome(err);
       record.failStep(action, { message: outcome.message, type: outcome.type });
-      return outcome.result;
+      return { result: outcome.result };
     }
   };
 
-  const keysBefore: Record<string, boolean> = {};
-  const wanted: Record<string, boolean> = Object.fromEntries([
-    ...input.changes.enable.map((k) => [k, true] as const),
-    ...input.changes.disable.map((k) => [k, false] as const),
-  ]);
-
-  const forward = async (): Promise<Result> => {
-    await takeLock();
-    const enabledResult = await child('enable');
-    if (enabledResult !== 'Succeeded') return enabledResult;
-    enabled = true;
-    op.setState('InMaintenance');
-    say(`maintenance mode on`);
-
-    if (Object.keys(wanted).length === 0) record.skipStep('applyChanges', 'no configuration key changes');
-    else {
-      await op.step(
-        'applyChanges',
-        async () => {
-          if (Object.keys(keysBefore).length === 0) {
-            Object.assign(
-              keysBefore,
-              await op.withRetries('applyChanges', 'read the configuration keys', () =>
-                op.act.readConfigurationKeys({ environment, names: Object.keys(wanted) }),
-              ),
-            );
-          }
-          return op.withRetries('applyChanges', 'set the configuration keys', () =>
-            op.act.setConfigurationKeys({ environment, values: wanted }),
+  const applyChanges = async () => {
+    if (Object.keys(wanted).length === 0)
+      return record.skipStep('applyChanges', 'no configuration key changes');
+    await op.step(
+      'applyChanges',
+      async () => {
+        if (Object.keys(keysBefore).length === 0) {
+          Object.assign(
+            keysBefore,
+            await op.withRetries('applyChanges', 'read the configuration keys', () =>
+              op.act.readConfigurationKeys({ environment, names: Object.keys(wanted) }),
+            ),
           );
-        },
-        () => describeChanges(changesFrom(keysBefore, wanted)),
-      );
-      window.changes = changesFrom(keysBefore, wanted);
-      say(`configuration keys changed: ${describeChanges(window.changes)}`);
-    }
+        }
+        return op.withRetries('applyChanges', 'set the configuration keys', () =>
+          op.act.setConfigurationKeys({ environment, values: wanted }),
+        );
+      },
+      () => describeChanges(changesFrom(keysBefore, wanted)),
+    );
+    window.changes = changesFrom(keysBefore, wanted);
+    say(`configuration keys changed: ${describeChanges(window.changes)}`);
+  };
 
+  /** Up to the open window: the lock, maintenance mode on, the key changes. */
+  const open = async (): Promise<Result> => {
+    await takeLock();
+    const enabling = await child('enable');
+    if (enabling.result !== 'Succeeded') return enabling.result;
+    enabled = true;
+    found = enabling.done?.before;
+    alreadyOn = !!enabling.done?.alreadyInMode;
+    op.setState('InMaintenance');
+    say(
+      alreadyOn && keepsFound
+        ? 'maintenance mode was already on: it stays on after the window'
+        : 'maintenance mode on',
+    );
+    await applyChanges();
     record.startStep('window');
     window.openedAt = now();
     window.endsAt = new Date(Date.now() + input.duration).toISOString();
     window.latestEndsAt = new Date(Date.now() + maximumDurationMs).toISOString();
     op.publish();
     say(`window open until ${window.endsAt}`);
-    while (!endRequested && Date.now() < Date.parse(window.endsAt)) {
-      const target = window.endsAt;
-      await condition(() => endRequested || window.endsAt !== target, Date.parse(target) - Date.now(), {
-        summary: `maintenance window open until ${target}`,
-      });
+    return 'Succeeded';
+  };
+
+  /** Long enough that this run should hand over to a new one (never in windows of earlier releases). */
+  const historyFull = () => {
+    const info = workflowInfo();
+    return (
+      keepsFound &&
+      (info.continueAsNewSuggested || info.historyLength >= op.settings.environment.continueAsNewAfterEvents)
+    );
+  };
+
+  /** The window stays open in a new run: same workflow, same lock (same lineage), same state. */
+  const continueOpen = async (): Promise<never> => {
+    await condition(allHandlersFinished);
+    op.note(
+      `history has ${workflowInfo().historyLength} events: continuing as new, still open until ${window.endsAt}`,
+    );
+    const carried: WindowContinuation = {
+      status,
+      log: record.log,
+      keysBefore,
+      found: found!,
+      alreadyOn,
+      summary,
+    };
+    return continueAsNew<typeof maintenanceWindow>({ ...(raw as object), continued: carried });
+  };
+
+  const keepOpen = async () => {
+    while (!endRequested && Date.now() < Date.parse(window.endsAt!)) {
+      const target = window.endsAt!;
+      await condition(
+        () => endRequested || window.endsAt !== target || historyFull(),
+        Date.parse(target) - Date.now(),
+        { summary: `maintenance window open until ${target}` },
+      );
+      if (!endRequested && historyFull()) await continueOpen();
     }
+  };
+
+  const forward = async (): Promise<Result> => {
+    if (!continued) {
+      const opened = await open();
+      if (opened !== 'Succeeded') return opened;
+    }
+    await keepOpen();
     window.closedAt = now();
     record.succeedStep(
       'window',
       window.endedEarly ? `ended early by ${window.endedEarly.by}` : `closed at ${window.closedAt}`,
     );
+    if (keepsFound && alreadyOn) {
+      record.skipStep('disable', 'maintenance mode was on when the window opened: it stays on');
+      say('maintenance mode stays on, as the window found it');
+      return 'Succeeded';
+    }
     op.setState('DisablingMaintenance');
-
     const disabled = await child('disable');
-    if (disabled === 'Succeeded') say('maintenance mode off');
-    return disabled;
+    if (disabled.result === 'Succeeded') say('maintenance mode off');
+    return disabled.result;
+  };
+
+  const restoreKeys = async () => {
+    if (Object.keys(keysBefore).length === 0)
+      return record.skipStep('restoreKeys', 'no key was read or changed');
+    await op.step(
+      'restoreKeys',
+      () =>
+        op.withRetries('restoreKeys', 'restore the configuration keys', () =>
+          op.act.setConfigurationKeys({ environment, values: keysBefore }),
+        ),
+      (r) => (r.changes.length > 0 ? describeChanges(r.changes) : 'nothing to restore'),
+    );
+    say(
+      `configuration keys restored: ${Object.entries(keysBefore)
+        .map(([k, v]) => `${k}=${v ? 'on' : 'off'}`)
+        .join(', ')}`,
+    );
   };
 
   const rollback = async (): Promise<Result> => {
     op.beginRollback();
-    if (Object.keys(keysBefore).length > 0) {
-      await op.step(
-        'restoreKeys',
-        () =>
-          op.withRetries('restoreKeys', 'restore the configuration keys', () =>
-            op.act.setConfigurationKeys({ environment, values: keysBefore }),
-          ),
-        (r) => (r.changes.length > 0 ? describeChanges(r.changes) : 'nothing to restore'),
-      );
-      say(
-        `configuration keys restored: ${Object.entries(keysBefore)
-          .map(([k, v]) => `${k}=${v ? 'on' : 'off'}`)
-          .join(', ')}`,
-      );
-    } else record.skipStep('restoreKeys', 'no key was read or changed');
+    await restoreKeys();
+    if (keepsFound && found) {
+      await restoreSnapshot(op, found, { flag: !alreadyOn, aos: !alreadyOn });
+      say(`back as the window found it: maintenance mode ${found.configurationMode === 1 ? 'on' : 'off'}`);
+      return 'RolledBack';
+    }
     const disabled = await child('disable');
-    return disabled === 'Succeeded' ? 'RolledBack' : disabled;
+    return disabled.result === 'Succeeded' ? 'RolledBack' : disabled.result;
   };
 
-  const finalState = (result: Result): EnvironmentState =>
-    result === 'Succeeded' || result === 'RolledBack' ? 'Deployed' : 'Failed';
+  /** Where the environment is now: as the window found it after a rollback or a close that kept it on. */
+  const finalState = (result: Result): EnvironmentState => {
+    if (result !== 'Succeeded' && result !== 'RolledBack') return 'Failed';
+    const keptOn = keepsFound && (result === 'Succeeded' ? alreadyOn : found?.configurationMode === 1);
+    return keptOn ? 'InMaintenance' : 'Deployed';
+  };
 
   let result: Result;
   try {

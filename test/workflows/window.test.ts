@@ -8,7 +8,8 @@ import {
   type WindowInput,
   type WindowResult,
 } from '../../contract/window';
-import { disableMaintenanceMode, maintenanceWindow } from '../../workflows';
+import { disableMaintenanceMode, enableMaintenanceMode, maintenanceWindow } from '../../workflows';
+import { entityOf } from '../helpers/entity';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
 const bed = timeSkippingTestbed({ faults: true });
@@ -43,6 +44,13 @@ async function failedEnable(): Promise<WorkflowHandle> {
   await until(blocker, (s) => s.awaitingDecision);
   return blocker;
 }
+
+const enableNow = () =>
+  bed.temporal.client.workflow.execute(enableMaintenanceMode, {
+    workflowId: `setup-${randomUUID()}`,
+    taskQueue: bed.env.config.temporal.taskQueue,
+    args: [{ environment: bed.env.name, requestedBy: 'setup' }],
+  });
 
 /** Puts the environment back out of maintenance (needs a worker). */
 const disableNow = () =>
@@ -184,22 +192,41 @@ describe('maintenanceWindow (time-skipping server)', () => {
     expect(await keys()).toEqual(before);
   });
 
-  it('rolls back a failed key change: keys exactly as before, then out of maintenance', async () => {
-    await withWorker(async () => (await start({ duration: 1 })).result()); // a clean, deployed start
+  it('refuses a window that names an unknown key before changing anything', async () => {
+    const error = await withWorker(async () =>
+      (await start({ changes: { enable: ['WHSandTMZ'] } })).result().catch((e: unknown) => e),
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause as { type?: string; message: string };
+    expect(cause.type).toBe('UnknownConfigurationKey');
+    expect(cause.message).toMatch(
+      /^The window did not open: Unknown configuration key "WHSandTMZ" on contoso-sandbox\. Known keys: .*WHSandTMS.*\. Nothing was changed\./,
+    );
+    await expectDeployed();
+    expect(await entityOf(bed.temporal.client, bed.env).holder()).toBeUndefined();
+  });
+
+  it('rolls back a failed key change to exactly what it found: keys, flag, the AOS that ran', async () => {
+    await withWorker(disableNow);
+    await bed.env.fleet.stop('aos-3'); // the window finds one AOS stopped, and must leave it stopped
     const before = await keys();
+    // aos-1 starts slowly, so the writes can be blocked while the enable is restarting AOS.
+    await bed.env.fleet.setFaults({ startDelayMs: { 'aos-1': 1500 } });
     const result = await withWorker(async () => {
-      const handle = await start({ changes: { enable: ['WHSandTMS', 'NoSuchKey'] } });
+      const handle = await start({ changes: { enable: ['WHSandTMS'] } });
+      await until(
+        bed.temporal.client.workflow.getHandle(`${handle.workflowId}-enable`),
+        (s) => s.step === 'restartAos',
+      );
+      await bed.env.fleet.setFaults({ databaseWritesBlocked: true });
       const failed = await until(handle, (s) => s.awaitingDecision);
       expect(failed).toMatchObject({
         state: 'Failed',
         step: 'applyChanges',
-        failure: { error: { type: 'UnknownConfigurationKey' } },
         availableDecisions: ['resume', 'rollback', 'abort'],
       });
-      expect(failed.failure?.error.message).toMatch(
-        /Unknown configuration key "NoSuchKey" on contoso-sandbox/,
-      );
-      await handle.signal(decisionSignals.rollback, { by: 'jane', reason: 'typo in the plan' });
+      await bed.env.fleet.clearFaults();
+      await handle.signal(decisionSignals.rollback, { by: 'jane', reason: 'the database refused writes' });
       return handle.result();
     });
     expect(result).toMatchObject({ result: 'RolledBack', decisions: [{ kind: 'rollback', by: 'jane' }] });
@@ -209,11 +236,84 @@ describe('maintenanceWindow (time-skipping server)', () => {
       ['applyChanges', 'failed'],
       ['window', 'pending'],
       ['disable', 'pending'],
-      ['restoreKeys', 'skipped'],
-      ['disable', 'succeeded'],
+      ['restoreKeys', 'succeeded'],
+      ['restoreFlag', 'succeeded'],
+      ['restoreAos', 'succeeded'],
+      ['verifyRestored', 'succeeded'],
       ['record', 'succeeded'],
     ]);
     expect(await keys()).toEqual(before);
+    expect(bed.env.readFlag()).toBe(0);
+    const aos = await bed.env.fleet.listAos();
+    expect(aos.map((a) => [a.id, a.status, a.status === 'running' ? a.maintenanceMode : null])).toEqual([
+      ['aos-1', 'running', false],
+      ['aos-2', 'running', false],
+      ['aos-3', 'stopped', null],
+      ['aos-4', 'running', false],
+      ['aos-5', 'running', false],
+    ]);
+    await withWorker(disableNow); // starts aos-3 again for the next tests
+    await expectDeployed();
+  });
+
+  it('leaves maintenance mode on when it found it on, also when rolled back', async () => {
+    await withWorker(enableNow);
+    const inMaintenance = await bed.env.fleet.listAos();
+    const closed = await withWorker(async () => (await start({ duration: 1 })).result());
+    expect(closed.result).toBe('Succeeded');
+    expect(closed.steps.find((s) => s.name === 'disable')).toMatchObject({
+      status: 'skipped',
+      detail: 'maintenance mode was on when the window opened: it stays on',
+    });
+    expect(closed.summary.join('\n')).toMatch(/maintenance mode stays on, as the window found it/);
+    expect(bed.env.readFlag()).toBe(1);
+    expect(await bed.env.fleet.listAos()).toEqual(inMaintenance);
+
+    const before = await keys();
+    await bed.env.fleet.setFaults({ databaseWritesBlocked: true });
+    const rolledBack = await withWorker(async () => {
+      const handle = await start({ changes: { enable: ['WHSandTMS'] } });
+      await until(handle, (s) => s.awaitingDecision);
+      await bed.env.fleet.clearFaults();
+      await handle.signal(decisionSignals.rollback, { by: 'jane' });
+      return handle.result();
+    });
+    expect(rolledBack.result).toBe('RolledBack');
+    expect(rolledBack.steps.slice(5).map((s) => [s.name, s.status])).toEqual([
+      ['restoreKeys', 'succeeded'],
+      ['restoreFlag', 'skipped'],
+      ['restoreAos', 'skipped'],
+      ['verifyRestored', 'succeeded'],
+      ['record', 'succeeded'],
+    ]);
+    expect(bed.env.readFlag()).toBe(1);
+    expect(await bed.env.fleet.listAos()).toEqual(inMaintenance);
+    expect(await keys()).toEqual(before);
+    const entries = await entityOf(bed.temporal.client, bed.env).history(10);
+    expect(entries.find((e) => e.operationId === rolledBack.operationId)).toMatchObject({
+      action: 'window',
+      result: 'RolledBack',
+    });
+    await withWorker(disableNow);
+    await expectDeployed();
+  });
+
+  it('refuses extensions past policies.windows.maximumExtensions', async () => {
+    const result = await withWorker(async () => {
+      const handle = await start({ duration: 'PT1H' });
+      await until(handle, (s) => s.step === 'window');
+      for (let i = 0; i < 20; i++)
+        await handle.executeUpdate(extendWindowUpdate, { args: [{ by: 'jane', duration: 1 }] });
+      const refused = await handle
+        .executeUpdate(extendWindowUpdate, { args: [{ by: 'jane', duration: 1 }] })
+        .catch((e: unknown) => e);
+      expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(
+        /extendWindow refused: it was extended 20 times, the most allowed \(policies.windows.maximumExtensions\)/,
+      );
+      await handle.executeUpdate(endWindowUpdate, { args: [{ by: 'jane' }] });
+      return handle.result();
+    });
+    expect(result.window.extensions).toHaveLength(20);
     await expectDeployed();
   });
 
