@@ -16,4 +16,6 @@ export const Patches = {
   entityState: 'environment-entity-state',
   /** A window waiting for a busy environment queues at the entity instead of polling. */
   lockQueue: 'window-lock-queue',
+  /** Cancelling waits until in-flight activities have stopped before the abort is recorded. */
+  waitCancellation: 'operation-wait-cancellation',
 } as const;
