@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
@@ -57,18 +58,48 @@ async function heartbeating<T>(work: (signal: AbortSignal) => Promise<T>): Promi
   }
 }
 
-/** How long a snapshot waits for AOS that are starting or stopping to settle. */
+/**
+ * Heartbeating work that starts or stops the AOS `ids`. Cancelled, it aborts its request, but the
+ * control plane finishes the start or stop on its own: the cancellation is thrown only once those AOS
+ * are running or stopped (bounded), so the workflow, which waits for its activities to stop, never
+ * records the abort and releases the lock with an AOS mid-restart.
+ */
+function changingAos<T>(
+  aosControl: AosControl,
+  ids: string[],
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  return heartbeating(async (signal) => {
+    try {
+      return await work(signal);
+    } catch (err) {
+      // Still heartbeating while it waits, so the wait is not taken for a lost worker.
+      if (signal.aborted)
+        await settled(aosControl, undefined, ids).catch((e: Error) =>
+          log.warn('Cancelled: could not see whether the AOS settled', { ids, error: e.message }),
+        );
+      throw err;
+    }
+  });
+}
+
+/** How long a snapshot, or a cancelled restart or stop, waits for AOS starting or stopping to settle. */
 const SETTLE_TIMEOUT_MS = 30_000;
 const SETTLE_POLL_MS = 250;
 
-/** The AOS once none is starting or stopping, or as they are when the wait is up. */
-async function settled(aosControl: AosControl, signal: AbortSignal): Promise<AosState[]> {
+/**
+ * The AOS once none of `ids` (default: all) is starting or stopping, or as they are when the wait is
+ * up. With a signal the wait is cancellable; without, it is the wait of an activity already cancelled.
+ */
+async function settled(aosControl: AosControl, signal?: AbortSignal, ids?: string[]): Promise<AosState[]> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
     const all = await aosControl.list(signal);
-    const moving = all.some((a) => a.status === 'starting' || a.status === 'stopping');
+    const moving = all.some(
+      (a) => (a.status === 'starting' || a.status === 'stopping') && (!ids || ids.includes(a.id)),
+    );
     if (!moving || Date.now() >= deadline) return all;
-    await Context.current().sleep(SETTLE_POLL_MS);
+    await (signal ? Context.current().sleep(SETTLE_POLL_MS) : delay(SETTLE_POLL_MS));
   }
 }
 
@@ -208,7 +239,7 @@ export function createActivities(deps: ActivityDeps) {
       return guarded(
         `restart ${aosId}`,
         () =>
-          heartbeating(async (signal) => {
+          changingAos(d.aosControl, [aosId], async (signal) => {
             const target = (await d.flagStore.readConfigurationMode()) === 1;
             const current = (await d.aosControl.list(signal)).find((a) => a.id === aosId);
             if (current?.running && current.maintenanceMode === target) {
@@ -223,7 +254,9 @@ export function createActivities(deps: ActivityDeps) {
 
     async stopAos({ environment, aosId }: AosRef) {
       const d = drivers(environment);
-      return guarded(`stop ${aosId}`, () => heartbeating((signal) => d.aosControl.stop(aosId, signal)));
+      return guarded(`stop ${aosId}`, () =>
+        changingAos(d.aosControl, [aosId], (signal) => d.aosControl.stop(aosId, signal)),
+      );
     },
 
     /**
@@ -233,10 +266,11 @@ export function createActivities(deps: ActivityDeps) {
     async restoreTopology({ environment, snapshot }: EnvironmentRef & { snapshot: EnvironmentSnapshot }) {
       const d = drivers(environment);
       const flag = snapshot.configurationMode;
+      const ids = snapshot.instances.map((i) => i.id);
       return guarded(
         'restore AOS',
         () =>
-          heartbeating(async (signal) => {
+          changingAos(d.aosControl, ids, async (signal) => {
             const now = await d.aosControl.list(signal);
             const changes = snapshot.instances.filter((before) => difference(before, now, flag));
             await Promise.all(

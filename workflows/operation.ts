@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   ChildWorkflowFailure,
@@ -113,6 +114,8 @@ export class Operation {
   private granted = false;
   /** The history entry is written and the lock given back: the entity no longer hears from us. */
   private released = false;
+  /** Activities report cancellation only once they have stopped (`Patches.waitCancellation`). */
+  private waitsForCancellation = false;
 
   constructor(private readonly spec: OperationSpec) {
     const info = workflowInfo();
@@ -175,10 +178,17 @@ export class Operation {
   /** Reads the environment's settings (which also checks it is declared) and sets up activities. */
   async init(): Promise<void> {
     this.settings = await resolveEnvironment({ environment: this.spec.environment });
+    this.waitsForCancellation = patched(Patches.waitCancellation);
     this.activityOptions = {
       startToCloseTimeout: this.settings.activity.startToCloseTimeoutMs,
       // The workflow retries itself (withRetries) so that every attempt is in the operation log.
       retry: { maximumAttempts: 1 },
+      // Unset, the SDK sends TRY_CANCEL: a cancelled operation would record its abort and release the
+      // lock while an AOS it was restarting is still starting. Waiting, the abort comes once the
+      // activity has stopped, and the AOS activities stop only once their AOS has settled.
+      ...(this.waitsForCancellation && {
+        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      }),
     };
     this.heartbeatingOptions = {
       ...this.activityOptions,
@@ -458,6 +468,8 @@ export class Operation {
       step: this.status.step,
     });
     this.record.add({ kind: 'decision', message: 'cancelled: acting as abort' });
+    if (this.waitsForCancellation)
+      this.record.add({ kind: 'note', message: 'cancel: waited for in-flight activities to stop' });
     Object.assign(this.status, { awaitingDecision: false, availableDecisions: [] });
   }
 

@@ -21,4 +21,6 @@ export const Patches = {
    * found, cap extensions and continue as new while open.
    */
   windowKeepsFoundState: 'window-keeps-found-state',
+  /** Cancelling waits until in-flight activities have stopped before the abort is recorded. */
+  waitCancellation: 'operation-wait-cancellation',
 } as const;

@@ -67,13 +67,15 @@ describe('activities against the real fleet', () => {
     expect(heartbeats).toBeGreaterThanOrEqual(2);
   });
 
-  it('reports a cancelled restart as cancelled, not as a failure to retry', async () => {
+  it('reports a cancelled restart as cancelled, only once the AOS has settled, not as a failure to retry', async () => {
     await run(activities.stopAos, { environment: env.name, aosId: 'aos-3' });
     await env.fleet.setFaults({ startDelayMs: { 'aos-3': 3000 } });
     const mock = new MockActivityEnvironment();
     const restart = mock.run(activities.restartAos, { environment: env.name, aosId: 'aos-3' });
     setTimeout(() => mock.cancel(), 500);
     await expect(restart).rejects.toBeInstanceOf(CancelledFailure);
+    // The supervisor went on starting it after the request was aborted; the activity waited for that.
+    expect(await env.fleet.getAos('aos-3')).toMatchObject({ status: 'running' });
     await env.fleet.clearFaults();
     await run(activities.restartAos, { environment: env.name, aosId: 'aos-3' });
   });

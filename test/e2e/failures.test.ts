@@ -1,3 +1,4 @@
+import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { logQuery, operationWorkflowId } from '../../contract/operation';
 import type { FaultsPatch } from '../../fleet/schemas';
 import { entityOf } from '../helpers/entity';
@@ -226,5 +227,46 @@ describe('retries, resumes and timeouts that fit', () => {
       verifyEnvironment: 0,
       finishOperation: 0,
     });
+  });
+});
+
+describe('cancellation', () => {
+  it('records a cancelled enable and releases the lock only once no AOS is starting or stopping', async () => {
+    // Longer than the restart activity takes to hear of the cancellation: at its next heartbeat that
+    // reaches the server, at most 8 s apart (0.8 × the 10 s heartbeat timeout).
+    await e2e.env.fleet.setFaults({ startDelayMs: { 'aos-1': 12_000 } });
+    const handle = await e2e.temporal.client.workflow.start('enableMaintenanceMode', {
+      workflowId,
+      taskQueue: e2e.env.config.temporal.taskQueue,
+      args: [{ environment: 'contoso-sandbox', requestedBy: 'oncall', reason: 'cancelled mid-restart' }],
+    });
+    while ((await e2e.env.fleet.getAos('aos-1')).status !== 'starting')
+      await new Promise((r) => setTimeout(r, 50));
+    await handle.cancel();
+    const error = await handle.result().catch((e: unknown) => e);
+    const inMotion = (await e2e.env.fleet.listAos()).filter(
+      (a) => a.status === 'starting' || a.status === 'stopping',
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(inMotion.map((a) => `${a.id} ${a.status}`)).toEqual([]);
+    expect(await history()).toMatchObject({
+      operationId: workflowId,
+      result: 'Aborted',
+      decisions: [{ kind: 'cancel', step: 'restartAos' }],
+    });
+    expect(await entityOf(e2e.temporal.client, e2e.env).holder()).toBeUndefined();
+    expect((await log()).entries).toContainEqual(
+      expect.objectContaining({ kind: 'note', message: 'cancel: waited for in-flight activities to stop' }),
+    );
+
+    // The next operation finds nothing to wait for: its snapshot succeeds at once.
+    await e2e.env.fleet.clearFaults();
+    expect((await e2e.maint('disable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(0);
+    const snapshots = (await log()).entries.filter(
+      (e) => e.kind === 'attempt' && e.message === 'snapshot the environment',
+    );
+    expect(snapshots).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+    expect(snapshots[0].durationMs).toBeLessThan(5_000);
   });
 });
