@@ -57,7 +57,8 @@ export function formatWindow(s: OperationStatus, now = Date.now()): string | und
     return `  window closed at ${w.closedAt}${w.endedEarly ? ` (ended early by ${w.endedEarly.by})` : ''}`;
   if (!w.endsAt) return `  window not open yet (${s.step ?? 'starting'})`;
   const left = Math.max(0, Date.parse(w.endsAt) - now);
-  return `  window open until ${w.endsAt} (${formatDuration(left)} left; at most until ${w.latestEndsAt})`;
+  const after = w.keepsMaintenanceOn ? '; maintenance mode stays on after it, as the window found it' : '';
+  return `  window open until ${w.endsAt} (${formatDuration(left)} left; at most until ${w.latestEndsAt})${after}`;
 }
 
 export function formatStatus(st: EnvironmentStatus): string {

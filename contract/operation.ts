@@ -183,6 +183,8 @@ export interface WindowStatus {
   latestEndsAt?: string;
   openedAt?: string;
   closedAt?: string;
+  /** Maintenance mode was already on when the window opened: it stays on when the window closes. */
+  keepsMaintenanceOn?: boolean;
   changes: KeyChange[];
   extensions: { by: string; duration: string; reason: string; at: string }[];
   endedEarly?: { by: string; reason: string; at: string };

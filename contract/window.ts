@@ -63,14 +63,12 @@ const isObject = (v: unknown) => typeof v === 'object' && v !== null;
  */
 export const windowContinuationSchema = z
   .object({
-    status: z.custom<OperationStatus>(isObject, 'the previous run\'s status'),
-    log: z.custom<OperationLog>(isObject, 'the previous run\'s log'),
+    status: z.custom<OperationStatus>(isObject, "the previous run's status"),
+    log: z.custom<OperationLog>(isObject, "the previous run's log"),
     /** The keys as they were before the window changed them. */
     keysBefore: z.record(z.boolean()),
     /** The environment as the window found it (the enable child's snapshot). */
     found: environmentSnapshotSchema,
-    /** Maintenance mode was already on when the window opened: it stays on when the window closes. */
-    alreadyOn: z.boolean(),
     summary: z.array(z.string()),
   })
   .strict();

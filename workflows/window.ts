@@ -79,9 +79,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   const workflowId = workflowInfo().workflowId;
   const keepsFound = patched(Patches.windowKeepsFoundState);
   let enabled = !!continued;
-  /** The environment as the window found it, and whether maintenance mode was on already. */
+  /** The environment as the window found it. */
   let found: EnvironmentSnapshot | undefined = continued?.found;
-  let alreadyOn = continued?.alreadyOn ?? false;
   const op = new Operation({
     kind: 'window',
     environment,
@@ -307,10 +306,10 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     if (enabling.result !== 'Succeeded') return enabling.result;
     enabled = true;
     found = enabling.done?.before;
-    alreadyOn = !!enabling.done?.alreadyInMode;
+    if (keepsFound) window.keepsMaintenanceOn = !!enabling.done?.alreadyInMode;
     op.setState('InMaintenance');
     say(
-      alreadyOn && keepsFound
+      window.keepsMaintenanceOn
         ? 'maintenance mode was already on: it stays on after the window'
         : 'maintenance mode on',
     );
@@ -344,7 +343,6 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
       log: record.log,
       keysBefore,
       found: found!,
-      alreadyOn,
       summary,
     };
     return continueAsNew<typeof maintenanceWindow>({ ...(raw as object), continued: carried });
@@ -373,7 +371,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
       'window',
       window.endedEarly ? `ended early by ${window.endedEarly.by}` : `closed at ${window.closedAt}`,
     );
-    if (keepsFound && alreadyOn) {
+    if (window.keepsMaintenanceOn) {
       record.skipStep('disable', 'maintenance mode was on when the window opened: it stays on');
       say('maintenance mode stays on, as the window found it');
       return 'Succeeded';
@@ -406,7 +404,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     op.beginRollback();
     await restoreKeys();
     if (keepsFound && found) {
-      await restoreSnapshot(op, found, { flag: !alreadyOn, aos: !alreadyOn });
+      const changed = !window.keepsMaintenanceOn;
+      await restoreSnapshot(op, found, { flag: changed, aos: changed });
       say(`back as the window found it: maintenance mode ${found.configurationMode === 1 ? 'on' : 'off'}`);
       return 'RolledBack';
     }
@@ -417,7 +416,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   /** Where the environment is now: as the window found it after a rollback or a close that kept it on. */
   const finalState = (result: Result): EnvironmentState => {
     if (result !== 'Succeeded' && result !== 'RolledBack') return 'Failed';
-    const keptOn = keepsFound && (result === 'Succeeded' ? alreadyOn : found?.configurationMode === 1);
+    const keptOn =
+      result === 'Succeeded' ? window.keepsMaintenanceOn : keepsFound && found?.configurationMode === 1;
     return keptOn ? 'InMaintenance' : 'Deployed';
   };
 

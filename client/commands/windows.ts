@@ -61,15 +61,18 @@ export function windowCommand(program: Command): void {
 export function endWindowCommand(program: Command): void {
   program
     .command('end-window')
-    .description('Close a maintenance window now (then it leaves maintenance mode)')
+    .description('Close a maintenance window now (then it leaves maintenance mode, unless it found it on)')
     .argument('<target>', 'an environment (its open window) or a workflow ID')
     .option('-r, --reason <text>', 'why', '')
     .option('-u, --by <name>', 'who (default: your user name)', me())
     .action(async (target: string, opts: { reason: string; by: string }) => {
       await withClient(program, undefined, async ({ config: c, client }) => {
         const handle = await resolveOperation(client, c, target, 'window');
-        await windowUpdate(handle, endWindowUpdate, { by: opts.by, reason: opts.reason });
-        out(`${handle.workflowId}: the window is closing; maintenance mode will be turned off.`);
+        const window = await windowUpdate(handle, endWindowUpdate, { by: opts.by, reason: opts.reason });
+        const after = window.keepsMaintenanceOn
+          ? 'maintenance mode stays on, as the window found it'
+          : 'maintenance mode will be turned off';
+        out(`${handle.workflowId}: the window is closing; ${after}.`);
       });
     });
 }

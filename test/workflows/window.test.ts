@@ -261,6 +261,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
     const inMaintenance = await bed.env.fleet.listAos();
     const closed = await withWorker(async () => (await start({ duration: 1 })).result());
     expect(closed.result).toBe('Succeeded');
+    expect(closed.window.keepsMaintenanceOn).toBe(true);
     expect(closed.steps.find((s) => s.name === 'disable')).toMatchObject({
       status: 'skipped',
       detail: 'maintenance mode was on when the window opened: it stays on',

@@ -1,0 +1,105 @@
+import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { logQuery, statusQuery, type OperationStatus } from '../../contract/operation';
+import { extendWindowSignal, extendWindowUpdate, type ExtendWindowInput } from '../../contract/window';
+import { maintenanceWindow } from '../../workflows';
+import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
+import { entityOf } from '../helpers/entity';
+
+/** Temporal warns about a workflow history past this many events. */
+const HISTORY_WARNING = 10_240;
+const FLOOD = 3_000;
+
+let e2e: EndToEnd;
+beforeAll(async () => {
+  // Low, so that the flood crosses it several times however the server batches the signals.
+  e2e = await startEndToEnd({ continueAsNewAfterEvents: 1000 });
+});
+afterAll(() => e2e?.stop());
+
+const workflowId = 'window-flooded';
+const latest = () => e2e.temporal.client.workflow.getHandle(workflowId);
+
+async function poll<T>(read: () => Promise<T | undefined>, done: (v: T) => boolean): Promise<T> {
+  for (;;) {
+    const v = await read().catch(() => undefined);
+    if (v !== undefined && done(v)) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Every log entry the window ever wrote, across its runs (the log keeps the newest, counts the rest). */
+const written = async () => {
+  const log = await latest().query(logQuery);
+  return log.dropped + log.entries.length;
+};
+
+async function runs(): Promise<WorkflowExecutionInfo[]> {
+  const all: WorkflowExecutionInfo[] = [];
+  for await (const run of e2e.temporal.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+    all.push(run);
+  return all;
+}
+
+it(`an open window flooded with ${FLOOD} invalid signals continues as new, stays under the history warning, and closes normally`, async () => {
+  await e2e.temporal.client.workflow.start(maintenanceWindow, {
+    workflowId,
+    taskQueue: e2e.env.config.temporal.taskQueue,
+    args: [
+      {
+        environment: e2e.env.name,
+        duration: 'PT2H',
+        requestedBy: 'jane',
+        changes: { enable: ['WHSandTMS'] },
+      },
+    ],
+  });
+  const opened = await poll(
+    () => latest().query(statusQuery),
+    (s: OperationStatus) => s.step === 'window',
+  );
+  const before = await written();
+
+  const invalid = { by: 'flood' } as ExtendWindowInput; // no duration: refused and noted
+  for (let sent = 0; sent < FLOOD; sent += 50)
+    await Promise.all(Array.from({ length: 50 }, () => latest().signal(extendWindowSignal, invalid)));
+  await poll(written, (n) => n - before >= FLOOD);
+
+  const chain = await poll(runs, (r) => r.length >= 2 && r.some((x) => x.status.name === 'RUNNING'));
+  expect(chain.filter((r) => r.status.name === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(1);
+  for (const run of chain) {
+    const { historyLength } = await e2e.temporal.client.workflow.getHandle(workflowId, run.runId).describe();
+    expect(historyLength).toBeLessThan(HISTORY_WARNING);
+  }
+
+  // The new run is the same window: same deadline, same state, same lock, the log carried over.
+  const status = await latest().query(statusQuery);
+  expect(status).toMatchObject({ step: 'window', state: 'InMaintenance', startedAt: opened.startedAt });
+  expect(status.window).toEqual(opened.window);
+  const log = await latest().query(logQuery);
+  expect(log.entries.length).toBe(500);
+  expect(log.entries.some((e) => /continuing as new, still open until/.test(e.message))).toBe(true);
+  expect(log.entries.at(-1)?.message).toMatch(/^Signal extendWindow ignored: invalid input/);
+  expect((await entityOf(e2e.temporal.client, e2e.env).holder())?.workflowId).toBe(workflowId);
+  const refused = await e2e.maint('enable', e2e.env.name, '--reason', 'during the window');
+  expect(refused.code).toBe(4);
+  expect(refused.stderr).toMatch(new RegExp(`being serviced by workflow ${workflowId}`));
+
+  const extended = await latest().executeUpdate(extendWindowUpdate, {
+    args: [{ by: 'jane', duration: 30 }],
+  });
+  expect(Date.parse(extended.endsAt!) - Date.parse(opened.window!.endsAt!)).toBe(30 * 60_000);
+  const ended = await e2e.maint('end-window', e2e.env.name, '-r', 'flood survived');
+  expect(ended.code).toBe(0);
+  const result = await latest().result();
+  expect(result).toMatchObject({
+    result: 'Succeeded',
+    changes: [{ name: 'WHSandTMS', from: false, to: true }],
+    window: { endedEarly: { reason: 'flood survived' }, extensions: [{ by: 'jane', duration: '30m' }] },
+  });
+  expect(await e2e.observe()).toEqual({
+    flag: 0,
+    running: ['aos-1', 'aos-2', 'aos-3', 'aos-4', 'aos-5'],
+  });
+  const entries = await entityOf(e2e.temporal.client, e2e.env).history();
+  expect(entries.filter((e) => e.operationId === workflowId)).toMatchObject([{ result: 'Succeeded' }]);
+});
