@@ -7,6 +7,7 @@ import {
   type ScheduleDescription,
   type ScheduleOptions,
 } from '@temporalio/client';
+import { createFleetDrivers } from '../activities/fleet-drivers';
 import { DEFAULT_INSTALLATION, windowInputOf, type ScheduleConfig } from '../config/schema';
 import type { LoadedConfig } from '../config/load';
 import { WORKFLOW_TYPES } from '../contract/operation';
@@ -40,7 +41,7 @@ function installationOf(d: { memo?: Record<string, unknown> }): string | undefin
 }
 
 export type ScheduleChange =
-  'created' | 'updated' | 'deleted' | 'paused' | 'unpaused' | 'unchanged' | 'conflict';
+  'created' | 'updated' | 'deleted' | 'paused' | 'unpaused' | 'unchanged' | 'conflict' | 'refused';
 export interface SyncLine {
   id: string;
   change: ScheduleChange;
@@ -103,15 +104,57 @@ async function describe(client: Client, id: string): Promise<ScheduleDescription
   }
 }
 
+/** The configuration keys an environment's License configuration has, read through its driver. */
+export type KnownKeys = (environment: string) => Promise<string[]>;
+
+export function readKnownKeys(config: LoadedConfig): KnownKeys {
+  return async (environment) => {
+    const drivers = createFleetDrivers(config.environments[environment]);
+    try {
+      return Object.keys(await drivers.license.list(AbortSignal.timeout(10_000)));
+    } finally {
+      drivers.close();
+    }
+  };
+}
+
+/**
+ * Why a declared schedule must not be synced (it names a key the environment does not have), or a
+ * note when the keys could not be checked (the environment is down: its windows check again in
+ * preflight).
+ */
+async function checkKeys(
+  s: ScheduleConfig,
+  knownKeys: KnownKeys,
+): Promise<{ refusal?: string; note?: string }> {
+  const { changes } = windowInputOf(s);
+  const named = [...(changes?.enable ?? []), ...(changes?.disable ?? [])];
+  if (named.length === 0) return {};
+  let known: string[];
+  try {
+    known = await knownKeys(s.environment);
+  } catch (err) {
+    return { note: `; configuration keys not checked (${(err as Error).message})` };
+  }
+  const unknown = named.filter((k) => !known.includes(k));
+  if (unknown.length === 0) return {};
+  return {
+    refusal:
+      `unknown configuration key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} on ${s.environment} ` +
+      `(known keys: ${known.join(', ')}); correct schedules[id=${s.id}].changes in temporal.yaml. Left as it was on the server.`,
+  };
+}
+
 /**
  * Makes the server's Schedules match `temporal.yaml`: creates the declared ones that are missing,
  * updates those whose definition changed, and deletes the ones this installation made that the file
- * no longer declares. Schedules of other installations, or made by anyone else, are left alone.
+ * no longer declares. Schedules of other installations, or made by anyone else, are left alone. A
+ * schedule whose key changes name a key its environment does not have is refused.
  */
 export async function syncSchedules(
   client: Client,
   config: LoadedConfig,
-  { dryRun = false } = {},
+  { dryRun = false, knownKeys = readKnownKeys(config) }: { dryRun?: boolean; knownKeys?: KnownKeys } = {},
 ): Promise<SyncLine[]> {
   const lines: SyncLine[] = [];
   const declared = new Set(config.schedules.map((s) => scheduleIdOnServer(config.installation, s.id)));
@@ -121,7 +164,17 @@ export async function syncSchedules(
     if (!dryRun) await client.schedule.getHandle(summary.scheduleId).delete();
     lines.push({ id: summary.scheduleId, change: 'deleted', detail: 'no longer declared in temporal.yaml' });
   }
-  for (const s of config.schedules) lines.push(await syncOne(client, config, s, dryRun));
+  const cached = new Map<string, Promise<string[]>>();
+  const keysOnce: KnownKeys = (env) => cached.get(env) ?? cached.set(env, knownKeys(env)).get(env)!;
+  for (const s of config.schedules) {
+    const { refusal, note = '' } = await checkKeys(s, keysOnce);
+    const id = scheduleIdOnServer(config.installation, s.id);
+    if (refusal) lines.push({ id, change: 'refused', detail: refusal });
+    else {
+      const line = await syncOne(client, config, s, dryRun);
+      lines.push({ ...line, detail: line.detail + note });
+    }
+  }
   return lines;
 }
 

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     // Schedules are an extra: a server that refuses them must not keep the worker from serving operations.
     try {
       for (const line of await syncSchedules(client, config)) {
-        logger.info(
+        logger[line.change === 'refused' || line.change === 'conflict' ? 'warn' : 'info'](
           { schedule: line.id, change: line.change },
           `Schedule ${line.id} ${line.change}: ${line.detail}`,
         );

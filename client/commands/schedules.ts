@@ -19,11 +19,18 @@ export function scheduleCommands(program: Command): void {
     .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
       await withClient(program, undefined, async ({ config: c, client }) => {
         const lines = await syncSchedules(client, c, { dryRun: opts.dryRun });
-        if (opts.json) return out(JSON.stringify(lines, null, 2));
-        if (lines.length === 0) return out('No schedules declared, none to delete.');
-        for (const l of lines)
-          out(
-            `${(opts.dryRun ? `would be ${l.change}` : l.change).padEnd(16)} ${l.id.padEnd(24)} ${l.detail}`,
+        if (opts.json) out(JSON.stringify(lines, null, 2));
+        else if (lines.length === 0) out('No schedules declared, none to delete.');
+        else
+          for (const l of lines)
+            out(
+              `${(opts.dryRun ? `would be ${l.change}` : l.change).padEnd(16)} ${l.id.padEnd(24)} ${l.detail}`,
+            );
+        const refused = lines.filter((l) => l.change === 'refused').length;
+        if (refused > 0)
+          throw new OperatorError(
+            `${refused} schedule${refused > 1 ? 's were' : ' was'} refused: correct temporal.yaml and sync again.`,
+            ExitCode.InvalidInput,
           );
       });
     });

@@ -101,6 +101,18 @@ describe('schedules of maintenance windows', () => {
     await expect(e2e.temporal.client.schedule.getHandle('someone-elses').describe()).resolves.toBeDefined();
   });
 
+  it('refuses to sync a schedule whose key changes name a key the environment does not have', async () => {
+    const file = configWith('typo', [{ ...monthly, id: 'typo', changes: { enable: ['WHSandTMZ'] } }]);
+    const sync = await cli(file, ['schedule', 'sync']);
+    expect(sync.code).toBe(2);
+    expect(sync.stdout).toMatch(
+      /^refused\s+typo\s+unknown configuration key "WHSandTMZ" on contoso-sandbox \(known keys: .*WHSandTMS.*\); correct schedules\[id=typo\]\.changes in temporal\.yaml\. Left as it was on the server\.$/m,
+    );
+    expect(sync.stderr.trim()).toBe('1 schedule was refused: correct temporal.yaml and sync again.');
+    const rows = JSON.parse((await cli(file, ['schedule', 'list', '--json'])).stdout);
+    expect(rows.map((r: { id: string }) => r.id)).not.toContain('typo');
+  });
+
   it('starts a window when a schedule is triggered, which an operator can end early', async () => {
     const file = configWith('trigger', [{ ...nightly, id: 'on-demand', duration: 'PT3H' }]);
     expect((await cli(file, ['schedule', 'sync'])).code).toBe(0);
@@ -180,6 +192,19 @@ describe('maintenance windows from the CLI', () => {
       history.map((h: { action: string; result: string }) => `${h.action} ${h.result}`).slice(0, 3),
     ).toEqual(['disable Succeeded', 'enable Succeeded', 'window Succeeded']);
     expect(history[2].detail).toBe('WHSandTMS enabled');
+  });
+
+  it('fails a window with a typo in a key at once, naming the known keys, and changes nothing', async () => {
+    const typo = await e2e.maint('window', 'contoso-sandbox', '-d', '30', '--enable', 'WHSandTMZ');
+    expect(typo.code).toBe(1);
+    expect(typo.stdout + typo.stderr).toMatch(
+      /The window did not open: Unknown configuration key "WHSandTMZ" on contoso-sandbox\. Known keys: .*WHSandTMS.*\. Nothing was changed\./,
+    );
+    expect(await e2e.observe()).toEqual({
+      flag: 0,
+      running: ['aos-1', 'aos-2', 'aos-3', 'aos-4', 'aos-5'],
+    });
+    expect((await e2e.maint('status', 'contoso-sandbox')).stdout).toMatch(/servicing lock: free/);
   });
 
   it('rejects a bad window request with a message and starts nothing', async () => {
