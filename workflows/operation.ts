@@ -31,6 +31,7 @@ import {
   decisionInputSchema,
   decisionSignals,
   decisionUpdates,
+  describeDecision,
   logQuery,
   searchAttributes,
   statusQuery,
@@ -43,6 +44,7 @@ import {
   type Result,
   type StepName,
 } from '../contract/operation';
+import { callerIdentity } from './caller';
 import { OperationRecord } from './operation-record';
 import { Patches, now, resolveEnvironment } from './settings';
 
@@ -264,7 +266,8 @@ export class Operation {
 
   private accept(kind: DecisionKind, payload: unknown): Decision {
     const { by, reason } = decisionInputSchema.parse(payload);
-    this.pending = { kind, by, reason, at: now(), step: this.status.step };
+    const identity = callerIdentity();
+    this.pending = { kind, by, reason, at: now(), step: this.status.step, ...(identity && { identity }) };
     return this.pending;
   }
 
@@ -354,7 +357,7 @@ export class Operation {
     Object.assign(s, { awaitingDecision: false, availableDecisions: [], decisionDeadline: undefined });
     s.decisions.push(decision);
     const why = decision.reason ? `: ${decision.reason}` : '';
-    this.record.add({ kind: 'decision', step, message: `${decision.kind} by ${decision.by}${why}` });
+    this.record.add({ kind: 'decision', step, message: `${describeDecision(decision)}${why}` });
     return decision;
   }
 
