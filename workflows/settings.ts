@@ -16,4 +16,6 @@ export const Patches = {
   entityState: 'environment-entity-state',
   /** A window waiting for a busy environment queues at the entity instead of polling. */
   lockQueue: 'window-lock-queue',
+  /** The record step runs to its end whatever cancellation comes, and the workflow closes as recorded. */
+  recordNonCancellable: 'record-non-cancellable',
 } as const;

@@ -2,7 +2,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
-  allHandlersFinished,
   condition,
   executeChild,
   isCancellation,
@@ -339,7 +338,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     throw err;
   }
 
-  await condition(allHandlersFinished);
+  await op.handlersFinished();
   log.info('Maintenance window finished', { environment, result });
   const outcome: WindowResult = {
     operationId: status.operationId,
