@@ -2,6 +2,7 @@ import type { HistoryEntry, LockHolder } from '../contract/environment';
 import {
   DECISION_HELP,
   STEP_TITLES,
+  describeDecision,
   type LogEntry,
   type OperationLog,
   type OperationStatus,
@@ -80,7 +81,7 @@ export function formatStatus(st: EnvironmentStatus): string {
   for (const c of s.window?.changes ?? [])
     lines.push(`  key ${c.name}: ${c.from ? 'on' : 'off'} → ${c.to ? 'on' : 'off'}`);
   for (const d of s.decisions)
-    lines.push(`  decision: ${d.kind} by ${d.by} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
+    lines.push(`  decision: ${describeDecision(d)} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
   if (s.awaitingDecision) lines.push('', formatDecisionNeeded(s));
   else if (s.failure && s.result !== 'Succeeded' && s.result !== 'RolledBack') {
     lines.push(`  last failure at ${s.failure.step}: ${s.failure.error.message}`);
@@ -129,7 +130,7 @@ export function formatHistory(environment: string, entries: HistoryEntry[]): str
       e.result,
       e.requestedBy,
       e.reason,
-      e.decisions.map((d) => `${d.kind} by ${d.by}`).join(', ') || e.detail,
+      e.decisions.map(describeDecision).join(', ') || e.detail,
       e.operationId,
     ]),
   );

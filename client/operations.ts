@@ -1,7 +1,7 @@
 import {
   ApplicationFailure,
-  Client,
   Connection,
+  type Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -14,6 +14,7 @@ import { temporal } from '@temporalio/proto';
 import { connectionOptions } from '../config/connection';
 import { ENVIRONMENT_WORKFLOW_TYPE, type EnvironmentView, type LockHolder } from '../contract/environment';
 import { EnvironmentEntities } from './environment-entity';
+import { cliIdentity, createClient } from './identity';
 import { windowInputSchema, type WindowInput, type WindowResult } from '../contract/window';
 import type { LoadedConfig } from '../config/load';
 import {
@@ -96,7 +97,7 @@ export async function connect(config: LoadedConfig): Promise<{ client: Client; c
     }
     throw err;
   }
-  return { client: new Client({ connection, namespace }), close: () => connection.close() };
+  return { client: createClient(connection, namespace, cliIdentity()), close: () => connection.close() };
 }
 
 export function requireEnvironment(config: LoadedConfig, environment: string): void {

@@ -130,6 +130,22 @@ export interface Decision {
   at: string;
   /** The step that had failed when the decision came. */
   step: StepName | null;
+  /**
+   * The Temporal client identity of the sender (`maint-cli jane@host`, a worker's `pid@host`), from
+   * the header our clients add. Absent when the sender did not say: the Web UI, the `temporal` CLI,
+   * or a client without the interceptor; and for cancellations and timeouts.
+   */
+  identity?: string;
+}
+
+/** The header in which the product's clients send their identity with signals and updates. */
+export const CLIENT_IDENTITY_HEADER = 'maintenance-client-identity';
+
+/** "resume by jane (client maint-cli jane@host)"; an operator's decision from a client that did not say is "client unknown". */
+export function describeDecision(d: Decision): string {
+  const operator = (DECISIONS as readonly string[]).includes(d.kind);
+  const client = d.identity ? ` (client ${d.identity})` : operator ? ' (client unknown)' : '';
+  return `${d.kind} by ${d.by}${client}`;
 }
 
 export interface DecisionAck {

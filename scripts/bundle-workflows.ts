@@ -3,11 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_BUNDLE } from '../worker/create-worker';
+import { WORKFLOW_BUNDLE, workflowBundleOptions } from '../worker/create-worker';
 
 async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+    ...workflowBundleOptions(),
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   fs.mkdirSync(path.dirname(WORKFLOW_BUNDLE), { recursive: true });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadConfigOrExit } from '../config/load';
 import { EXAMPLE_INPUT, WORKFLOW_TYPES } from '../contract/operation';
 import { EXAMPLE_WINDOW_INPUT } from '../contract/window';
-import { Client } from '@temporalio/client';
+import { createClient } from '../client/identity';
 import { syncSchedules } from '../client/schedules';
 import { ensureSearchAttributes } from '../client/search-attributes';
 import { FleetClient } from '../fleet/client';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       logger.info({ environment: name, url: fleet.url }, 'Fleet started');
     }
 
-    const client = new Client({ connection: server.connection, namespace: config.temporal.namespace });
+    const client = createClient(server.connection, config.temporal.namespace);
     // Schedules are an extra: a server that refuses them must not keep the worker from serving operations.
     try {
       for (const line of await syncSchedules(client, config)) {

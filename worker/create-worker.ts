@@ -1,15 +1,21 @@
 import path from 'node:path';
-import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { EnvironmentDrivers } from '../activities/drivers';
 import { createFleetDrivers } from '../activities/fleet-drivers';
 import { EnvironmentEntities } from '../client/environment-entity';
+import { createClient } from '../client/identity';
 import { connectionOptions } from '../config/connection';
 import type { LoadedConfig } from '../config/load';
 
 /** Written by `npm run build` (scripts/bundle-workflows.ts) next to the compiled worker. */
 export const WORKFLOW_BUNDLE = path.resolve(__dirname, '../workflow-bundle.js');
+
+/** What the workflow bundle holds (for `npm run build` and the tests): the workflows, and the interceptor that tells handlers who called. */
+export const workflowBundleOptions = (): { workflowsPath: string; workflowInterceptorModules: string[] } => ({
+  workflowsPath: require.resolve('../workflows'),
+  workflowInterceptorModules: [require.resolve('../workflows/caller')],
+});
 
 export interface RunningWorker {
   worker: Worker;
@@ -24,7 +30,7 @@ export async function createWorker(
 ): Promise<RunningWorker> {
   const ownConnection = !overrides.connection;
   const connection = overrides.connection ?? (await NativeConnection.connect(connectionOptions(config)));
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = createClient(connection, config.temporal.namespace);
   const drivers = new Map<string, EnvironmentDrivers>();
   const activities = createActivities({
     environments: config.environments,

@@ -2,8 +2,10 @@ import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   TimeoutFailure,
+  allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
   isCancellation,
@@ -32,6 +34,7 @@ import {
   decisionInputSchema,
   decisionSignals,
   decisionUpdates,
+  describeDecision,
   logQuery,
   searchAttributes,
   statusQuery,
@@ -45,6 +48,7 @@ import {
   type Result,
   type StepName,
 } from '../contract/operation';
+import { callerIdentity } from './caller';
 import { OperationRecord } from './operation-record';
 import { Patches, now, resolveEnvironment } from './settings';
 
@@ -116,6 +120,8 @@ export class Operation {
   private released = false;
   /** Activities report cancellation only once they have stopped (`Patches.waitCancellation`). */
   private waitsForCancellation = false;
+  /** The record step ran whole, whatever cancellation came meanwhile (patch recordNonCancellable). */
+  private recordProtected = false;
 
   constructor(private readonly spec: OperationSpec) {
     const info = workflowInfo();
@@ -278,7 +284,8 @@ export class Operation {
 
   private accept(kind: DecisionKind, payload: unknown): Decision {
     const { by, reason } = decisionInputSchema.parse(payload);
-    this.pending = { kind, by, reason, at: now(), step: this.status.step };
+    const identity = callerIdentity();
+    this.pending = { kind, by, reason, at: now(), step: this.status.step, ...(identity && { identity }) };
     return this.pending;
   }
 
@@ -376,7 +383,7 @@ export class Operation {
     Object.assign(s, { awaitingDecision: false, availableDecisions: [], decisionDeadline: undefined });
     s.decisions.push(decision);
     const why = decision.reason ? `: ${decision.reason}` : '';
-    this.record.add({ kind: 'decision', step, message: `${decision.kind} by ${decision.by}${why}` });
+    this.record.add({ kind: 'decision', step, message: `${describeDecision(decision)}${why}` });
     return decision;
   }
 
@@ -425,23 +432,25 @@ export class Operation {
     const failure = s.failure ? `Last failure at ${s.failure.step}: ${s.failure.error.message}` : '';
     const info = workflowInfo();
     try {
-      await this.step('record', () =>
-        this.withRetries('record', 'record history and release the lock', () =>
-          this.act.finishOperation({
-            operationId: info.workflowId,
-            runId: info.runId,
-            environment: s.environment,
-            action: s.action,
-            requestedBy: s.requestedBy,
-            reason: s.reason,
-            startedAt: s.startedAt,
-            finishedAt: s.finishedAt!,
-            result,
-            detail: [detail, failure].filter(Boolean).join(' '),
-            decisions: s.decisions,
-            lineage: info.firstExecutionRunId,
-            state: finalState,
-          }),
+      await this.protectRecord(result, () =>
+        this.step('record', () =>
+          this.withRetries('record', 'record history and release the lock', () =>
+            this.act.finishOperation({
+              operationId: info.workflowId,
+              runId: info.runId,
+              environment: s.environment,
+              action: s.action,
+              requestedBy: s.requestedBy,
+              reason: s.reason,
+              startedAt: s.startedAt,
+              finishedAt: s.finishedAt!,
+              result,
+              detail: [detail, failure].filter(Boolean).join(' '),
+              decisions: s.decisions,
+              lineage: info.firstExecutionRunId,
+              state: finalState,
+            }),
+          ),
         ),
       );
       this.released = true;
@@ -456,6 +465,39 @@ export class Operation {
     this.setState(finalState);
     if (this.settings.searchAttributes)
       upsertSearchAttributes([{ key: searchAttributes.result, value: result }]);
+  }
+
+  /**
+   * Runs the record step so that the history entry and the workflow's result cannot disagree: once it
+   * starts, a cancellation no longer interrupts it (the log notes the request as too late) and the
+   * workflow closes with the result recorded. Cancelled before it starts, it throws the cancellation,
+   * and the caller records the operation as aborted. Histories from before the patch keep their shape.
+   */
+  private async protectRecord(result: Result, record: () => Promise<unknown>): Promise<void> {
+    const scope = CancellationScope.current();
+    if (scope.consideredCancelled) await scope.cancelRequested;
+    if (!patched(Patches.recordNonCancellable)) {
+      await record();
+      return;
+    }
+    this.recordProtected = true;
+    // A non-cancellable scope here is the cancellation path's own record: nothing comes late to it.
+    if (scope.cancellable)
+      void scope.cancelRequested.catch(() =>
+        this.note(
+          `Cancellation requested after the record step started: too late, the operation ends ${result}`,
+        ),
+      );
+    await CancellationScope.nonCancellable(record);
+  }
+
+  /**
+   * Waits for running handlers before the workflow returns. After a protected record step this wait
+   * is not cancellable either, so that a late cancellation cannot change how the workflow closes.
+   */
+  async handlersFinished(): Promise<void> {
+    if (this.recordProtected) await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+    else await condition(allHandlersFinished);
   }
 
   /** Cancellation acts as abort: recorded as a decision; the caller finishes and rethrows. */

@@ -1,11 +1,4 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  condition,
-  allHandlersFinished,
-  isCancellation,
-  log,
-} from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, log } from '@temporalio/workflow';
 import { ErrorType } from '../contract/errors';
 import {
   EXAMPLE_INPUT,
@@ -170,7 +163,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     throw err;
   }
 
-  await condition(allHandlersFinished);
+  await op.handlersFinished();
   log.info('Servicing operation finished', { environment, action, result });
   const summary: ServicingResult = {
     operationId: status.operationId,

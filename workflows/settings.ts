@@ -23,4 +23,6 @@ export const Patches = {
   windowKeepsFoundState: 'window-keeps-found-state',
   /** Cancelling waits until in-flight activities have stopped before the abort is recorded. */
   waitCancellation: 'operation-wait-cancellation',
+  /** The record step runs to its end whatever cancellation comes, and the workflow closes as recorded. */
+  recordNonCancellable: 'record-non-cancellable',
 } as const;

@@ -2,7 +2,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   ChildWorkflowFailure,
-  allHandlersFinished,
   condition,
   continueAsNew,
   executeChild,
@@ -334,7 +333,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
 
   /** The window stays open in a new run: same workflow, same lock (same lineage), same state. */
   const continueOpen = async (): Promise<never> => {
-    await condition(allHandlersFinished);
+    await op.handlersFinished();
     op.note(
       `history has ${workflowInfo().historyLength} events: continuing as new, still open until ${window.endsAt}`,
     );
@@ -439,7 +438,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     throw err;
   }
 
-  await condition(allHandlersFinished);
+  await op.handlersFinished();
   log.info('Maintenance window finished', { environment, result });
   const outcome: WindowResult = {
     operationId: status.operationId,

@@ -1,8 +1,18 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { CancelledFailure, WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
 import { entityOf } from '../helpers/entity';
-import { logQuery, operationWorkflowId, statusQuery, type OperationLog } from '../../contract/operation';
+import {
+  logQuery,
+  operationWorkflowId,
+  statusQuery,
+  type OperationLog,
+  type ServicingResult,
+} from '../../contract/operation';
+import { temporalCliPath } from '../../scripts/binaries';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 
 let e2e: EndToEnd;
@@ -98,6 +108,35 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
       decisions: [{ kind: 'cancel', step: 'restartAos' }],
     });
     expect(await entity().holder()).toBeUndefined();
+  });
+
+  it('records who decided with the client identity: maint-cli for the CLI, unknown for the temporal CLI', async () => {
+    const handle = await failedOperation();
+    await e2e.env.fleet.clearFaults();
+    const identity = `maint-cli ${os.userInfo().username}@${os.hostname()}`;
+    expect((await e2e.maint('resume', 'contoso-sandbox', '--by', 'alice', '-r', 'fixed')).code).toBe(0);
+    const result = (await handle.result()) as ServicingResult;
+    expect(result.decisions).toMatchObject([{ kind: 'resume', by: 'alice', identity }]);
+    expect((await e2e.maint('status', 'contoso-sandbox')).stdout).toContain(
+      `decision: resume by alice (client ${identity}) at `,
+    );
+    expect((await e2e.maint('logs', 'contoso-sandbox')).stdout).toContain(
+      `resume by alice (client ${identity}): fixed`,
+    );
+    expect((await entity().history(1))[0].decisions).toMatchObject([{ by: 'alice', identity }]);
+    expect((await e2e.maint('disable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(0);
+
+    // The temporal CLI (as the Web UI) sends no identity header: the decision says so.
+    const next = await failedOperation();
+    await promisify(execFile)(temporalCliPath(), [
+      ...['workflow', 'signal', '--address', e2e.temporal.address, '--namespace', 'default'],
+      ...['--workflow-id', next.workflowId, '--name', 'abort', '--input', '{"by": "bob"}'],
+    ]);
+    await expect(next.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    const [aborted] = await entity().history(1);
+    expect(aborted).toMatchObject({ result: 'Aborted', decisions: [{ kind: 'abort', by: 'bob' }] });
+    expect(aborted.decisions[0]).not.toHaveProperty('identity');
+    expect((await e2e.maint('history', 'contoso-sandbox')).stdout).toContain('abort by bob (client unknown)');
   });
 
   it('takes over the lock of an operation terminated from the UI', async () => {

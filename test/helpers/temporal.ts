@@ -6,8 +6,10 @@ import {
   bundleWorkflowCode,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { clientOptions } from '../../client/identity';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contract/operation';
 import { temporalCliPath, testServerPath } from '../../scripts/binaries';
+import { workflowBundleOptions } from '../../worker/create-worker';
 
 /** SDK logs at ERROR only, so test output stays readable. Installed once per test file's runtime. */
 export function quietRuntime(): void {
@@ -22,6 +24,7 @@ export function quietRuntime(): void {
 export function createDevServerEnv({ uiPort }: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return TestWorkflowEnvironment.createLocal({
+    client: clientOptions(),
     server: {
       executable: { type: 'existing-path', path: temporalCliPath() },
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
@@ -46,6 +49,7 @@ export function freePort(): Promise<number> {
 export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return TestWorkflowEnvironment.createTimeSkipping({
+    client: clientOptions(),
     server: { executable: { type: 'existing-path', path: testServerPath() } },
   });
 }
@@ -53,6 +57,6 @@ export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Workflow code bundled once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
+  bundle ??= bundleWorkflowCode(workflowBundleOptions());
   return bundle;
 }

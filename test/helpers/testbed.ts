@@ -1,4 +1,5 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkerOptions } from '@temporalio/worker';
 import { createWorker, type RunningWorker } from '../../worker/create-worker';
 import { startTestEnvironment, type TestEnvironment } from './environment';
 import { createTimeSkippingEnv, workflowBundle } from './temporal';
@@ -14,8 +15,12 @@ export interface Testbed {
  * For a workflow test file: the time-skipping server, a real fleet and one worker, set up once and
  * torn down after. One worker for the whole file, because the environment entity workflow outlives
  * each test and the time-skipping server does not move a workflow off a stopped worker's sticky queue.
+ * `worker` adds worker options, such as activity interceptors that hold an activity back.
  */
-export function timeSkippingTestbed(options: Parameters<typeof startTestEnvironment>[1] = {}): Testbed {
+export function timeSkippingTestbed(
+  options: Parameters<typeof startTestEnvironment>[1] = {},
+  workerOptions: Pick<WorkerOptions, 'interceptors'> = {},
+): Testbed {
   let worker: RunningWorker | undefined;
   let running: Promise<void> | undefined;
   const bed = {
@@ -29,6 +34,7 @@ export function timeSkippingTestbed(options: Parameters<typeof startTestEnvironm
     worker = await createWorker(bed.env.config, {
       connection: bed.temporal.nativeConnection,
       workflowBundle: await workflowBundle(),
+      ...workerOptions,
     });
     running = worker.worker.run();
   });

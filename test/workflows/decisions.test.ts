@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { ApplicationFailure } from '@temporalio/client';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { entityOf } from '../helpers/entity';
-import { decisionSignals, logQuery, statusQuery, type OperationStatus } from '../../contract/operation';
+import {
+  decisionSignals,
+  decisionUpdates,
+  logQuery,
+  statusQuery,
+  type OperationStatus,
+} from '../../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
@@ -82,9 +89,11 @@ describe('decisions on a failed operation (time-skipping server)', () => {
         step: 'restartAos',
         availableDecisions: ['resume', 'rollback', 'abort'],
       });
-      await handle.signal(decisionSignals.resume, {} as never);
+      // The Web UI's signal carries no client identity header: a client without the interceptor.
+      const webUi = new Client({ connection: bed.temporal.connection }).workflow.getHandle(handle.workflowId);
+      await webUi.signal(decisionSignals.resume, {} as never);
       await bed.env.fleet.clearFaults();
-      await handle.signal(decisionSignals.resume, { by: 'jane.doe', reason: 'start fault fixed' });
+      await webUi.signal(decisionSignals.resume, { by: 'jane.doe', reason: 'start fault fixed' });
       return { result: await handle.result(), log: await handle.query(logQuery) };
     });
     expect(result).toMatchObject({
@@ -92,9 +101,36 @@ describe('decisions on a failed operation (time-skipping server)', () => {
       state: 'InMaintenance',
       decisions: [{ kind: 'resume', by: 'jane.doe', reason: 'start fault fixed', step: 'restartAos' }],
     });
+    expect(result.decisions[0]).not.toHaveProperty('identity');
     expect(log.entries.map((e) => e.message)).toContain(
       'Signal resume ignored: invalid input: say who decides, e.g. {"by": "jane.doe"}',
     );
+    expect(log.entries.map((e) => e.message)).toContain(
+      'resume by jane.doe (client unknown): start fault fixed',
+    );
     expect(bed.env.readFlag()).toBe(1);
+  });
+
+  it("records the sending client's identity beside `by` for an update, in the answer, the log, the result and the history", async () => {
+    await bed.env.fleet.setFaults({ startFailures: { 'aos-4': 1000 } });
+    const identity = `${process.pid}@${os.hostname()}`; // the test client's: the SDK's default
+    const { ack, result, log, runId } = await withWorker(async () => {
+      const handle = await start(enableMaintenanceMode);
+      await waitForStatus(handle, (s) => s.awaitingDecision);
+      await bed.env.fleet.clearFaults();
+      const ack = await handle.executeUpdate(decisionUpdates.resume, { args: [{ by: 'alice' }] });
+      return {
+        ack,
+        result: await handle.result(),
+        log: await handle.query(logQuery),
+        runId: handle.firstExecutionRunId,
+      };
+    });
+    const decision = { kind: 'resume', by: 'alice', identity, step: 'restartAos' };
+    expect(ack.decision).toMatchObject(decision);
+    expect(result.decisions).toMatchObject([decision]);
+    expect(log.entries.map((e) => e.message)).toContain(`resume by alice (client ${identity})`);
+    const { entries } = await historyOf(runId);
+    expect(entries[0].decisions).toMatchObject([decision]);
   });
 });
