@@ -78,7 +78,8 @@ it(`an open window flooded with ${FLOOD} invalid signals continues as new, stays
   const log = await latest().query(logQuery);
   expect(log.entries.length).toBe(500);
   expect(log.entries.some((e) => /continuing as new, still open until/.test(e.message))).toBe(true);
-  expect(log.entries.at(-1)?.message).toMatch(/^Signal extendWindow ignored: invalid input/);
+  const ignored = log.entries.filter((e) => /^Signal extendWindow ignored: invalid input/.test(e.message));
+  expect(ignored.length).toBeGreaterThan(400);
   expect((await entityOf(e2e.temporal.client, e2e.env).holder())?.workflowId).toBe(workflowId);
   const refused = await e2e.maint('enable', e2e.env.name, '--reason', 'during the window');
   expect(refused.code).toBe(4);
