@@ -202,8 +202,9 @@ export interface WindowStatus {
   /** Maintenance mode was already on when the window opened: it stays on when the window closes. */
   keepsMaintenanceOn?: boolean;
   changes: KeyChange[];
-  extensions: { by: string; duration: string; reason: string; at: string }[];
-  endedEarly?: { by: string; reason: string; at: string };
+  /** Who extended or ended it, with the client identity they sent (as for decisions). */
+  extensions: { by: string; duration: string; reason: string; at: string; identity?: string }[];
+  endedEarly?: { by: string; reason: string; at: string; identity?: string };
 }
 
 export interface LogEntry {

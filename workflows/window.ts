@@ -40,6 +40,7 @@ import {
   type WindowContinuation,
   type WindowResult,
 } from '../contract/window';
+import { callerIdentity } from './caller';
 import { Operation, RollbackRequested, causeOf, stopped } from './operation';
 import { restoreSnapshot } from './restore';
 import { Patches, now } from './settings';
@@ -121,17 +122,19 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   const extend = (payload: unknown) => {
     const { by, reason, duration } = extendWindowInputSchema.parse(payload);
     window.endsAt = new Date(Date.parse(window.endsAt!) + duration).toISOString();
-    window.extensions.push({ by, duration: formatDuration(duration), reason, at: now() });
+    const sender = caller();
+    window.extensions.push({ by, duration: formatDuration(duration), reason, at: now(), ...sender });
     say(
-      `window extended by ${formatDuration(duration)} by ${by}${reason ? ` (${reason})` : ''}: closes at ${window.endsAt}`,
+      `window extended by ${formatDuration(duration)} by ${by}${clientOf(sender)}${reason ? ` (${reason})` : ''}: closes at ${window.endsAt}`,
     );
     return window;
   };
   const end = (payload: unknown) => {
     const { by, reason } = decisionInputSchema.parse(payload);
     endRequested = true;
-    window.endedEarly = { by, reason, at: now() };
-    say(`window ended early by ${by}${reason ? ` (${reason})` : ''}`);
+    const sender = caller();
+    window.endedEarly = { by, reason, at: now(), ...sender };
+    say(`window ended early by ${by}${clientOf(sender)}${reason ? ` (${reason})` : ''}`);
     return window;
   };
   const endRefusal = (payload: unknown) => {
@@ -455,6 +458,14 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   if (result === 'Aborted' || result === 'Failed') throw op.ended(result, outcome);
   return outcome;
 }
+
+/** The sender's client identity, as recorded beside the typed `by` (absent when it did not say). */
+function caller(): { identity?: string } {
+  const identity = callerIdentity();
+  return identity ? { identity } : {};
+}
+
+const clientOf = ({ identity }: { identity?: string }) => ` (client ${identity ?? 'unknown'})`;
 
 function changesFrom(before: Record<string, boolean>, wanted: Record<string, boolean>): KeyChange[] {
   return Object.entries(wanted)

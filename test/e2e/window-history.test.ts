@@ -95,8 +95,15 @@ it(`an open window flooded with ${FLOOD} invalid signals continues as new, stays
   expect(result).toMatchObject({
     result: 'Succeeded',
     changes: [{ name: 'WHSandTMS', from: false, to: true }],
-    window: { endedEarly: { reason: 'flood survived' }, extensions: [{ by: 'jane', duration: '30m' }] },
+    window: {
+      // Who ended it and who extended it, with the client identity each sent (as for decisions).
+      endedEarly: { reason: 'flood survived', identity: expect.stringMatching(/^maint-cli \S+@\S+$/) },
+      extensions: [{ by: 'jane', duration: '30m', identity: expect.stringMatching(/^\d+@/) }],
+    },
   });
+  expect(result.summary.join('\n')).toMatch(
+    /window ended early by \S+ \(client maint-cli \S+@\S+\) \(flood survived\)/,
+  );
   expect(await e2e.observe()).toEqual({
     flag: 0,
     running: ['aos-1', 'aos-2', 'aos-3', 'aos-4', 'aos-5'],
