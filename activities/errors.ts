@@ -1,37 +1,41 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../contract/errors';
-import { FleetHttpError, FleetUnreachableError } from '../fleet/client';
+import type { DriverErrorKind } from '../drivers/capabilities';
 
 /**
- * Turns a driver error into an ApplicationFailure whose type says whether retrying can help:
- * an unreachable database or control plane and a failed AOS start are transient; a request the
- * environment rejects (unknown instance, bad request) is not.
+ * Turns an error into an ApplicationFailure whose type says whether retrying can help, from what the
+ * environment's driver says of it (`kindOf`): an unreachable database or control plane and an
+ * unavailable AOS are transient; a request the environment rejects (unknown instance, bad request) is
+ * not. Errors no driver claims are retried.
  */
 export function classify(
   err: unknown,
   what: string,
   unavailable: ErrorType = ErrorType.AosUnavailable,
+  kindOf: (err: unknown) => DriverErrorKind | undefined = () => undefined,
 ): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof FleetUnreachableError) {
-    return ApplicationFailure.retryable(
-      `${what}: AOS control plane unreachable: ${message}`,
-      ErrorType.ControlPlaneUnreachable,
-    );
-  }
-  if (err instanceof FleetHttpError) {
-    if (err.status === 404)
+  switch (kindOf(err)) {
+    case 'controlPlaneUnreachable':
+      return ApplicationFailure.retryable(
+        `${what}: AOS control plane unreachable: ${message}`,
+        ErrorType.ControlPlaneUnreachable,
+      );
+    case 'databaseUnreachable': {
+      const code = (err as { code?: unknown }).code;
+      return ApplicationFailure.retryable(
+        `${what}: database unreachable${typeof code === 'string' ? ` (${code})` : ''}: ${message}`,
+        ErrorType.DatabaseUnreachable,
+      );
+    }
+    case 'unavailable':
+      return ApplicationFailure.retryable(`${what}: ${message}`, unavailable);
+    case 'unknownAos':
       return ApplicationFailure.nonRetryable(`${what}: ${message}`, ErrorType.UnknownAos);
-    if (err.status >= 500) return ApplicationFailure.retryable(`${what}: ${message}`, unavailable);
-    return ApplicationFailure.nonRetryable(`${what}: ${message}`, ErrorType.RequestRejected);
+    case 'rejected':
+      return ApplicationFailure.nonRetryable(`${what}: ${message}`, ErrorType.RequestRejected);
+    default:
+      return ApplicationFailure.retryable(`${what}: ${message}`, err instanceof Error ? err.name : 'Error');
   }
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR)/.test(code)) {
-    return ApplicationFailure.retryable(
-      `${what}: database unreachable (${code}): ${message}`,
-      ErrorType.DatabaseUnreachable,
-    );
-  }
-  return ApplicationFailure.retryable(`${what}: ${message}`, err instanceof Error ? err.name : 'Error');
 }

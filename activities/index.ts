@@ -4,7 +4,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
 import type { Config } from '../config/schema';
-import type { AosControl, AosState, EnvironmentDrivers } from './drivers';
+import type { AosControl, AosState, EnvironmentDrivers } from '../drivers/capabilities';
 import { classify } from './errors';
 import { createLockActivities, type LockDeps } from './lock';
 
@@ -103,13 +103,19 @@ async function settled(aosControl: AosControl, signal?: AbortSignal, ids?: strin
   }
 }
 
-async function guarded<T>(what: string, work: () => Promise<T>, unavailable?: ErrorType): Promise<T> {
+/** Runs driver calls; their errors become failures that say whether retrying can help (the driver's verdict). */
+async function guarded<T>(
+  d: EnvironmentDrivers,
+  what: string,
+  work: () => Promise<T>,
+  unavailable?: ErrorType,
+): Promise<T> {
   try {
     return await work();
   } catch (err) {
     // A cancelled activity must say so, or Temporal would take the cancellation for a failure.
     if (err instanceof CancelledFailure) throw err;
-    throw classify(err, what, unavailable);
+    throw classify(err, what, unavailable, (e) => d.classify(e));
   }
 }
 
@@ -194,10 +200,10 @@ export function createActivities(deps: ActivityDeps) {
      */
     async snapshotEnvironment({ environment }: EnvironmentRef): Promise<EnvironmentSnapshot> {
       const d = drivers(environment);
-      const configurationMode = await guarded('read CONFIGURATIONMODE', () =>
+      const configurationMode = await guarded(d, 'read CONFIGURATIONMODE', () =>
         d.flagStore.readConfigurationMode(),
       );
-      const instances = await guarded('list AOS instances', () =>
+      const instances = await guarded(d, 'list AOS instances', () =>
         heartbeating((signal) => settled(d.aosControl, signal)),
       );
       const unsettled = instances.filter((a) => a.status !== 'running' && a.status !== 'stopped');
@@ -225,7 +231,9 @@ export function createActivities(deps: ActivityDeps) {
       value,
     }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1 }> {
       const d = drivers(environment);
-      const result = await guarded('set CONFIGURATIONMODE', () => d.flagStore.writeConfigurationMode(value));
+      const result = await guarded(d, 'set CONFIGURATIONMODE', () =>
+        d.flagStore.writeConfigurationMode(value),
+      );
       log.info('CONFIGURATIONMODE set', { environment, value, previous: result.previous });
       return result;
     },
@@ -237,6 +245,7 @@ export function createActivities(deps: ActivityDeps) {
     async restartAos({ environment, aosId }: AosRef): Promise<AosState & { note?: string }> {
       const d = drivers(environment);
       return guarded(
+        d,
         `restart ${aosId}`,
         () =>
           changingAos(d.aosControl, [aosId], async (signal) => {
@@ -254,7 +263,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async stopAos({ environment, aosId }: AosRef) {
       const d = drivers(environment);
-      return guarded(`stop ${aosId}`, () =>
+      return guarded(d, `stop ${aosId}`, () =>
         changingAos(d.aosControl, [aosId], (signal) => d.aosControl.stop(aosId, signal)),
       );
     },
@@ -268,6 +277,7 @@ export function createActivities(deps: ActivityDeps) {
       const flag = snapshot.configurationMode;
       const ids = snapshot.instances.map((i) => i.id);
       return guarded(
+        d,
         'restore AOS',
         () =>
           changingAos(d.aosControl, ids, async (signal) => {
@@ -293,7 +303,7 @@ export function createActivities(deps: ActivityDeps) {
      */
     async verifySnapshot({ environment, snapshot }: EnvironmentRef & { snapshot: EnvironmentSnapshot }) {
       const d = drivers(environment);
-      return guarded('verify rollback', async () => {
+      return guarded(d, 'verify rollback', async () => {
         const flag = await d.flagStore.readConfigurationMode();
         const now = await d.aosControl.list(Context.current().cancellationSignal);
         const expected = snapshot.configurationMode;
@@ -334,7 +344,7 @@ export function createActivities(deps: ActivityDeps) {
       expect,
     }: EnvironmentRef & { expect: Expectation }): Promise<{ checks: string[] }> {
       const d = drivers(environment);
-      return guarded('verify', async () => {
+      return guarded(d, 'verify', async () => {
         const signal = Context.current().cancellationSignal;
         const problems: string[] = [];
         const checks: string[] = [];
@@ -399,7 +409,7 @@ export function createActivities(deps: ActivityDeps) {
       names,
     }: EnvironmentRef & { names: string[] }): Promise<Record<string, boolean>> {
       const d = drivers(environment);
-      const all = await guarded('read the License configuration', () =>
+      const all = await guarded(d, 'read the License configuration', () =>
         d.license.list(Context.current().cancellationSignal),
       );
       const unknown = names.filter((n) => !(n in all));
@@ -420,7 +430,7 @@ export function createActivities(deps: ActivityDeps) {
       values,
     }: EnvironmentRef & { values: Record<string, boolean> }) {
       const d = drivers(environment);
-      return guarded('change the License configuration', async () => {
+      return guarded(d, 'change the License configuration', async () => {
         const signal = Context.current().cancellationSignal;
         const before = await d.license.list(signal);
         const changes: KeyChange[] = [];

@@ -7,7 +7,7 @@ import {
   type ScheduleDescription,
   type ScheduleOptions,
 } from '@temporalio/client';
-import { createFleetDrivers } from '../activities/fleet-drivers';
+import { createDrivers } from '../drivers';
 import { DEFAULT_INSTALLATION, windowInputOf, type ScheduleConfig } from '../config/schema';
 import type { LoadedConfig } from '../config/load';
 import { WORKFLOW_TYPES } from '../contract/operation';
@@ -109,7 +109,7 @@ export type KnownKeys = (environment: string) => Promise<string[]>;
 
 export function readKnownKeys(config: LoadedConfig): KnownKeys {
   return async (environment) => {
-    const drivers = createFleetDrivers(config.environments[environment]);
+    const drivers = createDrivers(config.environments[environment]);
     try {
       return Object.keys(await drivers.license.list(AbortSignal.timeout(10_000)));
     } finally {

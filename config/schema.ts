@@ -1,3 +1,4 @@
+import { fleetSettingsSchema } from '../drivers/fleet/settings';
 import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
 import { windowInputSchema, type WindowInput } from '../contract/window';
@@ -35,27 +36,8 @@ export const activityPolicySchema = z
 
 const port = z.number().int().min(1).max(65535);
 
-const fleetEnvironment = z
-  .object({
-    driver: z.literal('fleet'),
-    /** The fleet supervisor's port on 127.0.0.1. */
-    supervisorPort: port,
-    /** The environment's SQLite database (relative paths are relative to temporal.yaml). */
-    database: z.string().min(1),
-    topology: z
-      .object({
-        interactive: z.number().int().min(1).max(20),
-        batch: z.number().int().min(1).max(20),
-      })
-      .strict(),
-    /** How long an AOS takes to warm up after it starts (the stand-in's simulated start time). */
-    aosStartupMs: z.number().int().min(0).max(60000).default(300),
-    /** Lets the supervisor's API inject faults (for demos); off, it answers 403 to /faults. */
-    faults: z.boolean().default(false),
-  })
-  .strict();
-
-export const environmentSchema = z.discriminatedUnion('driver', [fleetEnvironment]);
+/** One schema per driver (`drivers/<name>/settings.ts`), told apart by `driver`. */
+export const environmentSchema = z.discriminatedUnion('driver', [fleetSettingsSchema]);
 
 const environmentName = z
   .string()

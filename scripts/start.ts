@@ -10,8 +10,7 @@ import { EXAMPLE_WINDOW_INPUT } from '../contract/window';
 import { createClient } from '../client/identity';
 import { syncSchedules } from '../client/schedules';
 import { ensureSearchAttributes } from '../client/search-attributes';
-import { FleetClient } from '../fleet/client';
-import { startFleet } from '../fleet/launch';
+import { startLocalFleets } from '../drivers/fleet/local';
 import { createWorker } from '../worker/create-worker';
 import { createLogger, installRuntimeLogger } from '../worker/logger';
 import { ensureDevServer } from './dev-server';
@@ -35,25 +34,7 @@ async function main(): Promise<void> {
     const added = await ensureSearchAttributes(server.connection, config.temporal.namespace);
     if (added.length > 0) logger.info({ added }, 'Registered search attributes');
 
-    for (const [name, env] of Object.entries(config.environments)) {
-      const url = `http://127.0.0.1:${env.supervisorPort}`;
-      const running = await new FleetClient(url, { timeoutMs: 1000 }).health().catch(() => undefined);
-      if (running) {
-        logger.info({ environment: name, url }, 'Reusing the fleet supervisor already running');
-        continue;
-      }
-      const fleet = await startFleet({
-        environment: name,
-        databaseFile: env.database,
-        port: env.supervisorPort,
-        topology: env.topology,
-        aosStartupMs: env.aosStartupMs,
-        logFile: path.join(logs, `fleet-${name}.log`),
-        faults: env.faults,
-      });
-      cleanups.push(fleet.stop);
-      logger.info({ environment: name, url: fleet.url }, 'Fleet started');
-    }
+    cleanups.push(...(await startLocalFleets(config, logs, logger)));
 
     const client = createClient(server.connection, config.temporal.namespace);
     // Schedules are an extra: a server that refuses them must not keep the worker from serving operations.

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import type { EnvironmentDrivers } from '../activities/drivers';
-import { createFleetDrivers } from '../activities/fleet-drivers';
+import { createDrivers } from '../drivers';
+import type { EnvironmentDrivers } from '../drivers/capabilities';
 import { EnvironmentEntities } from '../client/environment-entity';
 import { createClient } from '../client/identity';
 import { connectionOptions } from '../config/connection';
@@ -42,7 +42,7 @@ export async function createWorker(
     drivers(name) {
       let d = drivers.get(name);
       if (!d) {
-        d = createFleetDrivers(config.environments[name]);
+        d = createDrivers(config.environments[name]);
         drivers.set(name, d);
       }
       return d;

@@ -2,7 +2,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
-import { createFleetDrivers } from '../../activities/fleet-drivers';
+import { createDrivers } from '../../drivers';
 import { EnvironmentEntities } from '../../client/environment-entity';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 
@@ -18,9 +18,7 @@ beforeAll(async () => {
   // No Temporal server is needed here; the address only fills the configuration.
   env = await startTestEnvironment({ address: '127.0.0.1:1', supportsTimeSkipping: false }, { faults: true });
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-  const drivers = createFleetDrivers(
-    env.config.environments[env.name] as Parameters<typeof createFleetDrivers>[0],
-  );
+  const drivers = createDrivers(env.config.environments[env.name]);
   activities = createActivities({
     environments: env.config.environments,
     policies: env.config.policies,

@@ -1,8 +1,8 @@
 import type { AosRole } from '../contract/operation';
 
 /**
- * What the orchestrator needs from an environment. The local fleet implements these; drivers for
- * real environments (SQL Server, the setup tool, the on-premises script) slot in beside it.
+ * What the orchestrator needs from an environment, capability by capability. Each driver
+ * (`drivers/<name>/`) implements them; the activities know only these interfaces.
  */
 export interface FlagStore {
   readConfigurationMode(): Promise<0 | 1>;
@@ -48,10 +48,19 @@ export interface LicenseConfiguration {
   set(name: string, enabled: boolean, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * What a driver says of one of its errors, in the orchestrator's terms: `unreachable` parts and an
+ * `unavailable` AOS are worth retrying; an `unknownAos` or a `rejected` request is not.
+ */
+export type DriverErrorKind =
+  'databaseUnreachable' | 'controlPlaneUnreachable' | 'unavailable' | 'unknownAos' | 'rejected';
+
 export interface EnvironmentDrivers {
   flagStore: FlagStore;
   aosControl: AosControl;
   probe: SignInProbe;
   license: LicenseConfiguration;
+  /** The kind of an error its calls threw; undefined when it is not the driver's own. */
+  classify(err: unknown): DriverErrorKind | undefined;
   close(): void;
 }

@@ -1,15 +1,17 @@
+/** The fleet driver: the local reference environment, reached as an administrator would reach a real one. */
 import Database from 'better-sqlite3';
-import { FleetClient, FleetHttpError } from '../fleet/client';
-import type { AosInstance } from '../fleet/schemas';
-import type { EnvironmentConfig } from '../config/schema';
+import { FleetClient, FleetHttpError, FleetUnreachableError } from '../../fleet/client';
+import type { AosInstance } from '../../fleet/schemas';
 import type {
   AosState,
+  DriverErrorKind,
   EnvironmentDrivers,
   FlagStore,
   LicenseConfiguration,
   ProbeUsers,
   SignInProbe,
-} from './drivers';
+} from '../capabilities';
+import type { FleetSettings } from './settings';
 
 const ADMIN_ROLE = 'System administrator';
 const MAINTENANCE_ROLE = 'Maintenance mode user';
@@ -130,7 +132,21 @@ class FleetLicenseConfiguration implements LicenseConfiguration {
   }
 }
 
-export function createFleetDrivers(env: Extract<EnvironmentConfig, { driver: 'fleet' }>): EnvironmentDrivers {
+/**
+ * The supervisor's HTTP answers and SQLite's codes, in the orchestrator's terms: an unreachable part
+ * or a 5xx is transient; an unknown instance or another refused request is not.
+ */
+function classifyFleetError(err: unknown): DriverErrorKind | undefined {
+  if (err instanceof FleetUnreachableError) return 'controlPlaneUnreachable';
+  if (err instanceof FleetHttpError)
+    return err.status === 404 ? 'unknownAos' : err.status >= 500 ? 'unavailable' : 'rejected';
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR)/.test(code))
+    return 'databaseUnreachable';
+  return undefined;
+}
+
+export function createFleetDrivers(env: FleetSettings): EnvironmentDrivers {
   const client = new FleetClient(`http://127.0.0.1:${env.supervisorPort}`);
   const store = new SqliteFlagStore(env.database);
   return {
@@ -142,6 +158,7 @@ export function createFleetDrivers(env: Extract<EnvironmentConfig, { driver: 'fl
     },
     probe: new FleetProbe(client, store),
     license: new FleetLicenseConfiguration(client),
+    classify: classifyFleetError,
     close: () => store.close(),
   };
 }
