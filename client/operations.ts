@@ -53,6 +53,8 @@ export const ExitCode = {
   Conflict: 4,
   NotFound: 5,
   NeedsDecision: 6,
+  /** `status`: the environment is in maintenance, being serviced, or left Failed: not ready for a deployment. */
+  NotReady: 7,
   /** Ctrl-C while following: the operation keeps running (128 + SIGINT, as shells report it). */
   Interrupted: 130,
 } as const;
@@ -281,6 +283,17 @@ export async function environmentStatus(
     status.operation.error = `status query not answered (is a worker running?): ${(err as Error).message.split('\n')[0]}`;
   }
   return status;
+}
+
+/**
+ * What `maint status` exits with, so a pipeline can refuse to deploy: 0 only when the environment is
+ * Deployed, nothing holds it and no operation runs on it.
+ */
+export function readinessCode(s: EnvironmentStatus): number {
+  if (s.operation?.execution === 'RUNNING' && s.operation.status?.awaitingDecision)
+    return ExitCode.NeedsDecision;
+  const busy = s.lock !== undefined || s.operation?.execution === 'RUNNING';
+  return s.state === 'Deployed' && !busy ? ExitCode.Ok : ExitCode.NotReady;
 }
 
 export type FollowOutcome =

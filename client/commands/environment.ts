@@ -4,7 +4,14 @@ import { Option, type Command } from 'commander';
 import { forceUnlockUpdate } from '../../contract/environment';
 import { ENVIRONMENT_STATES, logQuery } from '../../contract/operation';
 import { formatHistory, formatHolder, formatList, formatLog, formatStatus } from '../format';
-import { ExitCode, OperatorError, entitiesOf, environmentStatus, resolveOperation } from '../operations';
+import {
+  ExitCode,
+  OperatorError,
+  entitiesOf,
+  environmentStatus,
+  readinessCode,
+  resolveOperation,
+} from '../operations';
 import { importFirstReleaseHistory } from '../upgrade';
 import { environmentArg, err, me, out, withClient } from './shared';
 
@@ -13,13 +20,16 @@ import { environmentArg, err, me, out, withClient } from './shared';
 export function statusCommand(program: Command): void {
   program
     .command('status')
-    .description('The state of an environment and its latest operation, with the decisions it waits for')
+    .description(
+      'The state of an environment and its latest operation, with the decisions it waits for; exits 0 only when it is Deployed and free',
+    )
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
     .option('--json', 'print JSON instead of text')
     .action(async (environment: string, opts: { json?: boolean }) => {
-      await withClient(program, environment, async ({ config: c, client }) => {
+      process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
         const status = await environmentStatus(client, c, environment);
         out(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+        return readinessCode(status);
       });
     });
 }

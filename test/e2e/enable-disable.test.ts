@@ -50,7 +50,7 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
     expect(await signIns(front)).toEqual({ admin: true, 'maint.user': true, alice: false });
 
     const status = await cli(env.configFile, ['status', env.name, '--json']);
-    expect(status.code).toBe(0);
+    expect(status.code).toBe(7); // in maintenance: a pipeline must not deploy now
     expect(JSON.parse(status.stdout)).toMatchObject({
       environment: env.name,
       state: 'InMaintenance',
@@ -72,6 +72,7 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
     }
 
     const text = await cli(env.configFile, ['status', env.name]);
+    expect(text.code).toBe(0); // Deployed and free: ready for a deployment
     expect(text.stdout).toMatch(/^contoso-sandbox: Deployed/);
     expect(text.stdout).toMatch(/✓ Verify topology and sign-in rules/);
   });
