@@ -14,6 +14,7 @@ import { FleetClient } from '../fleet/client';
 import { startFleet } from '../fleet/launch';
 import { createWorker } from '../worker/create-worker';
 import { createLogger, installRuntimeLogger } from '../worker/logger';
+import { metricsExporter } from '../worker/metrics';
 import { ensureDevServer } from './dev-server';
 
 async function main(): Promise<void> {
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
       );
     }
 
-    installRuntimeLogger(logger);
+    installRuntimeLogger(logger, metricsExporter(config.metrics));
     const { worker, close } = await createWorker(config);
     cleanups.push(close);
 
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
         `  Environments      ${Object.keys(config.environments).join(', ')}`,
         `  CLI               npx maint enable contoso-sandbox --reason "..."   (then: status, disable)`,
         `  Logs              ${logs}`,
+        `  Metrics           ${config.metrics.port ? `http://localhost:${config.metrics.port}/metrics` : 'off (metrics.port in temporal.yaml)'}`,
         '  Ctrl-C stops everything.',
         '',
       ].join('\n') + '\n',
