@@ -68,3 +68,27 @@ export function cronProblem(expression: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The values each field of a valid expression matches, in field order (minute, hour, day-of-month,
+ * month 1-12, day-of-week 0-6 with 7 folded onto Sunday). `a/n` runs from a to the field's end.
+ */
+export function cronValues(expression: string): Set<number>[] {
+  const problem = cronProblem(expression);
+  if (problem) throw new Error(problem);
+  return expression
+    .trim()
+    .split(/\s+/)
+    .map((part, i) => {
+      const field = FIELDS[i];
+      const values = new Set<number>();
+      for (const item of part.split(',')) {
+        const [base, step] = item.split('/');
+        const [from, to] =
+          base === '*' ? [field.min, field.max] : base.split('-').map((b) => valueOf(field, b) as number);
+        const end = to ?? (step ? field.max : from);
+        for (let v = from; v <= end; v += Number(step ?? 1)) values.add(i === 4 && v === 7 ? 0 : v);
+      }
+      return values;
+    });
+}

@@ -1,17 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadClientConfigProfile, type ClientConfigProfile } from '@temporalio/envconfig';
 import YAML from 'yaml';
 import { formatIssues } from '../contract/validation';
 import { configSchema, type Config } from './schema';
 
 export const DEFAULT_CONFIG_FILE = 'temporal.yaml';
 
-/** The validated configuration with paths made absolute and environment overrides applied. */
+/** The validated configuration with paths made absolute and the Temporal profile applied. */
 export interface LoadedConfig extends Config {
   /** Absolute path of the file this came from. */
   file: string;
-  /** From TEMPORAL_API_KEY only: never from the file, never logged. */
+  /** From the Temporal profile or TEMPORAL_API_KEY only: never from temporal.yaml, never logged. */
   apiKey?: string;
+  /** TLS and gRPC headers of the Temporal profile, when it has any (they win over `temporal.tls`). */
+  profile: Pick<ClientConfigProfile, 'tls' | 'grpcMeta'>;
 }
 
 export class ConfigError extends Error {
@@ -19,8 +22,23 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads and validates the configuration file once. Standard Temporal variables override the file:
- * TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and TEMPORAL_API_KEY (the API key can only come from there).
+ * The connection settings as the `temporal` CLI reads them (`@temporalio/envconfig`): the profile
+ * named by TEMPORAL_PROFILE (else `default`) of the Temporal config file (TEMPORAL_CONFIG_FILE, else
+ * ~/.config/temporalio/temporal.toml; none is fine), then the TEMPORAL_* variables over it.
+ */
+function temporalProfile(env: NodeJS.ProcessEnv): ClientConfigProfile {
+  try {
+    return loadClientConfigProfile({ overrideEnvVars: env as Record<string, string> });
+  } catch (err) {
+    const where = env.TEMPORAL_CONFIG_FILE ? ` (TEMPORAL_CONFIG_FILE=${env.TEMPORAL_CONFIG_FILE})` : '';
+    throw new ConfigError(`Cannot read the Temporal connection profile${where}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads and validates the configuration file once. temporal.yaml gives the connection defaults; the
+ * Temporal profile and the TEMPORAL_* variables (see `temporalProfile`) override them, setting by
+ * setting. The API key can only come from the profile or TEMPORAL_API_KEY.
  */
 export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const absolute = path.resolve(file ?? env.MAINTENANCE_CONFIG ?? DEFAULT_CONFIG_FILE);
@@ -53,9 +71,15 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
       if (tls[key]) tls[key] = resolve(tls[key]);
     }
   }
-  if (env.TEMPORAL_ADDRESS) config.temporal.address = env.TEMPORAL_ADDRESS;
-  if (env.TEMPORAL_NAMESPACE) config.temporal.namespace = env.TEMPORAL_NAMESPACE;
-  return { ...config, file: absolute, apiKey: env.TEMPORAL_API_KEY || undefined };
+  const profile = temporalProfile(env);
+  if (profile.address) config.temporal.address = profile.address;
+  if (profile.namespace) config.temporal.namespace = profile.namespace;
+  return {
+    ...config,
+    file: absolute,
+    apiKey: profile.apiKey || undefined,
+    profile: { tls: profile.tls, grpcMeta: profile.grpcMeta },
+  };
 }
 
 /** For entry points: the configuration, or a fatal log line naming what is wrong and exit code 2. */

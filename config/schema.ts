@@ -215,6 +215,11 @@ export const configSchema = z
     environments: z.record(environmentName, environmentSchema).refine((e) => Object.keys(e).length > 0, {
       message: 'declare at least one environment',
     }),
+    /** Prometheus metrics of the worker (SDK and product) at http://<host>:<port>/metrics; no port, no endpoint. */
+    metrics: z
+      .object({ port: port.optional(), host: z.string().min(1).default('0.0.0.0') })
+      .strict()
+      .default({}),
     /** Maintenance windows that Temporal Schedules start; `schedule sync` makes the server match. */
     schedules: z.array(scheduleSchema).default([]),
   })

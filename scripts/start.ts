@@ -13,6 +13,7 @@ import { ensureSearchAttributes } from '../client/search-attributes';
 import { startLocalFleets } from '../drivers/fleet/local';
 import { createWorker } from '../worker/create-worker';
 import { createLogger, installRuntimeLogger } from '../worker/logger';
+import { metricsExporter } from '../worker/metrics';
 import { ensureDevServer } from './dev-server';
 
 async function main(): Promise<void> {
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
       );
     }
 
-    installRuntimeLogger(logger);
+    installRuntimeLogger(logger, metricsExporter(config.metrics));
     const { worker, close } = await createWorker(config);
     cleanups.push(close);
 
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
         `  Environments      ${Object.keys(config.environments).join(', ')}`,
         `  CLI               npx maint enable contoso-sandbox --reason "..."   (then: status, disable)`,
         `  Logs              ${logs}`,
+        `  Metrics           ${config.metrics.port ? `http://localhost:${config.metrics.port}/metrics` : 'off (metrics.port in temporal.yaml)'}`,
         '  Ctrl-C stops everything.',
         '',
       ].join('\n') + '\n',

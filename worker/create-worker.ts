@@ -7,6 +7,7 @@ import { EnvironmentEntities } from '../client/environment-entity';
 import { createClient } from '../client/identity';
 import { connectionOptions } from '../config/connection';
 import type { LoadedConfig } from '../config/load';
+import { collectEnvironmentStates } from './metrics';
 
 /** Written by `npm run build` (scripts/bundle-workflows.ts) next to the compiled worker. */
 export const WORKFLOW_BUNDLE = path.resolve(__dirname, '../workflow-bundle.js');
@@ -31,6 +32,7 @@ export async function createWorker(
   const ownConnection = !overrides.connection;
   const connection = overrides.connection ?? (await NativeConnection.connect(connectionOptions(config)));
   const client = createClient(connection, config.temporal.namespace);
+  const entities = new EnvironmentEntities(client, config.temporal.taskQueue);
   const drivers = new Map<string, EnvironmentDrivers>();
   const activities = createActivities({
     environments: config.environments,
@@ -38,7 +40,7 @@ export async function createWorker(
     history: config.history,
     searchAttributes: config.temporal.searchAttributes,
     client,
-    entities: new EnvironmentEntities(client, config.temporal.taskQueue),
+    entities,
     drivers(name) {
       let d = drivers.get(name);
       if (!d) {
@@ -58,9 +60,15 @@ export async function createWorker(
     shutdownGraceTime: '10s',
     ...overrides,
   });
+  // Environment gauges only where an exporter serves them (`metrics.port`).
+  const stopGauges =
+    config.metrics.port === undefined
+      ? () => undefined
+      : collectEnvironmentStates(entities, Object.keys(config.environments));
   return {
     worker,
     async close() {
+      stopGauges();
       for (const d of drivers.values()) d.close();
       if (ownConnection) await connection.close();
     },

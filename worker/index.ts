@@ -3,12 +3,13 @@ import { loadConfigOrExit } from '../config/load';
 import { WORKFLOW_TYPES } from '../contract/operation';
 import { createWorker } from './create-worker';
 import { createLogger, installRuntimeLogger } from './logger';
+import { metricsExporter } from './metrics';
 
 /** Worker entry point: runs until SIGINT/SIGTERM, then drains in-flight work and exits. */
 async function main(): Promise<void> {
   const logger = createLogger();
   const config = loadConfigOrExit(logger, process.argv[2]);
-  installRuntimeLogger(logger);
+  installRuntimeLogger(logger, metricsExporter(config.metrics));
   const { worker, close } = await createWorker(config);
   logger.info(
     {
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
       taskQueue: config.temporal.taskQueue,
       workflowTypes: Object.values(WORKFLOW_TYPES),
       environments: Object.keys(config.environments),
+      metrics: config.metrics.port ? `http://${config.metrics.host}:${config.metrics.port}/metrics` : 'off',
     },
     'Worker started',
   );

@@ -1,4 +1,4 @@
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogLevel, type MetricsExporterConfig } from '@temporalio/worker';
 import pino from 'pino';
 import pretty from 'pino-pretty';
 
@@ -36,9 +36,13 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
   ERROR: 'error',
 };
 
-/** Routes the SDK's logs (workflow `log`, activity `log`, the worker itself) into the pino root. */
-export function installRuntimeLogger(logger: pino.Logger): void {
+/**
+ * Routes the SDK's logs (workflow `log`, activity `log`, the worker itself) into the pino root, and
+ * turns on the metrics exporter when there is one (the runtime is installed once per process).
+ */
+export function installRuntimeLogger(logger: pino.Logger, metrics?: MetricsExporterConfig): void {
   Runtime.install({
+    telemetryOptions: metrics ? { metrics } : undefined,
     logger: new DefaultLogger('INFO', ({ level, message, meta }) =>
       logger[LEVELS[level]](meta ?? {}, message),
     ),

@@ -49,6 +49,7 @@ import {
   type StepName,
 } from '../contract/operation';
 import { callerIdentity } from './caller';
+import { awaited, operationFinished, operationStarted } from './metrics';
 import { OperationRecord } from './operation-record';
 import { Patches, now, resolveEnvironment } from './settings';
 
@@ -142,6 +143,7 @@ export class Operation {
       decisions: [],
     };
     this.record = new OperationRecord(this.status, info.runId, spec.forwardSteps, spec.rollbackSteps);
+    if (!info.continuedFromExecutionRunId) operationStarted(spec.kind);
 
     setHandler(statusQuery, () => this.status, {
       description: 'State, step, progress, failure and available decisions',
@@ -375,10 +377,12 @@ export class Operation {
       step,
       error: s.failure?.error.message,
     });
+    const waitStarted = Date.now();
     const came = await condition(() => this.pending !== undefined, this.settings.decisionTimeoutMs);
     const decision: Decision = came
       ? this.pending!
       : { kind: 'timeout', by: 'system', reason: `no decision by ${s.decisionDeadline}`, at: now(), step };
+    awaited(s.action, 'decision', decision.kind, Date.now() - waitStarted);
     this.pending = undefined;
     Object.assign(s, { awaitingDecision: false, availableDecisions: [], decisionDeadline: undefined });
     s.decisions.push(decision);
@@ -462,6 +466,7 @@ export class Operation {
       });
     }
     s.result = result;
+    operationFinished(s.action, result, s.startedAt, s.finishedAt);
     this.setState(finalState);
     if (this.settings.searchAttributes)
       upsertSearchAttributes([{ key: searchAttributes.result, value: result }]);

@@ -1,11 +1,13 @@
+import fs from 'node:fs';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
+import { maintenanceCalendar, upcomingWindows } from '../calendar';
 import { formatSchedules } from '../format';
 import { ExitCode, OperatorError } from '../operations';
 import { listSchedules, resolveScheduleId, syncSchedules } from '../schedules';
-import { me, out, withClient } from './shared';
+import { config, err, me, out, withClient } from './shared';
 
-/** `schedule sync|list|trigger|pause|unpause`: Temporal Schedules of maintenance windows. */
+/** `schedule sync|list|calendar|trigger|pause|unpause`: Temporal Schedules of maintenance windows. */
 
 export function scheduleCommands(program: Command): void {
   const schedule = program
@@ -43,6 +45,28 @@ export function scheduleCommands(program: Command): void {
         const rows = await listSchedules(client, c.installation);
         out(opts.json ? JSON.stringify(rows, null, 2) : formatSchedules(rows));
       });
+    });
+  schedule
+    .command('calendar')
+    .description('Export the upcoming windows of the declared schedules as iCalendar (.ics)')
+    .option('--days <n>', 'how many days ahead', '30')
+    .option('-o, --output <file>', 'write the calendar to this file instead of stdout')
+    .option('--include-paused', 'include schedules paused in temporal.yaml, marked tentative')
+    .action((opts: { days: string; output?: string; includePaused?: boolean }) => {
+      const days = Number(opts.days);
+      if (!Number.isInteger(days) || days < 1 || days > 366)
+        throw new OperatorError(
+          `--days must be a whole number from 1 to 366 (got "${opts.days}").`,
+          ExitCode.InvalidInput,
+        );
+      const c = config(program);
+      const windows = upcomingWindows(c, { days, includePaused: opts.includePaused });
+      const ics = maintenanceCalendar(c, windows);
+      if (!opts.output) return void process.stdout.write(ics);
+      fs.writeFileSync(opts.output, ics);
+      err(
+        `${windows.length} window${windows.length === 1 ? '' : 's'} in the next ${days} days written to ${opts.output}.`,
+      );
     });
   for (const [verb, description] of [
     ['trigger', 'Start a window of this schedule now (skipped if one is running)'],

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cronProblem } from '../../config/cron';
+import { connectionOptions } from '../../config/connection';
 import { ConfigError, loadConfig } from '../../config/load';
 
 const shipped = path.resolve(__dirname, '../../temporal.yaml');
@@ -246,5 +247,91 @@ describe('cron expressions, field by field', () => {
     ['1.5 * * * *', 'cron field 1 (minute) "1.5" is not a number'],
   ])('rejects "%s": %s', (expression, message) => {
     expect(cronProblem(expression)).toBe(message);
+  });
+});
+
+describe('Temporal connection profile (@temporalio/envconfig)', () => {
+  const toml = `
+[profile.default]
+address = "profile-default.example:7233"
+
+[profile.prod]
+address = "prod.tmprl.cloud:7233"
+namespace = "prod.a1b2c"
+api_key = "profile-secret"
+
+[profile.prod.grpc_meta]
+x-team = "ops"
+
+[profile.mtls]
+address = "mtls.example:7233"
+[profile.mtls.tls]
+server_name = "mtls.example"
+`;
+  let tomlFile: string;
+  let yamlFile: string;
+  beforeAll(() => {
+    tomlFile = write('temporal.toml', toml);
+    yamlFile = write(
+      'with-tls.yaml',
+      `temporal:\n  address: yaml.example:7233\n  namespace: from-yaml\n  tls: { serverName: yaml.example }\n${minimal}`,
+    );
+  });
+
+  it('keeps temporal.yaml as the default when there is no profile and no TEMPORAL_* variable', () => {
+    const config = loadConfig(yamlFile, { TEMPORAL_CONFIG_FILE: path.join(dir, 'missing.toml') });
+    expect(config.temporal).toMatchObject({ address: 'yaml.example:7233', namespace: 'from-yaml' });
+    expect(config.apiKey).toBeUndefined();
+    expect(connectionOptions(config)).toMatchObject({ tls: { serverNameOverride: 'yaml.example' } });
+  });
+
+  it("lets the config file's default profile override temporal.yaml setting by setting", () => {
+    const config = loadConfig(yamlFile, { TEMPORAL_CONFIG_FILE: tomlFile });
+    expect(config.temporal).toMatchObject({
+      address: 'profile-default.example:7233',
+      namespace: 'from-yaml',
+    });
+  });
+
+  it('selects the profile named by TEMPORAL_PROFILE, with its API key (TLS on) and gRPC headers', () => {
+    const config = loadConfig(yamlFile, { TEMPORAL_CONFIG_FILE: tomlFile, TEMPORAL_PROFILE: 'prod' });
+    expect(config.temporal).toMatchObject({ address: 'prod.tmprl.cloud:7233', namespace: 'prod.a1b2c' });
+    expect(config.apiKey).toBe('profile-secret');
+    expect(connectionOptions(config)).toMatchObject({
+      address: 'prod.tmprl.cloud:7233',
+      apiKey: 'profile-secret',
+      metadata: { 'x-team': 'ops' },
+      // temporal.yaml's tls stays in force when the profile has none of its own.
+      tls: { serverNameOverride: 'yaml.example' },
+    });
+    const mtls = loadConfig(yamlFile, { TEMPORAL_CONFIG_FILE: tomlFile, TEMPORAL_PROFILE: 'mtls' });
+    expect(connectionOptions(mtls).tls).toMatchObject({ serverNameOverride: 'mtls.example' });
+    const apiKeyOnly = loadConfig(write('plain.yaml', minimal), { TEMPORAL_API_KEY: 'k' });
+    expect(connectionOptions(apiKeyOnly).tls).toBe(true);
+  });
+
+  it('lets TEMPORAL_* variables override the profile, as the temporal CLI does', () => {
+    const config = loadConfig(yamlFile, {
+      TEMPORAL_CONFIG_FILE: tomlFile,
+      TEMPORAL_PROFILE: 'prod',
+      TEMPORAL_ADDRESS: 'env.example:7233',
+      TEMPORAL_API_KEY: 'env-secret',
+      TEMPORAL_TLS: 'false',
+    });
+    expect(config.temporal).toMatchObject({ address: 'env.example:7233', namespace: 'prod.a1b2c' });
+    expect(config.apiKey).toBe('env-secret');
+    expect(connectionOptions(config).tls).toBe(false);
+  });
+
+  it('stops with a ConfigError naming a profile that does not exist, without the API key', () => {
+    const load = () =>
+      loadConfig(yamlFile, {
+        TEMPORAL_CONFIG_FILE: tomlFile,
+        TEMPORAL_PROFILE: 'staging',
+        TEMPORAL_API_KEY: 'never-shown',
+      });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/Temporal connection profile .*temporal\.toml.*Profile 'staging' not found/);
+    expect(load).not.toThrow(/never-shown/);
   });
 });

@@ -1,0 +1,181 @@
+import ical, { ICalEventStatus } from 'ical-generator';
+import { cronValues } from '../config/cron';
+import type { LoadedConfig } from '../config/load';
+import type { ScheduleConfig } from '../config/schema';
+import { durationSchema, formatDuration } from '../contract/window';
+import { scheduleIdOnServer } from './schedules';
+
+/**
+ * The upcoming windows of the declared schedules, computed from their specs in temporal.yaml the way
+ * the Temporal server reads them (day of month AND day of week; 7 is Sunday), in each schedule's time
+ * zone, so a subscriber sees every window of the horizon, not only the server's next few.
+ */
+
+const DAY_MS = 86_400_000;
+const MONTHS = [
+  'JANUARY',
+  'FEBRUARY',
+  'MARCH',
+  'APRIL',
+  'MAY',
+  'JUNE',
+  'JULY',
+  'AUGUST',
+  'SEPTEMBER',
+  'OCTOBER',
+  'NOVEMBER',
+  'DECEMBER',
+];
+const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
+
+export interface UpcomingWindow {
+  /** The schedule's id on the server (with the installation prefix, as `schedule list` shows it). */
+  scheduleId: string;
+  environment: string;
+  start: Date;
+  end: Date;
+  /** The start as wall-clock time in the schedule's zone, e.g. "2025-10-26 01:30". */
+  localStart: string;
+  timezone: string;
+  paused: boolean;
+  reason: string;
+  changes: { enable: string[]; disable: string[] };
+}
+
+/** Minute, hour, day of month, month (1-12), day of week (0-6) a schedule matches. */
+function matchSets(s: ScheduleConfig): Set<number>[] {
+  if (s.cron) return cronValues(s.cron);
+  const c = s.calendar ?? {};
+  const list = <T>(v: T | T[] | undefined, all: T[]): T[] =>
+    v === undefined ? all : Array.isArray(v) ? v : [v];
+  const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  return [
+    new Set(list(c.minute, [0])),
+    new Set(list(c.hour, [0])),
+    new Set(list(c.dayOfMonth, range(1, 31))),
+    new Set(list(c.month, MONTHS).map((m) => (typeof m === 'number' ? m : MONTHS.indexOf(m) + 1))),
+    new Set(list(c.dayOfWeek, DAYS).map((d) => (typeof d === 'number' ? d : DAYS.indexOf(d)))),
+  ];
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Wall-clock fields of an instant in a zone, as if they were UTC (so differences are offsets). */
+function wallClock(zone: string, ms: number): number {
+  let f = formatters.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(zone, f);
+  }
+  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, Number(x.value)]));
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+}
+
+/**
+ * The instant a wall-clock time (given as UTC fields) names in a zone. Across a DST change: a time
+ * that occurs twice is its first occurrence; one that does not exist (the spring gap) is read with
+ * the offset before the change, so 02:30 becomes 03:30 summer time.
+ */
+export function zonedInstant(zone: string, wall: number): number {
+  const offsets = [wall - DAY_MS, wall + DAY_MS].map((t) => wallClock(zone, t) - t);
+  const candidates = offsets.map((o) => wall - o).filter((t) => wallClock(zone, t) === wall);
+  return candidates.length > 0 ? Math.min(...candidates) : wall - offsets[0];
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+function formatWall(wall: number): string {
+  const d = new Date(wall);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+/** Every window that starts in [from, from + days), across all declared schedules, in start order. */
+export function upcomingWindows(
+  config: LoadedConfig,
+  {
+    from = new Date(),
+    days = 30,
+    includePaused = false,
+  }: { from?: Date; days?: number; includePaused?: boolean } = {},
+): UpcomingWindow[] {
+  const start = from.getTime();
+  const end = start + days * DAY_MS;
+  const windows: UpcomingWindow[] = [];
+  for (const s of config.schedules) {
+    if (s.paused && !includePaused) continue;
+    const [minutes, hours, daysOfMonth, months, daysOfWeek] = matchSets(s).map((set) =>
+      [...set].sort((a, b) => a - b),
+    );
+    const length = durationSchema.parse(s.duration);
+    const seen = new Set<number>();
+    // Local calendar days from the day before `from` (in the zone) to the day after the horizon.
+    const firstDay = Math.floor(wallClock(s.timezone, start) / DAY_MS) - 1;
+    for (let day = firstDay; day <= firstDay + days + 2; day++) {
+      const date = new Date(day * DAY_MS);
+      if (!daysOfMonth.includes(date.getUTCDate()) || !months.includes(date.getUTCMonth() + 1)) continue;
+      if (!daysOfWeek.includes(date.getUTCDay())) continue;
+      for (const h of hours)
+        for (const m of minutes) {
+          const wall = day * DAY_MS + (h * 60 + m) * 60_000;
+          const at = zonedInstant(s.timezone, wall);
+          if (at < start || at >= end || seen.has(at)) continue;
+          seen.add(at);
+          windows.push({
+            scheduleId: scheduleIdOnServer(config.installation, s.id),
+            environment: s.environment,
+            start: new Date(at),
+            end: new Date(at + length),
+            localStart: formatWall(wallClock(s.timezone, at)),
+            timezone: s.timezone,
+            paused: s.paused,
+            reason: s.reason,
+            changes: { enable: s.changes.enable, disable: s.changes.disable },
+          });
+        }
+    }
+  }
+  return windows.sort(
+    (a, b) => a.start.getTime() - b.start.getTime() || a.scheduleId.localeCompare(b.scheduleId),
+  );
+}
+
+/**
+ * The windows as an iCalendar feed. Times are UTC (no VTIMEZONE needed, so every client reads them
+ * the same); the description gives the local time in the schedule's zone. UIDs are stable per
+ * schedule and start, so a re-exported feed updates events instead of duplicating them.
+ */
+export function maintenanceCalendar(config: LoadedConfig, windows: UpcomingWindow[]): string {
+  const calendar = ical({
+    name: `Maintenance windows (${config.installation})`,
+    prodId: { company: 'maintenance-orchestrator', product: 'maint', language: 'EN' },
+  });
+  for (const w of windows) {
+    const keys = [
+      w.changes.enable.length > 0 ? `turns on ${w.changes.enable.join(', ')}` : '',
+      w.changes.disable.length > 0 ? `turns off ${w.changes.disable.join(', ')}` : '',
+    ].filter(Boolean);
+    calendar.createEvent({
+      id: `${w.scheduleId}-${w.start.toISOString().replace(/[-:.]/g, '')}@maintenance-orchestrator`,
+      start: w.start,
+      end: w.end,
+      stamp: w.start,
+      summary: `Maintenance window: ${w.environment}${w.paused ? ' (schedule paused)' : ''}`,
+      status: w.paused ? ICalEventStatus.TENTATIVE : ICalEventStatus.CONFIRMED,
+      description: [
+        w.reason || 'Scheduled maintenance window',
+        `Configuration keys: ${keys.length > 0 ? keys.join('; ') : 'no changes'}`,
+        `Starts ${w.localStart} ${w.timezone}, for ${formatDuration(w.end.getTime() - w.start.getTime())}. ` +
+          `Only System administrators and Maintenance mode users can sign in meanwhile.`,
+        `Schedule ${w.scheduleId}`,
+      ].join('\n'),
+    });
+  }
+  return calendar.toString();
+}

@@ -1,0 +1,59 @@
+import { Runtime, type MetricsExporterConfig } from '@temporalio/worker';
+import type { EnvironmentEntities } from '../client/environment-entity';
+import type { Config } from '../config/schema';
+import { METRICS } from '../contract/metrics';
+import { ENVIRONMENT_STATES } from '../contract/operation';
+
+/** The worker's Prometheus exporter, when `metrics.port` is set: the SDK's metrics and the product's. */
+export function metricsExporter(metrics: Config['metrics']): MetricsExporterConfig | undefined {
+  if (metrics.port === undefined) return undefined;
+  return { prometheus: { bindAddress: `${metrics.host}:${metrics.port}` } };
+}
+
+/**
+ * Gauges of where each environment stands, read from its entity workflow (the one place that knows,
+ * whichever worker ran the operation) every `intervalMs`: `maintenance_environment_state{environment,
+ * state}` is 1 for the current state and 0 for the others, `maintenance_environments{state}` counts
+ * the environments of temporal.yaml in each state. Every worker that serves metrics exports the same
+ * values (dashboards take `max`). Returns a function that stops the collector.
+ */
+export function collectEnvironmentStates(
+  entities: EnvironmentEntities,
+  environments: string[],
+  { intervalMs = 15_000, onError }: { intervalMs?: number; onError?: (err: unknown) => void } = {},
+): () => void {
+  const meter = Runtime.instance().metricMeter;
+  const perEnvironment = meter.createGauge(
+    METRICS.environmentState,
+    'int',
+    '',
+    'Environment state from its entity workflow: 1 for the current state, 0 for the others',
+  );
+  const count = meter.createGauge(METRICS.environments, 'int', '', 'Environments in each state');
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const collect = async () => {
+    const states = await Promise.all(
+      environments.map(async (environment) => ({
+        environment,
+        state: (await entities.view(environment).catch((err: unknown) => void onError?.(err)))?.state,
+      })),
+    );
+    if (stopped) return;
+    for (const state of ENVIRONMENT_STATES) {
+      count.set(states.filter((s) => s.state === state).length, { state });
+      for (const s of states)
+        if (s.state) perEnvironment.set(s.state === state ? 1 : 0, { environment: s.environment, state });
+    }
+  };
+  const loop = () => {
+    void collect().finally(() => {
+      if (!stopped) timer = setTimeout(loop, intervalMs);
+    });
+  };
+  loop();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
