@@ -65,7 +65,8 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
   });
 
   it('refuses decisions that do not fit: resume while running, rollback before any change, anything after the end', async () => {
-    await e2e.env.fleet.setFaults({ startDelayMs: { 'aos-1': 3000 } });
+    // Long enough that the resume below (a CLI process) arrives while aos-1 starts, even on a busy machine.
+    await e2e.env.fleet.setFaults({ startDelayMs: { 'aos-1': 10_000 } });
     const running = e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall');
     const handle = e2e.temporal.client.workflow.getHandle(operationWorkflowId('contoso-sandbox'));
     while ((await handle.query(statusQuery).catch(() => undefined))?.step !== 'restartAos') {
