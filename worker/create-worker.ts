@@ -37,6 +37,9 @@ export async function createWorker(
     policies: config.policies,
     history: config.history,
     searchAttributes: config.temporal.searchAttributes,
+    installation: config.installation,
+    events: config.events,
+    env: process.env,
     client,
     entities: new EnvironmentEntities(client, config.temporal.taskQueue),
     drivers(name) {
