@@ -102,6 +102,17 @@ function delivery(history: HistoryEvent[], id: string, sink: string) {
   )!;
   return { scheduled: Number(scheduled.eventId), ended: Number(ended.eventId) };
 }
+/** With RECORD_HISTORY_DIR set, saves a replay fixture (test/replay/histories/<commit>/). */
+function record(file: string, workflowId: string, history: HistoryEvent[]) {
+  const dir = process.env.RECORD_HISTORY_DIR;
+  if (!dir) return;
+  // The time-skipping server leaves out the workflow ID, which replay needs.
+  const json = JSON.parse(historyToJSON({ events: history }));
+  json.events[0].workflowExecutionStartedEventAttributes.workflowId = workflowId;
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, file), JSON.stringify(json, null, 2));
+}
+
 const scheduledActivity = (history: HistoryEvent[], name: string) =>
   Number(history.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name)!.eventId);
 
@@ -129,16 +140,7 @@ describe('operation events (CloudEvents to a webhook, a failing webhook and a fi
       result = await handle.result();
       log = await handle.query(logQuery);
       history = (await handle.fetchHistory()).events ?? [];
-      if (process.env.RECORD_HISTORY_DIR) {
-        // The time-skipping server leaves out the workflow ID, which replay needs.
-        const json = JSON.parse(historyToJSON({ events: history }));
-        json.events[0].workflowExecutionStartedEventAttributes.workflowId = workflowId;
-        fs.mkdirSync(process.env.RECORD_HISTORY_DIR, { recursive: true });
-        fs.writeFileSync(
-          path.join(process.env.RECORD_HISTORY_DIR, 'enable-resumed-with-events.json'),
-          JSON.stringify(json, null, 2),
-        );
-      }
+      record('enable-resumed-with-events.json', workflowId, history);
     });
   });
   afterAll(() => withWorker(async () => (await start(disableMaintenanceMode)).result()));
@@ -234,7 +236,9 @@ describe('window events', () => {
       const handle = await start(maintenanceWindow as unknown as typeof enableMaintenanceMode, {
         duration: 'PT30M',
       });
-      return { result: (await handle.result()) as unknown as WindowResult, workflowId: handle.workflowId };
+      const done = (await handle.result()) as unknown as WindowResult;
+      record('window-with-events.json', handle.workflowId, (await handle.fetchHistory()).events ?? []);
+      return { result: done, workflowId: handle.workflowId };
     });
     expect(result.result).toBe('Succeeded');
     const all = firstArrivals(events(good));
