@@ -3,9 +3,11 @@ import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
-import type { Config } from '../config/schema';
+import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
+import type { EventSettings } from '../contract/events';
 import type { AosControl, AosState, EnvironmentDrivers } from '../drivers/capabilities';
 import { classify } from './errors';
+import { createEventActivities, eventSettings } from './events';
 import { createLockActivities, type LockDeps } from './lock';
 
 export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
@@ -13,6 +15,11 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   policies: Config['policies'];
   history: Config['history'];
   searchAttributes: boolean;
+  /** Event sinks (none when absent) and what names them in events' `source`. */
+  installation?: string;
+  events?: Config['events'];
+  /** The worker's environment variables, for the `${env:NAME}` secrets of event sinks. */
+  env?: NodeJS.ProcessEnv;
   /** The drivers of one environment; the worker builds them once per environment. */
   drivers(environment: string): EnvironmentDrivers;
 }
@@ -45,6 +52,8 @@ export interface OperationSettings {
     maximumIntervalMs: number;
     maximumAttempts: number;
   };
+  /** Absent in settings recorded before events, and when no sink is configured: no event is sent. */
+  events?: EventSettings;
 }
 
 /** Heartbeats while `work` runs, and hands it the activity's cancellation signal. */
@@ -162,6 +171,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createLockActivities({ ...deps, requireEnvironment }),
+    ...createEventActivities({ sinks: deps.events?.sinks ?? [], env: deps.env ?? {} }),
 
     /** Local activity: checks the environment is declared and hands the workflow its settings. */
     async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {
@@ -191,6 +201,9 @@ export function createActivities(deps: ActivityDeps) {
           maximumIntervalMs: msToNumber(activity.retry.maximumInterval),
           maximumAttempts: activity.retry.maximumAttempts,
         },
+        ...(deps.events?.sinks.length && {
+          events: eventSettings(deps.events, deps.installation ?? DEFAULT_INSTALLATION, environment),
+        }),
       };
     },
 

@@ -65,6 +65,7 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
   for (const e of Object.values(config.environments)) e.database = resolve(e.database);
   config.devServer.database = resolve(config.devServer.database);
   if (config.history.database) config.history.database = resolve(config.history.database);
+  for (const sink of config.events.sinks) if (sink.type === 'file') sink.path = resolve(sink.path);
   const tls = config.temporal.tls;
   if (tls) {
     for (const key of ['serverRootCaCert', 'clientCert', 'clientKey'] as const) {

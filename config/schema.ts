@@ -3,6 +3,7 @@ import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
 import { windowInputSchema, type WindowInput } from '../contract/window';
 import { cronProblem } from './cron';
+import { eventsSchema } from './events';
 
 /** A duration in Temporal's `ms` format ("30s", "2m", "7d", "1 hour") or milliseconds. */
 const DURATION_HINT = 'expected a duration such as "500ms", "30s", "2m", "1h" or "7d"';
@@ -222,6 +223,8 @@ export const configSchema = z
       .default({}),
     /** Maintenance windows that Temporal Schedules start; `schedule sync` makes the server match. */
     schedules: z.array(scheduleSchema).default([]),
+    /** CloudEvents of every operation and window, delivered to webhooks and files. */
+    events: eventsSchema(duration, retryPolicy),
   })
   .strict()
   .superRefine((c, ctx) => {

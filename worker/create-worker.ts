@@ -39,6 +39,9 @@ export async function createWorker(
     policies: config.policies,
     history: config.history,
     searchAttributes: config.temporal.searchAttributes,
+    installation: config.installation,
+    events: config.events,
+    env: process.env,
     client,
     entities,
     drivers(name) {

@@ -50,6 +50,7 @@ import {
 } from '../contract/operation';
 import { callerIdentity } from './caller';
 import { awaited, operationFinished, operationStarted } from './metrics';
+import { OperationEvents } from './events';
 import { OperationRecord } from './operation-record';
 import { Patches, now, resolveEnvironment } from './settings';
 
@@ -111,6 +112,8 @@ export class Operation {
   activityOptions!: ActivityOptions;
   /** For the activities that heartbeat (snapshot, AOS restart, stop, restore): only they get a heartbeat timeout. */
   heartbeatingOptions!: ActivityOptions;
+  /** CloudEvents to the configured sinks, delivered without holding the operation up. */
+  events!: OperationEvents;
   private pending?: Decision;
   private lockHeld = false;
   /** The state the environment entity has from this operation. */
@@ -203,6 +206,7 @@ export class Operation {
       heartbeatTimeout: this.settings.activity.heartbeatTimeoutMs,
     };
     this.act = proxyActivities<Activities>(this.activityOptions);
+    this.events = new OperationEvents(this.status, this.settings.events, (message) => this.note(message));
     this.publish();
   }
 
@@ -372,6 +376,7 @@ export class Operation {
         : DECISIONS.filter((d) => d !== 'rollback' || (this.spec.canRollback() && s.phase === 'forward'));
     s.decisionDeadline = new Date(Date.now() + this.settings.decisionTimeoutMs).toISOString();
     this.setState('Failed');
+    this.events.decisionRequired();
     log.warn('Operation failed; waiting for a decision', {
       environment: s.environment,
       step,
@@ -388,6 +393,7 @@ export class Operation {
     s.decisions.push(decision);
     const why = decision.reason ? `: ${decision.reason}` : '';
     this.record.add({ kind: 'decision', step, message: `${describeDecision(decision)}${why}` });
+    this.events.decided();
     return decision;
   }
 
@@ -409,6 +415,7 @@ export class Operation {
         const { error } = causeOf(err);
         if (name === 'preflight' && error.type && PREFLIGHT_REFUSALS.includes(error.type)) {
           // Refused at once: nothing was changed, and no decision can make it work.
+          await this.events.refused(error);
           throw ApplicationFailure.nonRetryable(error.message, error.type);
         }
         const stateBefore = this.status.state;
@@ -470,6 +477,8 @@ export class Operation {
     this.setState(finalState);
     if (this.settings.searchAttributes)
       upsertSearchAttributes([{ key: searchAttributes.result, value: result }]);
+    this.events.finished();
+    await this.events.settle();
   }
 
   /**
@@ -515,6 +524,7 @@ export class Operation {
       step: this.status.step,
     });
     this.record.add({ kind: 'decision', message: 'cancelled: acting as abort' });
+    this.events.decided();
     if (this.waitsForCancellation)
       this.record.add({ kind: 'note', message: 'cancel: waited for in-flight activities to stop' });
     Object.assign(this.status, { awaitingDecision: false, availableDecisions: [] });

@@ -52,6 +52,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
   });
   const { status, record } = op;
   await op.init();
+  op.events.started();
   log.info('Servicing operation started', { environment, action, requestedBy: input.requestedBy });
 
   const touched = { flag: false, aos: false };

@@ -25,4 +25,6 @@ export const Patches = {
   waitCancellation: 'operation-wait-cancellation',
   /** The record step runs to its end whatever cancellation comes, and the workflow closes as recorded. */
   recordNonCancellable: 'record-non-cancellable',
+  /** Operations and windows emit CloudEvents to the configured sinks (delivery activities). */
+  operationEvents: 'operation-events',
 } as const;

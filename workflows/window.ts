@@ -13,6 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { ErrorType } from '../contract/errors';
+import { EVENT_TYPES } from '../contract/events';
 import {
   WINDOW_EXACT_ROLLBACK_STEPS,
   WINDOW_ROLLBACK_STEPS,
@@ -175,6 +176,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
       ErrorType.InvalidInput,
     );
   }
+  if (!continued) op.events.started();
   log.info('Maintenance window started', { environment, duration: input.duration });
 
   const busyRefusal = (why: string) =>
@@ -322,6 +324,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     window.latestEndsAt = new Date(Date.now() + maximumDurationMs).toISOString();
     op.publish();
     say(`window open until ${window.endsAt}`);
+    op.events.window(EVENT_TYPES.windowOpened);
     return 'Succeeded';
   };
 
@@ -336,6 +339,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
 
   /** The window stays open in a new run: same workflow, same lock (same lineage), same state. */
   const continueOpen = async (): Promise<never> => {
+    await op.events.settle();
     await op.handlersFinished();
     op.note(
       `history has ${workflowInfo().historyLength} events: continuing as new, still open until ${window.endsAt}`,
@@ -369,6 +373,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     }
     await keepOpen();
     window.closedAt = now();
+    op.events.window(EVENT_TYPES.windowClosing);
     record.succeedStep(
       'window',
       window.endedEarly ? `ended early by ${window.endedEarly.by}` : `closed at ${window.closedAt}`,

@@ -37,6 +37,8 @@ export async function startTestEnvironment(
     // Long enough that days skipped on the time-skipping server do not fill the entity's history.
     lockCheckInterval = temporal.supportsTimeSkipping ? '1h' : '5m',
     continueAsNewAfterEvents = 5000,
+    /** `events:` of temporal.yaml (sinks; file paths relative to the environment's folder). */
+    events = undefined as object | undefined,
   } = {},
 ): Promise<TestEnvironment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
@@ -77,6 +79,7 @@ export async function startTestEnvironment(
         lockCheckInterval,
         windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
       },
+      ...(events && { events }),
       environments: {
         [name]: {
           driver: 'fleet',

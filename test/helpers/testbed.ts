@@ -15,10 +15,12 @@ export interface Testbed {
  * For a workflow test file: the time-skipping server, a real fleet and one worker, set up once and
  * torn down after. One worker for the whole file, because the environment entity workflow outlives
  * each test and the time-skipping server does not move a workflow off a stopped worker's sticky queue.
- * `worker` adds worker options, such as activity interceptors that hold an activity back.
+ * `options` may be a function, called once the file's earlier `beforeAll` hooks have run (say, to name
+ * the port of a receiver they started). `worker` adds worker options, such as activity interceptors that hold an activity back.
  */
 export function timeSkippingTestbed(
-  options: Parameters<typeof startTestEnvironment>[1] = {},
+  options:
+    Parameters<typeof startTestEnvironment>[1] | (() => Parameters<typeof startTestEnvironment>[1]) = {},
   workerOptions: Pick<WorkerOptions, 'interceptors'> = {},
 ): Testbed {
   let worker: RunningWorker | undefined;
@@ -30,7 +32,7 @@ export function timeSkippingTestbed(
   } as Testbed;
   beforeAll(async () => {
     bed.temporal = await createTimeSkippingEnv();
-    bed.env = await startTestEnvironment(bed.temporal, options);
+    bed.env = await startTestEnvironment(bed.temporal, typeof options === 'function' ? options() : options);
     worker = await createWorker(bed.env.config, {
       connection: bed.temporal.nativeConnection,
       workflowBundle: await workflowBundle(),
