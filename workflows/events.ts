@@ -2,7 +2,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -17,15 +16,15 @@ import {
   type OperationEventData,
 } from '../contract/events';
 import type { ErrorInfo, OperationStatus } from '../contract/operation';
-import { Patches, now } from './settings';
+import { now } from './settings';
 
 /**
  * An operation's CloudEvents. Each occurrence gets an id from the workflow, its lineage and the
  * occurrence itself, so a replay or a redelivery carries the same id and receivers can de-duplicate.
  * Delivery never holds the operation up: one activity per event and sink is started and not awaited
  * (retried with backoff by its own policy); `settle` waits for them before the workflow closes, and a
- * delivery that finally fails is a note in the operation log. Without sinks nothing is scheduled, and
- * operations that started before events (no patch marker) replay without them.
+ * delivery that finally fails is a note in the operation log. Without sinks nothing is scheduled, nor
+ * for operations that started before events (the Operation hands no settings then).
  */
 export class OperationEvents {
   private readonly deliveries: Promise<void>[] = [];
@@ -36,7 +35,8 @@ export class OperationEvents {
     private readonly settings: EventSettings | undefined,
     private readonly note: (message: string) => void,
   ) {
-    if (!settings || settings.sinks.length === 0 || !patched(Patches.operationEvents)) return;
+    // Undefined settings: no sinks, or a run from before events (the caller checked the patch).
+    if (!settings || settings.sinks.length === 0) return;
     const { timeoutMs, retry } = settings;
     this.deliver = proxyActivities<Activities>({
       startToCloseTimeout: timeoutMs,

@@ -122,8 +122,13 @@ export class Operation {
   private granted = false;
   /** The history entry is written and the lock given back: the entity no longer hears from us. */
   private released = false;
+  // The shapes this run has, checked on construction, before the first await: a patch checked right
+  // after the settings' local activity can be recorded in a later workflow task than a replay on
+  // another worker looks for it in, and that replay fails.
   /** Activities report cancellation only once they have stopped (`Patches.waitCancellation`). */
-  private waitsForCancellation = false;
+  private readonly waitsForCancellation = patched(Patches.waitCancellation);
+  /** Events go to the configured sinks (`Patches.operationEvents`). */
+  private readonly sendsEvents = patched(Patches.operationEvents);
   /** The record step ran whole, whatever cancellation came meanwhile (patch recordNonCancellable). */
   private recordProtected = false;
 
@@ -189,7 +194,6 @@ export class Operation {
   /** Reads the environment's settings (which also checks it is declared) and sets up activities. */
   async init(): Promise<void> {
     this.settings = await resolveEnvironment({ environment: this.spec.environment });
-    this.waitsForCancellation = patched(Patches.waitCancellation);
     this.activityOptions = {
       startToCloseTimeout: this.settings.activity.startToCloseTimeoutMs,
       // The workflow retries itself (withRetries) so that every attempt is in the operation log.
@@ -206,7 +210,9 @@ export class Operation {
       heartbeatTimeout: this.settings.activity.heartbeatTimeoutMs,
     };
     this.act = proxyActivities<Activities>(this.activityOptions);
-    this.events = new OperationEvents(this.status, this.settings.events, (message) => this.note(message));
+    this.events = new OperationEvents(this.status, this.sendsEvents ? this.settings.events : undefined, (m) =>
+      this.note(m),
+    );
     this.publish();
   }
 

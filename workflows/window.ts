@@ -78,6 +78,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   const input = parseInput(raw);
   const { environment, continued } = input;
   const workflowId = workflowInfo().workflowId;
+  // Patches are checked before the first await (see Operation): never right after a local activity.
   const keepsFound = patched(Patches.windowKeepsFoundState);
   let enabled = !!continued;
   /** The environment as the window found it. */
@@ -93,6 +94,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     rollbackSteps: keepsFound ? WINDOW_EXACT_ROLLBACK_STEPS : WINDOW_ROLLBACK_STEPS,
     canRollback: () => enabled,
   });
+  const queues = patched(Patches.lockQueue); // after the Operation's own, in the order runs recorded them
   const { status, record } = op;
   const window: WindowStatus = continued?.status.window ?? { changes: [], extensions: [] };
   status.window = window;
@@ -212,7 +214,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
 
   /** Queues at the environment entity while another operation holds it, up to the configured time. */
   const takeLock = async () => {
-    if (!patched(Patches.lockQueue)) return pollForLock();
+    if (!queues) return pollForLock();
     return op.step(
       'preflight',
       async () => {
