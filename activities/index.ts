@@ -2,8 +2,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
+import type { ApprovalSettings } from '../contract/approval';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
-import type { Config } from '../config/schema';
+import { windowInputOf, type Config } from '../config/schema';
+import { windowInputSchema } from '../contract/window';
 import type { AosControl, AosState, EnvironmentDrivers } from './drivers';
 import { classify } from './errors';
 import { createLockActivities, type LockDeps } from './lock';
@@ -12,6 +14,8 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   environments: Config['environments'];
   policies: Config['policies'];
   history: Config['history'];
+  /** The declared schedules, for their standing approvals. */
+  schedules?: Config['schedules'];
   searchAttributes: boolean;
   /** The drivers of one environment; the worker builds them once per environment. */
   drivers(environment: string): EnvironmentDrivers;
@@ -45,6 +49,8 @@ export interface OperationSettings {
     maximumIntervalMs: number;
     maximumAttempts: number;
   };
+  /** Absent in settings recorded by releases before approval: those operations replay without it. */
+  approval?: ApprovalSettings;
 }
 
 /** Heartbeats while `work` runs, and hands it the activity's cancellation signal. */
@@ -184,6 +190,23 @@ export function createActivities(deps: ActivityDeps) {
           backoffCoefficient: activity.retry.backoffCoefficient,
           maximumIntervalMs: msToNumber(activity.retry.maximumInterval),
           maximumAttempts: activity.retry.maximumAttempts,
+        },
+        approval: {
+          protected: deps.environments[environment].protected,
+          timeoutMs: msToNumber(deps.policies.approvalTimeout),
+          standing: (deps.schedules ?? [])
+            .filter((s) => s.environment === environment && s.approvedBy)
+            .map((s) => {
+              const input = windowInputSchema.parse(windowInputOf(s));
+              return {
+                schedule: s.id,
+                requestedBy: input.requestedBy,
+                approvedBy: s.approvedBy!,
+                durationMs: input.duration,
+                enable: input.changes.enable,
+                disable: input.changes.disable,
+              };
+            }),
         },
       };
     },

@@ -52,6 +52,8 @@ const fleetEnvironment = z
     aosStartupMs: z.number().int().min(0).max(60000).default(300),
     /** Lets the supervisor's API inject faults (for demos); off, it answers 403 to /faults. */
     faults: z.boolean().default(false),
+    /** Production: every operation waits for approval by someone other than its requester first. */
+    protected: z.boolean().default(false),
   })
   .strict();
 
@@ -129,6 +131,8 @@ export const scheduleSchema = z
     duration: z.union([z.number(), z.string()]),
     reason: z.string().default(''),
     requestedBy: z.string().min(1).optional(),
+    /** A standing approval of this schedule's windows on a protected environment: who approved them. */
+    approvedBy: z.string().trim().min(1).max(100).optional(),
     changes: z
       .object({ enable: z.array(z.string()).default([]), disable: z.array(z.string()).default([]) })
       .strict()
@@ -137,6 +141,10 @@ export const scheduleSchema = z
   })
   .strict()
   .refine((s) => !s.cron !== !s.calendar, { message: 'give either cron or calendar (one of them)' })
+  .refine((s) => !s.approvedBy || s.approvedBy !== (s.requestedBy ?? `schedule:${s.id}`), {
+    message: 'approvedBy must be someone other than the requester (requestedBy): no self-approval',
+    path: ['approvedBy'],
+  })
   .superRefine((s, ctx) => {
     const window = windowInputSchema.safeParse(windowInputOf(s));
     for (const issue of window.success ? [] : window.error.issues)
@@ -152,6 +160,7 @@ export function windowInputOf(s: z.infer<typeof scheduleSchema>): WindowInput {
     requestedBy: s.requestedBy ?? `schedule:${s.id}`,
     reason: s.reason,
     changes: s.changes,
+    ...(s.approvedBy && { approvedBy: s.approvedBy }),
   };
 }
 
@@ -211,6 +220,8 @@ export const configSchema = z
         activity: activityPolicySchema.default({}),
         /** How long a failed operation waits for resume, rollback or abort before it ends Failed. */
         decisionTimeout: duration.default('7d'),
+        /** How long an operation on a protected environment waits for approval before it ends Rejected. */
+        approvalTimeout: duration.default('24h'),
         /** How often an environment checks that the operation holding its lock still runs. */
         lockCheckInterval: duration.default('5m'),
         windows: z
@@ -252,6 +263,12 @@ export const configSchema = z
           code: 'custom',
           path: ['schedules', i, 'environment'],
           message: `unknown environment "${s.environment}"; declared: ${Object.keys(c.environments).join(', ')}`,
+        });
+      } else if (s.approvedBy && !c.environments[s.environment].protected) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', i, 'approvedBy'],
+          message: `${s.environment} is not protected, so there is nothing to approve: remove approvedBy, or set protected: true on the environment`,
         });
       }
     });

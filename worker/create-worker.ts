@@ -36,6 +36,7 @@ export async function createWorker(
     environments: config.environments,
     policies: config.policies,
     history: config.history,
+    schedules: config.schedules,
     searchAttributes: config.temporal.searchAttributes,
     client,
     entities: new EnvironmentEntities(client, config.temporal.taskQueue),

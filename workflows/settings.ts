@@ -25,4 +25,6 @@ export const Patches = {
   waitCancellation: 'operation-wait-cancellation',
   /** The record step runs to its end whatever cancellation comes, and the workflow closes as recorded. */
   recordNonCancellable: 'record-non-cancellable',
+  /** Protected environments wait for approval before anything changes (workflows/approval.ts). */
+  approval: 'protected-approval',
 } as const;
