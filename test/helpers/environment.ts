@@ -37,6 +37,9 @@ export async function startTestEnvironment(
     // Long enough that days skipped on the time-skipping server do not fill the entity's history.
     lockCheckInterval = temporal.supportsTimeSkipping ? '1h' : '5m',
     continueAsNewAfterEvents = 5000,
+    protected: isProtected = false,
+    approvalTimeout = '24h',
+    schedules = [] as Record<string, unknown>[],
   } = {},
 ): Promise<TestEnvironment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
@@ -74,6 +77,7 @@ export async function startTestEnvironment(
           },
         },
         decisionTimeout,
+        approvalTimeout,
         lockCheckInterval,
         windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
       },
@@ -85,8 +89,10 @@ export async function startTestEnvironment(
           topology,
           aosStartupMs,
           faults,
+          protected: isProtected,
         },
       },
+      schedules,
     }),
   );
   return {
