@@ -50,9 +50,11 @@ async function waitForStatus(
   handle: WorkflowHandle,
   done: (s: OperationStatus) => boolean,
 ): Promise<OperationStatus> {
+  const giveUpAt = Date.now() + 30_000;
   for (;;) {
     const s = await handle.query(statusQuery).catch(() => undefined);
     if (s && done(s)) return s;
+    if (Date.now() > giveUpAt) throw new Error(`${handle.workflowId} never got there: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
