@@ -2,9 +2,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
+import type { ApprovalSettings } from '../contract/approval';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
-import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
+import { DEFAULT_INSTALLATION, windowInputOf, type Config } from '../config/schema';
 import type { EventSettings } from '../contract/events';
+import { windowInputSchema } from '../contract/window';
 import type { AosControl, AosState, EnvironmentDrivers } from '../drivers/capabilities';
 import { classify } from './errors';
 import { createEventActivities, eventSettings } from './events';
@@ -14,6 +16,8 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   environments: Config['environments'];
   policies: Config['policies'];
   history: Config['history'];
+  /** The declared schedules, for their standing approvals. */
+  schedules?: Config['schedules'];
   searchAttributes: boolean;
   /** Event sinks (none when absent) and what names them in events' `source`. */
   installation?: string;
@@ -54,6 +58,8 @@ export interface OperationSettings {
   };
   /** Absent in settings recorded before events, and when no sink is configured: no event is sent. */
   events?: EventSettings;
+  /** Absent in settings recorded by releases before approval: those operations replay without it. */
+  approval?: ApprovalSettings;
 }
 
 /** Heartbeats while `work` runs, and hands it the activity's cancellation signal. */
@@ -204,6 +210,23 @@ export function createActivities(deps: ActivityDeps) {
         ...(deps.events?.sinks.length && {
           events: eventSettings(deps.events, deps.installation ?? DEFAULT_INSTALLATION, environment),
         }),
+        approval: {
+          protected: deps.environments[environment].protected,
+          timeoutMs: msToNumber(deps.policies.approvalTimeout),
+          standing: (deps.schedules ?? [])
+            .filter((s) => s.environment === environment && s.approvedBy)
+            .map((s) => {
+              const input = windowInputSchema.parse(windowInputOf(s));
+              return {
+                schedule: s.id,
+                requestedBy: input.requestedBy,
+                approvedBy: s.approvedBy!,
+                durationMs: input.duration,
+                enable: input.changes.enable,
+                disable: input.changes.disable,
+              };
+            }),
+        },
       };
     },
 

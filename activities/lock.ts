@@ -5,6 +5,7 @@ import { formatHolder } from '../client/format';
 import {
   acquireLockUpdate,
   leaveQueueUpdate,
+  recordEntryUpdate,
   releaseLockUpdate,
   type HistoryEntry,
   type OperationRef,
@@ -108,6 +109,11 @@ export function createLockActivities({ entities, client, requireEnvironment }: L
         }),
       );
       return { inserted };
+    },
+
+    /** The history entry of an operation that never held the lock (rejected): the lock and state are left alone. */
+    async recordOperation(entry: HistoryEntry): Promise<{ inserted: boolean }> {
+      return atEntity('record history', () => entities.update(entry.environment, recordEntryUpdate, entry));
     },
 
     /**

@@ -2,6 +2,8 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../config/load';
 import { DECISIONS } from '../contract/operation';
+import { APPROVAL_DECISIONS } from '../contract/approval';
+import { approvalCommand } from './commands/approvals';
 import { decisionCommand, servicingCommand, watchCommand } from './commands/operations';
 import {
   historyCommand,
@@ -34,6 +36,7 @@ export function buildProgram(): Command {
   watchCommand(program);
   listCommand(program);
   for (const kind of DECISIONS) decisionCommand(program, kind);
+  for (const kind of APPROVAL_DECISIONS) approvalCommand(program, kind);
   logsCommand(program);
   historyCommand(program);
   unlockCommand(program);

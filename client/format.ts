@@ -8,6 +8,7 @@ import {
   type OperationStatus,
   type StepRecord,
 } from '../contract/operation';
+import { APPROVAL_HELP } from '../contract/approval';
 import { formatDuration } from '../contract/window';
 import type { EnvironmentStatus } from './operations';
 import type { ScheduleRow } from './schedules';
@@ -50,6 +51,17 @@ export function formatDecisionNeeded(s: OperationStatus): string {
   return lines.join('\n');
 }
 
+/** Who may answer a request on a protected environment, until when, and the commands to type. */
+export function formatApprovalNeeded(s: OperationStatus): string {
+  return [
+    `${s.environment} is protected: ${s.operationId} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`,
+    `  requested by ${s.requestedBy}${s.reason ? ` — ${s.reason}` : ''}; anyone else may approve:`,
+    `  maint approve ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.approve}`,
+    `  maint reject  ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.reject}`,
+    '  (Web UI: signal approve or reject with {"by": "your.name", "reason": "..."})',
+  ].join('\n');
+}
+
 /** "window open until 14:00 UTC (1h 5m left)", or undefined when the operation is not a window. */
 export function formatWindow(s: OperationStatus, now = Date.now()): string | undefined {
   const w = s.window;
@@ -82,7 +94,9 @@ export function formatStatus(st: EnvironmentStatus): string {
     lines.push(`  key ${c.name}: ${c.from ? 'on' : 'off'} → ${c.to ? 'on' : 'off'}`);
   for (const d of s.decisions)
     lines.push(`  decision: ${describeDecision(d)} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
+  if (s.approval?.standing) lines.push(`  approved: standing approval of schedule ${s.approval.standing}`);
   if (s.awaitingDecision) lines.push('', formatDecisionNeeded(s));
+  else if (s.approval?.awaiting) lines.push('', formatApprovalNeeded(s));
   else if (s.failure && s.result !== 'Succeeded' && s.result !== 'RolledBack') {
     lines.push(`  last failure at ${s.failure.step}: ${s.failure.error.message}`);
   }

@@ -13,6 +13,7 @@ import {
 import { temporal } from '@temporalio/proto';
 import { connectionOptions } from '../config/connection';
 import { ENVIRONMENT_WORKFLOW_TYPE, type EnvironmentView, type LockHolder } from '../contract/environment';
+import { approvalUpdates, type ApprovalKind } from '../contract/approval';
 import { EnvironmentEntities } from './environment-entity';
 import { cliIdentity, createClient } from './identity';
 import { windowInputSchema, type WindowInput, type WindowResult } from '../contract/window';
@@ -27,8 +28,8 @@ import {
   type DecisionAck,
   type DecisionInput,
   type DecisionKind,
-  type EnvironmentState,
   type OperationKind,
+  type OperationState,
   type OperationStatus,
   type ServicingInput,
   type ServicingResult,
@@ -53,8 +54,10 @@ export const ExitCode = {
   Conflict: 4,
   NotFound: 5,
   NeedsDecision: 6,
+  /** The operation waits for approval on a protected environment (approve or reject). */
+  AwaitingApproval: 7,
   /** `status`: the environment is in maintenance, being serviced, or left Failed: not ready for a deployment. */
-  NotReady: 7,
+  NotReady: 8,
   /** Ctrl-C while following: the operation keeps running (128 + SIGINT, as shells report it). */
   Interrupted: 130,
 } as const;
@@ -236,7 +239,8 @@ export async function resolveOperation(
 
 export interface EnvironmentStatus {
   environment: string;
-  state: EnvironmentState;
+  /** The environment's state, or a running operation's own (AwaitingApproval). */
+  state: OperationState;
   /** Who holds the servicing lock, and who waits for it. */
   lock?: LockHolder;
   queue: LockHolder[];
@@ -300,6 +304,7 @@ export type FollowOutcome =
   | { kind: 'completed'; result: ServicingResult | WindowResult }
   | { kind: 'failed'; message: string; type?: string; result?: ServicingResult | WindowResult }
   | { kind: 'needsDecision'; status: OperationStatus }
+  | { kind: 'awaitingApproval'; status: OperationStatus }
   | { kind: 'reached'; status: OperationStatus };
 
 /** How long an operation may wait for a worker before `follow` says so. */
@@ -363,6 +368,7 @@ export async function follow(
           onStatus(s);
         }
         if (s.awaitingDecision) return { kind: 'needsDecision', status: s };
+        if (s.approval?.awaiting) return { kind: 'awaitingApproval', status: s };
         if (until?.(s)) return { kind: 'reached', status: s };
       } catch (err) {
         if (isConnectionLost(err)) throw err;
@@ -409,14 +415,15 @@ async function watchForWorker(
   }
 }
 
-/** Sends a decision as an update: the answer, or the workflow's reason for refusing it. */
+/** Sends a decision (or an approval) as an update: the answer, or the workflow's reason for refusing it. */
 export async function decide(
   handle: WorkflowHandle,
-  kind: DecisionKind,
+  kind: DecisionKind | ApprovalKind,
   input: DecisionInput,
 ): Promise<DecisionAck> {
   try {
-    return await handle.executeUpdate(decisionUpdates[kind], { args: [input] });
+    const update = kind === 'approve' || kind === 'reject' ? approvalUpdates[kind] : decisionUpdates[kind];
+    return await handle.executeUpdate(update, { args: [input] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       throw new OperatorError(err.cause?.message ?? err.message, ExitCode.Conflict);

@@ -37,8 +37,16 @@ export const activityPolicySchema = z
 
 const port = z.number().int().min(1).max(65535);
 
+/** What every environment has, whatever its driver. */
+const environmentCommon = {
+  /** Production: every operation waits for approval by someone other than its requester first. */
+  protected: z.boolean().default(false),
+};
+
 /** One schema per driver (`drivers/<name>/settings.ts`), told apart by `driver`. */
-export const environmentSchema = z.discriminatedUnion('driver', [fleetSettingsSchema]);
+export const environmentSchema = z.discriminatedUnion('driver', [
+  fleetSettingsSchema.extend(environmentCommon),
+]);
 
 const environmentName = z
   .string()
@@ -112,6 +120,8 @@ export const scheduleSchema = z
     duration: z.union([z.number(), z.string()]),
     reason: z.string().default(''),
     requestedBy: z.string().min(1).optional(),
+    /** A standing approval of this schedule's windows on a protected environment: who approved them. */
+    approvedBy: z.string().trim().min(1).max(100).optional(),
     changes: z
       .object({ enable: z.array(z.string()).default([]), disable: z.array(z.string()).default([]) })
       .strict()
@@ -120,6 +130,10 @@ export const scheduleSchema = z
   })
   .strict()
   .refine((s) => !s.cron !== !s.calendar, { message: 'give either cron or calendar (one of them)' })
+  .refine((s) => !s.approvedBy || s.approvedBy !== (s.requestedBy ?? `schedule:${s.id}`), {
+    message: 'approvedBy must be someone other than the requester (requestedBy): no self-approval',
+    path: ['approvedBy'],
+  })
   .superRefine((s, ctx) => {
     const window = windowInputSchema.safeParse(windowInputOf(s));
     for (const issue of window.success ? [] : window.error.issues)
@@ -135,6 +149,7 @@ export function windowInputOf(s: z.infer<typeof scheduleSchema>): WindowInput {
     requestedBy: s.requestedBy ?? `schedule:${s.id}`,
     reason: s.reason,
     changes: s.changes,
+    ...(s.approvedBy && { approvedBy: s.approvedBy }),
   };
 }
 
@@ -194,6 +209,8 @@ export const configSchema = z
         activity: activityPolicySchema.default({}),
         /** How long a failed operation waits for resume, rollback or abort before it ends Failed. */
         decisionTimeout: duration.default('7d'),
+        /** How long an operation on a protected environment waits for approval before it ends Rejected. */
+        approvalTimeout: duration.default('24h'),
         /** How often an environment checks that the operation holding its lock still runs. */
         lockCheckInterval: duration.default('5m'),
         windows: z
@@ -242,6 +259,12 @@ export const configSchema = z
           code: 'custom',
           path: ['schedules', i, 'environment'],
           message: `unknown environment "${s.environment}"; declared: ${Object.keys(c.environments).join(', ')}`,
+        });
+      } else if (s.approvedBy && !c.environments[s.environment].protected) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', i, 'approvedBy'],
+          message: `${s.environment} is not protected, so there is nothing to approve: remove approvedBy, or set protected: true on the environment`,
         });
       }
     });

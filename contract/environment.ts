@@ -125,6 +125,11 @@ export const acquireLockUpdate = defineUpdate<LockAnswer, [LockRequest]>('acquir
 export const releaseLockUpdate = defineUpdate<{ inserted: boolean; released: boolean }, [ReleaseRequest]>(
   'releaseLock',
 );
+/**
+ * An operation that ends without ever holding the lock (rejected before approval): its history entry
+ * only; the lock and the environment's state stay as they are.
+ */
+export const recordEntryUpdate = defineUpdate<{ inserted: boolean }, [HistoryEntry]>('recordEntry');
 /** A waiter that gives up: out of the queue; `held` if the lock was granted to it meanwhile. */
 export const leaveQueueUpdate = defineUpdate<{ held: boolean }, [OperationRef]>('leaveQueue');
 export const forceUnlockUpdate = defineUpdate<{ previous?: LockHolder }, [ForceUnlockInput]>('forceUnlock');

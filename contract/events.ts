@@ -1,7 +1,7 @@
 import type {
   Decision,
   DecisionKind,
-  EnvironmentState,
+  OperationState,
   ErrorInfo,
   OperationKind,
   Result,
@@ -27,7 +27,7 @@ export interface OperationEventData {
   action: OperationKind;
   requestedBy: string;
   reason: string;
-  state: EnvironmentState;
+  state: OperationState;
   step: StepName | null;
   /** decision_required: the step's error; finished: the last failure, if any. */
   error?: ErrorInfo;

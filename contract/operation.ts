@@ -29,6 +29,14 @@ export const ENVIRONMENT_STATES = [
   'RollingBack',
 ] as const;
 export type EnvironmentState = (typeof ENVIRONMENT_STATES)[number];
+/**
+ * An operation's own states besides the environment's: waiting for approval on a protected
+ * environment, and rejected (nothing changed). The environment entity never takes these.
+ */
+export const OPERATION_STATES = [...ENVIRONMENT_STATES, 'AwaitingApproval', 'Rejected'] as const;
+export type OperationState = (typeof OPERATION_STATES)[number];
+export const isEnvironmentState = (s: OperationState): s is EnvironmentState =>
+  (ENVIRONMENT_STATES as readonly string[]).includes(s);
 
 /** Custom search attributes (registered on the dev server by `npm start` and the tests). */
 export const searchAttributes = {
@@ -99,7 +107,7 @@ export const STEP_TITLES: Record<StepName, string> = {
 };
 
 /** How an operation ended, in the environment history and the MaintenanceResult search attribute. */
-export const RESULTS = ['Succeeded', 'RolledBack', 'Aborted', 'Failed'] as const;
+export const RESULTS = ['Succeeded', 'RolledBack', 'Aborted', 'Failed', 'Rejected'] as const;
 export type Result = (typeof RESULTS)[number];
 
 export const DECISIONS = ['resume', 'rollback', 'abort'] as const;
@@ -124,7 +132,8 @@ export const decisionInputSchema = z
 export type DecisionInput = z.input<typeof decisionInputSchema>;
 
 export interface Decision {
-  kind: DecisionKind | 'cancel' | 'timeout';
+  /** `approve` and `reject` answer a protected environment's approval (contract/approval.ts). */
+  kind: DecisionKind | 'approve' | 'reject' | 'cancel' | 'timeout';
   by: string;
   reason: string;
   at: string;
@@ -143,7 +152,7 @@ export const CLIENT_IDENTITY_HEADER = 'maintenance-client-identity';
 
 /** "resume by jane (client maint-cli jane@host)"; an operator's decision from a client that did not say is "client unknown". */
 export function describeDecision(d: Decision): string {
-  const operator = (DECISIONS as readonly string[]).includes(d.kind);
+  const operator = ([...DECISIONS, 'approve', 'reject'] as readonly string[]).includes(d.kind);
   const client = d.identity ? ` (client ${d.identity})` : operator ? ' (client unknown)' : '';
   return `${d.kind} by ${d.by}${client}`;
 }
@@ -236,7 +245,7 @@ export interface OperationStatus {
   action: OperationKind;
   requestedBy: string;
   reason: string;
-  state: EnvironmentState;
+  state: OperationState;
   phase: 'forward' | 'rollback';
   /** The step running now, or the last one when the operation has ended. */
   step: StepName | null;
@@ -255,6 +264,19 @@ export interface OperationStatus {
   decisions: Decision[];
   /** Only for maintenance windows. */
   window?: WindowStatus;
+  /** Only on a protected environment: who must approve, until when, and who did. */
+  approval?: ApprovalStatus;
+}
+
+export interface ApprovalStatus {
+  /** Waiting now for approve or reject. */
+  awaiting: boolean;
+  /** When an unanswered request ends Rejected. */
+  deadline?: string;
+  /** approve, reject, or timeout (by `system`), with the sender's client identity. */
+  decision?: Decision;
+  /** The schedule whose standing approval (`approvedBy` in temporal.yaml) covered this window. */
+  standing?: string;
 }
 
 export interface ServicingResult {
@@ -263,7 +285,7 @@ export interface ServicingResult {
   action: Action;
   result: Result;
   alreadyInMode: boolean;
-  state: EnvironmentState;
+  state: OperationState;
   startedAt: string;
   finishedAt: string;
   before?: EnvironmentSnapshot;

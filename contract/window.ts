@@ -77,6 +77,11 @@ export type WindowContinuation = z.infer<typeof windowContinuationSchema>;
 /** A servicing operation's input plus how long the window stays open and the key changes. */
 export const windowInputSchema = servicingInputSchema.extend({
   continued: windowContinuationSchema.optional(),
+  /**
+   * A schedule's standing approval on a protected environment. Honoured only when it matches a
+   * schedule declared in the worker's temporal.yaml; typed by hand it approves nothing.
+   */
+  approvedBy: z.string().trim().min(1).max(100).optional(),
   duration: durationSchema,
   changes: z
     .object({ enable: z.array(keyName).default([]), disable: z.array(keyName).default([]) })

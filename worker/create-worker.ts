@@ -38,6 +38,7 @@ export async function createWorker(
     environments: config.environments,
     policies: config.policies,
     history: config.history,
+    schedules: config.schedules,
     searchAttributes: config.temporal.searchAttributes,
     installation: config.installation,
     events: config.events,

@@ -24,7 +24,9 @@ import {
   leaveQueueUpdate,
   lockGrantedSignal,
   lockRequestSchema,
+  historyEntrySchema,
   operationStateSignal,
+  recordEntryUpdate,
   releaseLockUpdate,
   releaseRequestSchema,
   type EnvironmentRecord,
@@ -110,6 +112,16 @@ class EnvironmentEntity {
     setHandler(releaseLockUpdate, (req) => this.exclusive(() => this.release(req)), {
       validator: (req) => void releaseRequestSchema.parse(req),
     });
+    setHandler(
+      recordEntryUpdate,
+      (entry) =>
+        this.exclusive(async () => {
+          const inserted = this.record(entry);
+          this.publish();
+          return { inserted };
+        }),
+      { validator: (entry) => void historyEntrySchema.parse(entry) },
+    );
     setHandler(leaveQueueUpdate, (ref) => this.exclusive(async () => this.leaveQueue(ref)));
     setHandler(
       forceUnlockUpdate,

@@ -42,12 +42,15 @@ import {
   type DecisionKind,
   type EnvironmentState,
   type ErrorInfo,
+  isEnvironmentState,
   type OperationKind,
+  type OperationState,
   type OperationLog,
   type OperationStatus,
   type Result,
   type StepName,
 } from '../contract/operation';
+import { approvalDetails } from './approval';
 import { callerIdentity } from './caller';
 import { awaited, operationFinished, operationStarted } from './metrics';
 import { OperationEvents } from './events';
@@ -117,7 +120,7 @@ export class Operation {
   private pending?: Decision;
   private lockHeld = false;
   /** The state the environment entity has from this operation. */
-  private reportedState?: EnvironmentState;
+  private reportedState?: OperationState;
   /** The entity granted the lock to this operation, which was waiting in its queue. */
   private granted = false;
   /** The history entry is written and the lock given back: the entity no longer hears from us. */
@@ -234,11 +237,11 @@ export class Operation {
       : '';
     const window = s.window?.endsAt && !s.window.closedAt ? `\n\nWindow closes at ${s.window.endsAt}` : '';
     setCurrentDetails(
-      `**${this.spec.title}**: ${s.state}, ${s.progress}%${waiting}${window}\n\n${lines.join('\n\n')}`,
+      `**${this.spec.title}**: ${s.state}, ${s.progress}%${waiting}${approvalDetails(s)}${window}\n\n${lines.join('\n\n')}`,
     );
   }
 
-  setState(state: EnvironmentState): void {
+  setState(state: OperationState): void {
     this.status.state = state;
     if (this.lockHeld && this.settings.searchAttributes) {
       upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
@@ -248,8 +251,14 @@ export class Operation {
   }
 
   /** Tells the environment entity, while this operation holds (or shares) its lock. */
-  private reportState(state: EnvironmentState): void {
-    if (!this.lockHeld || this.released || state === this.reportedState || !patched(Patches.entityState))
+  private reportState(state: OperationState): void {
+    if (
+      !this.lockHeld ||
+      this.released ||
+      state === this.reportedState ||
+      !isEnvironmentState(state) ||
+      !patched(Patches.entityState)
+    )
       return;
     this.reportedState = state;
     const info = workflowInfo();
@@ -260,7 +269,8 @@ export class Operation {
       );
   }
 
-  private publishSearchAttributes(): void {
+  /** MaintenanceEnvironment, Action and State; also before the lock, so `list` finds an operation awaiting approval. */
+  publishSearchAttributes(): void {
     if (!this.settings.searchAttributes) return;
     upsertSearchAttributes([
       { key: searchAttributes.environment, value: this.spec.environment },
@@ -335,7 +345,7 @@ export class Operation {
         requestedBy,
         parent: info.parent ? { workflowId: info.parent.workflowId, runId: info.parent.runId } : undefined,
         lineage: info.firstExecutionRunId,
-        state: this.status.state,
+        state: isEnvironmentState(this.status.state) ? this.status.state : undefined,
         wait,
       }),
     );
@@ -367,7 +377,7 @@ export class Operation {
 
   private lockTaken(): void {
     this.lockHeld = true;
-    this.reportedState = this.status.state;
+    this.reportedState = isEnvironmentState(this.status.state) ? this.status.state : undefined;
     this.publishSearchAttributes();
   }
 
@@ -443,31 +453,38 @@ export class Operation {
   }
 
   /** Records the operation in the history and releases the lock (the `record` step), then shows how it ended. */
-  async finish(result: Result, finalState: EnvironmentState, detail = ''): Promise<void> {
+  async finish(result: Result, finalState: OperationState, detail = ''): Promise<void> {
     const s = this.status;
     s.finishedAt = now();
     const failure = s.failure ? `Last failure at ${s.failure.step}: ${s.failure.error.message}` : '';
     const info = workflowInfo();
+    const entry = {
+      operationId: info.workflowId,
+      runId: info.runId,
+      environment: s.environment,
+      action: s.action,
+      requestedBy: s.requestedBy,
+      reason: s.reason,
+      startedAt: s.startedAt,
+      finishedAt: s.finishedAt,
+      result,
+      detail: [detail, failure].filter(Boolean).join(' '),
+      decisions: s.decisions,
+      lineage: info.firstExecutionRunId,
+    };
+    // Rejected before taking the lock: the entry alone; the lock and the environment's state are not ours.
+    const entryOnly = result === 'Rejected' && !this.lockHeld;
     try {
       await this.protectRecord(result, () =>
         this.step('record', () =>
-          this.withRetries('record', 'record history and release the lock', () =>
-            this.act.finishOperation({
-              operationId: info.workflowId,
-              runId: info.runId,
-              environment: s.environment,
-              action: s.action,
-              requestedBy: s.requestedBy,
-              reason: s.reason,
-              startedAt: s.startedAt,
-              finishedAt: s.finishedAt!,
-              result,
-              detail: [detail, failure].filter(Boolean).join(' '),
-              decisions: s.decisions,
-              lineage: info.firstExecutionRunId,
-              state: finalState,
-            }),
-          ),
+          entryOnly
+            ? this.withRetries('record', 'record history', () => this.act.recordOperation(entry))
+            : this.withRetries('record', 'record history and release the lock', () =>
+                this.act.finishOperation({
+                  ...entry,
+                  state: isEnvironmentState(finalState) ? finalState : undefined,
+                }),
+              ),
         ),
       );
       this.released = true;
@@ -481,6 +498,7 @@ export class Operation {
     s.result = result;
     operationFinished(s.action, result, s.startedAt, s.finishedAt);
     this.setState(finalState);
+    if (entryOnly) this.publishSearchAttributes();
     if (this.settings.searchAttributes)
       upsertSearchAttributes([{ key: searchAttributes.result, value: result }]);
     this.events.finished();

@@ -10,12 +10,13 @@ import {
   transitionalState,
   type Action,
   type EnvironmentSnapshot,
-  type EnvironmentState,
+  type OperationState,
   type Result,
   type ServicingResult,
 } from '../contract/operation';
 import { isInTargetMode, planAosSteps } from '../contract/plan';
 import { formatIssues } from '../contract/validation';
+import { ApprovalGate } from './approval';
 import { Operation, RollbackRequested, stopped } from './operation';
 import { restoreSnapshot } from './restore';
 
@@ -51,6 +52,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     canRollback: () => snapshot !== undefined,
   });
   const { status, record } = op;
+  const approval = new ApprovalGate(op);
   await op.init();
   op.events.started();
   log.info('Servicing operation started', { environment, action, requestedBy: input.requestedBy });
@@ -135,31 +137,39 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     return 'RolledBack';
   };
 
-  const finalState = (result: Result): EnvironmentState =>
-    result === 'Succeeded'
-      ? targetState(action)
-      : result === 'RolledBack'
-        ? snapshot?.configurationMode === 1
-          ? 'InMaintenance'
-          : 'Deployed'
-        : 'Failed';
-  const detail = () => (status.alreadyInMode ? 'already in the requested mode; nothing changed' : '');
+  const finalState = (result: Result): OperationState =>
+    result === 'Rejected'
+      ? 'Rejected'
+      : result === 'Succeeded'
+        ? targetState(action)
+        : result === 'RolledBack'
+          ? snapshot?.configurationMode === 1
+            ? 'InMaintenance'
+            : 'Deployed'
+          : 'Failed';
+  const detail = (result: Result) =>
+    result === 'Rejected'
+      ? approval.describe()
+      : status.alreadyInMode
+        ? 'already in the requested mode; nothing changed'
+        : '';
 
   let result: Result;
   try {
     try {
-      result = await forward();
+      result = (await approval.pass()) ? await forward() : 'Rejected';
     } catch (err) {
       if (err instanceof RollbackRequested) result = await rollback(snapshot!).catch(stopped);
       else result = stopped(err);
     }
-    await op.finish(result, finalState(result), detail());
+    await op.finish(result, finalState(result), detail(result));
   } catch (err) {
     if (!isCancellation(err)) throw err;
     // Cancelled from the Web UI or the CLI: recorded as an abort, then the workflow closes Cancelled.
     await CancellationScope.nonCancellable(async () => {
       op.recordCancellation();
-      await op.finish('Aborted', finalState('Aborted'), detail());
+      const ended = approval.undecided ? 'Rejected' : 'Aborted';
+      await op.finish(ended, finalState(ended), detail(ended));
     });
     throw err;
   }

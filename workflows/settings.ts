@@ -27,4 +27,6 @@ export const Patches = {
   recordNonCancellable: 'record-non-cancellable',
   /** Operations and windows emit CloudEvents to the configured sinks (delivery activities). */
   operationEvents: 'operation-events',
+  /** Protected environments wait for approval before anything changes (workflows/approval.ts). */
+  approval: 'protected-approval',
 } as const;

@@ -21,8 +21,8 @@ import {
   WORKFLOW_TYPES,
   decisionInputSchema,
   type EnvironmentSnapshot,
-  type EnvironmentState,
   type KeyChange,
+  type OperationState,
   type Result,
   type ServicingResult,
   type WindowStatus,
@@ -41,6 +41,7 @@ import {
   type WindowContinuation,
   type WindowResult,
 } from '../contract/window';
+import { ApprovalGate } from './approval';
 import { callerIdentity } from './caller';
 import { Operation, RollbackRequested, causeOf, stopped } from './operation';
 import { restoreSnapshot } from './restore';
@@ -94,8 +95,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     rollbackSteps: keepsFound ? WINDOW_EXACT_ROLLBACK_STEPS : WINDOW_ROLLBACK_STEPS,
     canRollback: () => enabled,
   });
-  const queues = patched(Patches.lockQueue); // after the Operation's own, in the order runs recorded them
   const { status, record } = op;
+  const approval = new ApprovalGate(op);
+  const queues = patched(Patches.lockQueue); // after the Operation's own, in the order runs recorded them
   const window: WindowStatus = continued?.status.window ?? { changes: [], extensions: [] };
   status.window = window;
   const summary: string[] = continued?.summary ?? [];
@@ -423,7 +425,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   };
 
   /** Where the environment is now: as the window found it after a rollback or a close that kept it on. */
-  const finalState = (result: Result): EnvironmentState => {
+  const finalState = (result: Result): OperationState => {
+    if (result === 'Rejected') return 'Rejected';
     if (result !== 'Succeeded' && result !== 'RolledBack') return 'Failed';
     const keptOn =
       result === 'Succeeded' ? window.keepsMaintenanceOn : keepsFound && found?.configurationMode === 1;
@@ -433,17 +436,19 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
   let result: Result;
   try {
     try {
-      result = await forward();
+      result = continued || (await approval.pass(input)) ? await forward() : 'Rejected';
     } catch (err) {
       if (err instanceof RollbackRequested) result = await rollback().catch(stopped);
       else result = stopped(err);
     }
-    await op.finish(result, finalState(result), describeChanges(window.changes));
+    const detail = result === 'Rejected' ? approval.describe() : describeChanges(window.changes);
+    await op.finish(result, finalState(result), detail);
   } catch (err) {
     if (!isCancellation(err)) throw err;
     await CancellationScope.nonCancellable(async () => {
       op.recordCancellation();
-      await op.finish('Aborted', 'Failed', describeChanges(window.changes));
+      if (approval.undecided) await op.finish('Rejected', 'Rejected', approval.describe());
+      else await op.finish('Aborted', 'Failed', describeChanges(window.changes));
     });
     throw err;
   }

@@ -39,7 +39,10 @@ export function listCommand(program: Command): void {
     .command('list')
     .description('Every environment with its state and current operation')
     .addOption(
-      new Option('-s, --state <state>', 'only environments in this state').choices([...ENVIRONMENT_STATES]),
+      new Option('-s, --state <state>', 'only environments in this state').choices([
+        ...ENVIRONMENT_STATES,
+        'AwaitingApproval',
+      ]),
     )
     .option('--json', 'print JSON instead of text')
     .action(async (opts: { state?: string; json?: boolean }) => {

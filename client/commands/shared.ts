@@ -2,9 +2,22 @@ import os from 'node:os';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../../config/load';
-import { environmentNameSchema, type OperationStatus, type Result } from '../../contract/operation';
+import {
+  describeDecision,
+  environmentNameSchema,
+  type Decision,
+  type OperationStatus,
+  type Result,
+} from '../../contract/operation';
 import { ErrorType } from '../../contract/errors';
-import { formatDecisionNeeded, formatProgress, formatStep, formatWindow, progressBar } from '../format';
+import {
+  formatApprovalNeeded,
+  formatDecisionNeeded,
+  formatProgress,
+  formatStep,
+  formatWindow,
+  progressBar,
+} from '../format';
 import {
   ExitCode,
   NO_WORKER_AFTER_MS,
@@ -104,6 +117,11 @@ function report(
     else print(formatDecisionNeeded(outcome.status));
     return ExitCode.NeedsDecision;
   }
+  if (outcome.kind === 'awaitingApproval') {
+    if (json) out(JSON.stringify(outcome.status, null, 2));
+    else print(formatApprovalNeeded(outcome.status));
+    return ExitCode.AwaitingApproval;
+  }
   if (outcome.kind === 'failed') {
     const asMeant = expected === 'Aborted' && outcome.type === ErrorType.OperationAborted;
     if (json) out(JSON.stringify(outcome, null, 2));
@@ -122,6 +140,9 @@ function report(
     print(r.steps.map(formatStep).join('\n'));
     print(r.summary.map((line) => `  ${line}`).join('\n'));
     print(`Maintenance window on ${r.environment}: ${r.result}.`);
+  } else if (r.result === 'Rejected') {
+    print(r.steps.map(formatStep).join('\n'));
+    print(`${r.environment}: Rejected, nothing was changed (${describeApproval(r.decisions)}).`);
   } else {
     print(`${progressBar(100)}  ${r.state}`);
     print(r.steps.map(formatStep).join('\n'));
@@ -196,4 +217,10 @@ export function startOptions(command: Command, noWait: string): Command {
     .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
     .option('--no-wait', noWait)
     .option('--json', 'print JSON instead of text');
+}
+
+/** "reject by bob (client maint-cli bob@host)", or the timeout, from a rejected operation's decisions. */
+function describeApproval(decisions: Decision[]): string {
+  const last = decisions[decisions.length - 1];
+  return last ? `${describeDecision(last)}${last.reason ? `: ${last.reason}` : ''}` : 'no approval';
 }

@@ -50,7 +50,7 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
     expect(await signIns(front)).toEqual({ admin: true, 'maint.user': true, alice: false });
 
     const status = await cli(env.configFile, ['status', env.name, '--json']);
-    expect(status.code).toBe(7); // in maintenance: a pipeline must not deploy now
+    expect(status.code).toBe(8); // in maintenance: a pipeline must not deploy now
     expect(JSON.parse(status.stdout)).toMatchObject({
       environment: env.name,
       state: 'InMaintenance',

@@ -39,6 +39,9 @@ export async function startTestEnvironment(
     continueAsNewAfterEvents = 5000,
     /** `events:` of temporal.yaml (sinks; file paths relative to the environment's folder). */
     events = undefined as object | undefined,
+    protected: isProtected = false,
+    approvalTimeout = '24h',
+    schedules = [] as Record<string, unknown>[],
   } = {},
 ): Promise<TestEnvironment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
@@ -76,6 +79,7 @@ export async function startTestEnvironment(
           },
         },
         decisionTimeout,
+        approvalTimeout,
         lockCheckInterval,
         windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
       },
@@ -88,8 +92,10 @@ export async function startTestEnvironment(
           topology,
           aosStartupMs,
           faults,
+          protected: isProtected,
         },
       },
+      schedules,
     }),
   );
   return {

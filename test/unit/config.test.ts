@@ -203,6 +203,23 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes protected and approvalTimeout (default false and 24h) and a standing approval on a protected environment only, never by its requester', () => {
+    const defaults = loadConfig(write('unprotected.yaml', minimal), {});
+    expect(defaults.environments['dev-box'].protected).toBe(false);
+    expect(defaults.policies.approvalTimeout).toBe('24h');
+    const prot = minimal.replace('driver: fleet', 'driver: fleet\n    protected: true');
+    const standing = `${prot}schedules:\n  - id: weekly\n    environment: dev-box\n${good}    approvedBy: cab\n`;
+    expect(loadConfig(write('standing.yaml', standing), {}).schedules[0].approvedBy).toBe('cab');
+    const self = `${standing}    requestedBy: cab\n`;
+    expect(() => loadConfig(write('self.yaml', self), {})).toThrow(
+      /schedules\.0\.approvedBy: approvedBy must be someone other than the requester/,
+    );
+    const pointless = `${schedule(good)}    approvedBy: cab\n`;
+    expect(() => loadConfig(write('pointless.yaml', pointless), {})).toThrow(
+      /schedules\.0\.approvedBy: dev-box is not protected, so there is nothing to approve/,
+    );
+  });
+
   it('rejects a file that is not YAML, and one that does not exist', () => {
     expect(() => loadConfig(write('broken.yaml', 'environments: [\n'), {})).toThrow(
       /broken\.yaml is not valid YAML/,
