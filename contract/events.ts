@@ -1,6 +1,5 @@
 import type {
   Decision,
-  DecisionKind,
   OperationState,
   ErrorInfo,
   OperationKind,
@@ -31,7 +30,8 @@ export interface OperationEventData {
   step: StepName | null;
   /** decision_required: the step's error; finished: the last failure, if any. */
   error?: ErrorInfo;
-  availableDecisions?: DecisionKind[];
+  /** The decisions that fit: resume, rollback, abort after a failure; approve, reject for an approval. */
+  availableDecisions?: Decision['kind'][];
   decisionDeadline?: string;
   decision?: Pick<Decision, 'kind' | 'by' | 'reason' | 'identity'>;
   result?: Result;

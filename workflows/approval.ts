@@ -186,12 +186,14 @@ export class ApprovalGate {
       `${s.environment} is protected: waiting for approve or reject by someone other than ${s.requestedBy}, until ${deadline}`,
     );
     log.info('Waiting for approval', { environment: s.environment, requestedBy: s.requestedBy, deadline });
+    this.op.events.approvalRequired(deadline);
     const came = await condition(() => this.answer !== undefined, settings.timeoutMs);
     const decision: Decision = came
       ? this.answer!
       : { kind: 'timeout', by: 'system', reason: `no approval by ${deadline}`, at: now(), step: null };
     this.awaiting = false;
     this.decided(decision, { deadline });
+    this.op.events.decided();
     if (decision.kind !== 'approve') {
       this.op.publish();
       return false;

@@ -98,6 +98,14 @@ export class OperationEvents {
     });
   }
 
+  /** A protected environment's operation waits for approve or reject until `deadline`. */
+  approvalRequired(deadline: string): void {
+    this.emit(EVENT_TYPES.decisionRequired, `decision_required-${this.status.decisions.length + 1}`, {
+      availableDecisions: ['approve', 'reject'],
+      decisionDeadline: deadline,
+    });
+  }
+
   decided(): void {
     const s = this.status;
     const d = s.decisions[s.decisions.length - 1];
