@@ -30,18 +30,21 @@ it('an operation waiting for approval sends decision_required (approve, reject, 
     return handle.result();
   });
   expect(result.result).toBe('Succeeded');
+  // Deliveries run in parallel: they may arrive in any order, so each is found by its type.
   const events = receiver.received.map((r) => JSON.parse(r.body) as OperationEvent);
-  expect(events.map((e) => e.type)).toEqual([
-    'maintenance.operation.started',
-    'maintenance.operation.decision_required',
+  expect(events.map((e) => e.type).sort()).toEqual([
     'maintenance.operation.decided',
+    'maintenance.operation.decision_required',
     'maintenance.operation.finished',
+    'maintenance.operation.started',
   ]);
-  const [, required, decided] = events;
+  const of = (type: string) => events.find((e) => e.type === `maintenance.operation.${type}`)!;
+  const [required, decided] = [of('decision_required'), of('decided')];
   expect(required.data).toMatchObject({
     state: 'AwaitingApproval',
     availableDecisions: ['approve', 'reject'],
     decisionDeadline: expect.any(String),
   });
+  expect(Date.parse(decided.time)).toBeGreaterThanOrEqual(Date.parse(required.time));
   expect(decided.data.decision).toMatchObject({ kind: 'approve', by: 'bob', reason: 'go' });
 });
