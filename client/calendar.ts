@@ -1,7 +1,7 @@
 import ical, { ICalEventStatus } from 'ical-generator';
 import { cronValues } from '../config/cron';
 import type { LoadedConfig } from '../config/load';
-import type { ScheduleConfig } from '../config/schema';
+import { DAYS, MONTHS, type ScheduleConfig } from '../config/schema';
 import { durationSchema, formatDuration } from '../contract/window';
 import { scheduleIdOnServer } from './schedules';
 
@@ -12,21 +12,6 @@ import { scheduleIdOnServer } from './schedules';
  */
 
 const DAY_MS = 86_400_000;
-const MONTHS = [
-  'JANUARY',
-  'FEBRUARY',
-  'MARCH',
-  'APRIL',
-  'MAY',
-  'JUNE',
-  'JULY',
-  'AUGUST',
-  'SEPTEMBER',
-  'OCTOBER',
-  'NOVEMBER',
-  'DECEMBER',
-];
-const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'];
 
 export interface UpcomingWindow {
   /** The schedule's id on the server (with the installation prefix, as `schedule list` shows it). */
@@ -46,7 +31,7 @@ export interface UpcomingWindow {
 function matchSets(s: ScheduleConfig): Set<number>[] {
   if (s.cron) return cronValues(s.cron);
   const c = s.calendar ?? {};
-  const list = <T>(v: T | T[] | undefined, all: T[]): T[] =>
+  const list = <T>(v: T | T[] | undefined, all: readonly T[]): readonly T[] =>
     v === undefined ? all : Array.isArray(v) ? v : [v];
   const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
   return [

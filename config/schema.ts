@@ -61,8 +61,9 @@ const installationId = z
     'installation ids are lower-case letters, digits and dashes (at most 31), e.g. "ops-eu"',
   );
 
-const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
-const MONTHS = [
+/** Calendar names as Temporal's calendar specs spell them (also for `schedule calendar`). */
+export const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
+export const MONTHS = [
   'JANUARY',
   'FEBRUARY',
   'MARCH',

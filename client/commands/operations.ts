@@ -1,7 +1,16 @@
 import type { Command } from 'commander';
 import { DECISION_HELP, type Action, type DecisionKind } from '../../contract/operation';
-import { ExitCode, decide, resolveOperation, startOperation } from '../operations';
-import { err, environmentArg, followOperation, me, out, startOptions, started, withClient } from './shared';
+import { resolveOperation, startOperation } from '../operations';
+import {
+  answerCommand,
+  environmentArg,
+  err,
+  followOperation,
+  out,
+  startOptions,
+  started,
+  withClient,
+} from './shared';
 
 /** Commands that start, follow and decide on servicing operations: enable, disable, watch, resume, rollback, abort. */
 
@@ -49,26 +58,11 @@ export function watchCommand(program: Command): void {
 }
 
 export function decisionCommand(program: Command, kind: DecisionKind): void {
-  program
-    .command(kind)
-    .description(`Decide on a failed operation: ${DECISION_HELP[kind]}`)
-    .argument('<target>', 'an environment (its current operation) or a workflow ID')
-    .option('-r, --reason <text>', 'why (kept in the log and the history)', '')
-    .option('-u, --by <name>', 'who decides (default: your user name)', me())
-    .option('--no-wait', 'return once the decision is accepted')
-    .option('--json', 'print JSON instead of text')
-    .action(async (target: string, opts: { reason: string; by: string; wait: boolean; json?: boolean }) => {
-      process.exitCode = await withClient(program, undefined, async ({ config: c, client }) => {
-        const handle = await resolveOperation(client, c, target);
-        const ack = await decide(handle, kind, { by: opts.by, reason: opts.reason });
-        const print = opts.json ? err : out;
-        print(`${handle.workflowId}: ${ack.message}.`);
-        if (!opts.wait) {
-          if (opts.json) out(JSON.stringify(ack, null, 2));
-          return ExitCode.Ok;
-        }
-        const expected = ({ resume: 'Succeeded', rollback: 'RolledBack', abort: 'Aborted' } as const)[kind];
-        return followOperation(handle, { json: !!opts.json, expected });
-      });
-    });
+  const text = {
+    description: `Decide on a failed operation: ${DECISION_HELP[kind]}`,
+    target: 'an environment (its current operation) or a workflow ID',
+    by: 'who decides (default: your user name)',
+  };
+  const expected = ({ resume: 'Succeeded', rollback: 'RolledBack', abort: 'Aborted' } as const)[kind];
+  answerCommand(program, kind, text, (handle, json) => followOperation(handle, { json, expected }));
 }

@@ -6,6 +6,7 @@ import {
   describeDecision,
   environmentNameSchema,
   type Decision,
+  type DecisionKind,
   type OperationStatus,
   type Result,
 } from '../../contract/operation';
@@ -23,11 +24,14 @@ import {
   NO_WORKER_AFTER_MS,
   OperatorError,
   connect,
+  decide,
   follow,
   isConnectionLost,
   requireEnvironment,
+  resolveOperation,
   type FollowOutcome,
 } from '../operations';
+import type { ApprovalKind } from '../../contract/approval';
 
 /** What every command shares: output, argument parsers, config, the client, how outcomes end. */
 
@@ -223,4 +227,41 @@ export function startOptions(command: Command, noWait: string): Command {
 function describeApproval(decisions: Decision[]): string {
   const last = decisions[decisions.length - 1];
   return last ? `${describeDecision(last)}${last.reason ? `: ${last.reason}` : ''}` : 'no approval';
+}
+
+/** What a command that answers an operation says about itself. */
+export interface AnswerText {
+  description: string;
+  target: string;
+  by: string;
+}
+
+/**
+ * `resume`, `approve` and their kin: sends the answer as an update (its acknowledgement, or the
+ * refusal, is printed), then follows the operation unless `--no-wait`.
+ */
+export function answerCommand(
+  program: Command,
+  kind: DecisionKind | ApprovalKind,
+  text: AnswerText,
+  followAfter: (handle: WorkflowHandle, json: boolean) => Promise<number>,
+): void {
+  program
+    .command(kind)
+    .description(text.description)
+    .argument('<target>', text.target)
+    .option('-r, --reason <text>', 'why (kept in the log and the history)', '')
+    .option('-u, --by <name>', text.by, me())
+    .option('--no-wait', 'return once the answer is accepted')
+    .option('--json', 'print JSON instead of text')
+    .action(async (target: string, opts: { reason: string; by: string; wait: boolean; json?: boolean }) => {
+      process.exitCode = await withClient(program, undefined, async ({ config: c, client }) => {
+        const handle = await resolveOperation(client, c, target);
+        const ack = await decide(handle, kind, { by: opts.by, reason: opts.reason });
+        (opts.json ? err : out)(`${handle.workflowId}: ${ack.message}.`);
+        if (opts.wait) return followAfter(handle, !!opts.json);
+        if (opts.json) out(JSON.stringify(ack, null, 2));
+        return ExitCode.Ok;
+      });
+    });
 }
