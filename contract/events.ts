@@ -1,12 +1,4 @@
-import type {
-  Decision,
-  OperationState,
-  ErrorInfo,
-  OperationKind,
-  Result,
-  StepName,
-  WindowStatus,
-} from './operation';
+import type { Decision, ErrorInfo, OperationStatus, Result, WindowStatus } from './operation';
 
 /** CloudEvents `type` of each occurrence in an operation's life. */
 export const EVENT_TYPES = {
@@ -20,14 +12,10 @@ export const EVENT_TYPES = {
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
 /** What every event says about its operation, plus what the occurrence adds. */
-export interface OperationEventData {
-  operationId: string;
-  environment: string;
-  action: OperationKind;
-  requestedBy: string;
-  reason: string;
-  state: OperationState;
-  step: StepName | null;
+export interface OperationEventData extends Pick<
+  OperationStatus,
+  'operationId' | 'environment' | 'action' | 'requestedBy' | 'reason' | 'state' | 'step'
+> {
   /** decision_required: the step's error; finished: the last failure, if any. */
   error?: ErrorInfo;
   /** The decisions that fit: resume, rollback, abort after a failure; approve, reject for an approval. */

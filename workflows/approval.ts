@@ -1,4 +1,4 @@
-import { condition, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, log, patched, workflowInfo } from '@temporalio/workflow';
 import {
   APPROVAL_DECISIONS,
   APPROVAL_HELP,
@@ -10,6 +10,7 @@ import {
   type StandingApproval,
 } from '../contract/approval';
 import { describeDecision, type Decision, type OperationStatus } from '../contract/operation';
+import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
 import type { Operation } from './operation';
 import { Patches, now } from './settings';
@@ -67,37 +68,25 @@ export class ApprovalGate {
   private answer?: Decision;
   private awaiting = false;
 
-  /** Registers the handlers: call it before the workflow's first await. */
   /** Checked on construction, before the first await, like the Operation's own patches. */
   private readonly shaped = patched(Patches.approval);
 
+  /** Registers the handlers: call it before the workflow's first await. */
   constructor(private readonly op: Operation) {
     for (const kind of APPROVAL_DECISIONS) {
-      const description = `${kind}: ${APPROVAL_HELP[kind]} (protected environments). Input: {"by": "your.name", "reason": "..."}`;
-      setHandler(
-        approvalUpdates[kind],
-        (payload) => {
-          const decision = this.accept(kind, payload);
-          return { accepted: true, decision, message: `${kind} accepted: ${APPROVAL_HELP[kind]}` };
-        },
-        {
-          validator: (payload) => {
-            const why = this.check(kind, payload);
-            if (why) throw new Error(`${kind} refused: ${why}`);
-          },
-          description,
-        },
-      );
-      setHandler(
-        approvalSignals[kind],
-        (payload) => {
-          const why = this.check(kind, payload);
-          if (!why) return void this.accept(kind, payload);
-          this.op.note(`Signal ${kind} ignored: ${why}`);
-          log.warn('Approval signal ignored', { kind, why });
-        },
-        { description },
-      );
+      setAnswerHandlers({
+        name: kind,
+        update: approvalUpdates[kind],
+        signal: approvalSignals[kind],
+        description: `${kind}: ${APPROVAL_HELP[kind]} (protected environments). Input: {"by": "your.name", "reason": "..."}`,
+        refusal: (payload) => this.check(kind, payload),
+        apply: (payload) => ({
+          accepted: true as const,
+          decision: this.accept(kind, payload),
+          message: `${kind} accepted: ${APPROVAL_HELP[kind]}`,
+        }),
+        note: (message) => this.op.note(message),
+      });
     }
   }
 

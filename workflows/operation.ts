@@ -54,6 +54,7 @@ import { approvalDetails } from './approval';
 import { callerIdentity } from './caller';
 import { awaited, operationFinished, operationStarted } from './metrics';
 import { OperationEvents } from './events';
+import { setAnswerHandlers } from './answers';
 import { OperationRecord } from './operation-record';
 import { Patches, now, resolveEnvironment } from './settings';
 
@@ -166,31 +167,19 @@ export class Operation {
       description: 'From the environment entity: the servicing lock this operation waited for is granted',
     });
     for (const kind of DECISIONS) {
-      const description = `${kind}: ${DECISION_HELP[kind]}. Input: {"by": "your.name", "reason": "..."}`;
-      setHandler(
-        decisionUpdates[kind],
-        (payload) => {
-          const decision = this.accept(kind, payload);
-          return { accepted: true, decision, message: `${kind} accepted: ${DECISION_HELP[kind]}` };
-        },
-        {
-          validator: (payload) => {
-            const why = this.check(kind, payload);
-            if (why) throw new Error(`${kind} refused: ${why}`);
-          },
-          description,
-        },
-      );
-      setHandler(
-        decisionSignals[kind],
-        (payload) => {
-          const why = this.check(kind, payload);
-          if (!why) return void this.accept(kind, payload);
-          this.note(`Signal ${kind} ignored: ${why}`);
-          log.warn('Decision signal ignored', { kind, why });
-        },
-        { description },
-      );
+      setAnswerHandlers({
+        name: kind,
+        update: decisionUpdates[kind],
+        signal: decisionSignals[kind],
+        description: `${kind}: ${DECISION_HELP[kind]}. Input: {"by": "your.name", "reason": "..."}`,
+        refusal: (payload) => this.check(kind, payload),
+        apply: (payload) => ({
+          accepted: true as const,
+          decision: this.accept(kind, payload),
+          message: `${kind} accepted: ${DECISION_HELP[kind]}`,
+        }),
+        note: (message) => this.note(message),
+      });
     }
   }
 

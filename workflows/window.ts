@@ -8,7 +8,6 @@ import {
   isCancellation,
   log,
   patched,
-  setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -42,6 +41,7 @@ import {
   type WindowResult,
 } from '../contract/window';
 import { ApprovalGate } from './approval';
+import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
 import { Operation, RollbackRequested, causeOf, stopped } from './operation';
 import { restoreSnapshot } from './restore';
@@ -147,27 +147,25 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
     if (!parsed.success) return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
     return notOpen();
   };
-  const refuse = (what: string, why: string | undefined) => {
-    if (why) throw new Error(`${what} refused: ${why}`);
-  };
-  setHandler(extendWindowUpdate, extend, {
-    validator: (p) => refuse('extendWindow', extensionRefusal(p)),
+  const note = (message: string) => op.note(message);
+  setAnswerHandlers({
+    name: 'extendWindow',
+    update: extendWindowUpdate,
+    signal: extendWindowSignal,
     description:
       'Keep the window open longer. Input: {"by": "your.name", "duration": "PT1H", "reason": "..."}',
+    refusal: extensionRefusal,
+    apply: extend,
+    note,
   });
-  setHandler(endWindowUpdate, end, {
-    validator: (p) => refuse('endWindow', endRefusal(p)),
+  setAnswerHandlers({
+    name: 'endWindow',
+    update: endWindowUpdate,
+    signal: endWindowSignal,
     description: 'Close the window now. Input: {"by": "your.name", "reason": "..."}',
-  });
-  setHandler(extendWindowSignal, (p) => {
-    const why = extensionRefusal(p);
-    if (why) op.note(`Signal extendWindow ignored: ${why}`);
-    else extend(p);
-  });
-  setHandler(endWindowSignal, (p) => {
-    const why = endRefusal(p);
-    if (why) op.note(`Signal endWindow ignored: ${why}`);
-    else end(p);
+    refusal: endRefusal,
+    apply: end,
+    note,
   });
 
   await op.init();
