@@ -55,11 +55,19 @@ export interface LicenseConfiguration {
 export type DriverErrorKind =
   'databaseUnreachable' | 'controlPlaneUnreachable' | 'unavailable' | 'unknownAos' | 'rejected';
 
+/** A change a plan (`maint plan`, `"dryRun": true`) lists; its driver says how it would make it. */
+export type PlannedCall =
+  | { capability: 'flagStore'; call: 'writeFlag'; value: 0 | 1 }
+  | { capability: 'aosControl'; call: 'restartAos' | 'stopAos'; aosId: string }
+  | { capability: 'license'; call: 'setKey'; key: string; enabled: boolean };
+
 export interface EnvironmentDrivers {
   flagStore: FlagStore;
   aosControl: AosControl;
   probe: SignInProbe;
   license: LicenseConfiguration;
+  /** Exactly what the driver would run or send for a planned change, secrets masked; changes nothing. */
+  describe(call: PlannedCall): string;
   /** The kind of an error its calls threw; undefined when it is not the driver's own. */
   classify(err: unknown): DriverErrorKind | undefined;
   close(): void;

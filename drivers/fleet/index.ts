@@ -8,6 +8,7 @@ import type {
   EnvironmentDrivers,
   FlagStore,
   LicenseConfiguration,
+  PlannedCall,
   ProbeUsers,
   SignInProbe,
 } from '../capabilities';
@@ -146,8 +147,22 @@ function classifyFleetError(err: unknown): DriverErrorKind | undefined {
   return undefined;
 }
 
+/** The SQL and HTTP requests the driver makes for a change, as a plan shows them. */
+function describeFleetCall(env: FleetSettings, url: string, call: PlannedCall): string {
+  switch (call.call) {
+    case 'writeFlag':
+      return `UPDATE SQLSYSTEMVARIABLES SET VALUE = ${call.value} WHERE PARM = 'CONFIGURATIONMODE' (${env.database})`;
+    case 'restartAos':
+    case 'stopAos':
+      return `POST ${url}/aos/${call.aosId}/${call.call === 'restartAos' ? 'restart' : 'stop'}`;
+    case 'setKey':
+      return `PUT http://127.0.0.1:<interactive AOS port>/license/configuration-keys/${call.key} {"enabled": ${call.enabled}}`;
+  }
+}
+
 export function createFleetDrivers(env: FleetSettings): EnvironmentDrivers {
-  const client = new FleetClient(`http://127.0.0.1:${env.supervisorPort}`);
+  const url = `http://127.0.0.1:${env.supervisorPort}`;
+  const client = new FleetClient(url);
   const store = new SqliteFlagStore(env.database);
   return {
     flagStore: store,
@@ -159,6 +174,7 @@ export function createFleetDrivers(env: FleetSettings): EnvironmentDrivers {
     probe: new FleetProbe(client, store),
     license: new FleetLicenseConfiguration(client),
     classify: classifyFleetError,
+    describe: (call) => describeFleetCall(env, url, call),
     close: () => store.close(),
   };
 }
