@@ -5,9 +5,9 @@ import type { AosRole } from '../contract/operation';
  * (`drivers/<name>/`) implements them; the activities know only these interfaces.
  */
 export interface FlagStore {
-  readConfigurationMode(): Promise<0 | 1>;
+  readConfigurationMode(signal?: AbortSignal): Promise<0 | 1>;
   /** Idempotent: writing the value already there is fine. Returns what was there before. */
-  writeConfigurationMode(value: 0 | 1): Promise<{ previous: 0 | 1 }>;
+  writeConfigurationMode(value: 0 | 1, signal?: AbortSignal): Promise<{ previous: 0 | 1 }>;
 }
 
 /** `crashed`: stopped without anyone asking, so it is down although it should run. */
@@ -37,7 +37,7 @@ export interface ProbeUsers {
 
 export interface SignInProbe {
   /** One enabled user of each kind, to try signing in with. */
-  probeUsers(): Promise<ProbeUsers>;
+  probeUsers(signal?: AbortSignal): Promise<ProbeUsers>;
   signIn(aosId: string, user: string, signal?: AbortSignal): Promise<{ allowed: boolean; detail: string }>;
 }
 
