@@ -4,11 +4,14 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
 import type { ApprovalSettings } from '../contract/approval';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
+import type { OperationPlan, PlanRequest } from '../contract/plan';
 import { DEFAULT_INSTALLATION, windowInputOf, type Config } from '../config/schema';
 import type { EventSettings } from '../contract/events';
 import { windowInputSchema } from '../contract/window';
 import type { AosControl, AosState, EnvironmentDrivers } from '../drivers/capabilities';
+import { collectTranscript } from '../drivers/transcript';
 import { classify } from './errors';
+import { buildPlan } from './plan';
 import { createEventActivities, eventSettings } from './events';
 import { createLockActivities, type LockDeps } from './lock';
 
@@ -74,28 +77,28 @@ async function heartbeating<T>(work: (signal: AbortSignal) => Promise<T>): Promi
 }
 
 /**
- * Heartbeating work that starts or stops the AOS `ids`. Cancelled, it aborts its request, but the
- * control plane finishes the start or stop on its own: the cancellation is thrown only once those AOS
- * are running or stopped (bounded), so the workflow, which waits for its activities to stop, never
- * records the abort and releases the lock with an AOS mid-restart.
+ * Work that starts or stops the AOS `ids`. Cancelled, it aborts its request, but the control plane
+ * finishes the start or stop on its own: the cancellation is thrown only once those AOS are running or
+ * stopped (bounded), so the workflow, which waits for its activities to stop, never records the abort
+ * and releases the lock with an AOS mid-restart.
  */
 function changingAos<T>(
   aosControl: AosControl,
   ids: string[],
   work: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  return heartbeating(async (signal) => {
+): (signal: AbortSignal) => Promise<T> {
+  return async (signal) => {
     try {
       return await work(signal);
     } catch (err) {
-      // Still heartbeating while it waits, so the wait is not taken for a lost worker.
+      // Still heartbeating (guarded) while it waits, so the wait is not taken for a lost worker.
       if (signal.aborted)
         await settled(aosControl, undefined, ids).catch((e: Error) =>
           log.warn('Cancelled: could not see whether the AOS settled', { ids, error: e.message }),
         );
       throw err;
     }
-  });
+  };
 }
 
 /** How long a snapshot, or a cancelled restart or stop, waits for AOS starting or stopping to settle. */
@@ -118,20 +121,30 @@ async function settled(aosControl: AosControl, signal?: AbortSignal, ids?: strin
   }
 }
 
-/** Runs driver calls; their errors become failures that say whether retrying can help (the driver's verdict). */
+/**
+ * Runs driver calls, heartbeating (a command can run for minutes) and handing them the activity's
+ * cancellation signal; their errors become failures that say whether retrying can help (the driver's
+ * verdict).
+ */
 async function guarded<T>(
   d: EnvironmentDrivers,
   what: string,
-  work: () => Promise<T>,
+  work: (signal: AbortSignal) => Promise<T>,
   unavailable?: ErrorType,
 ): Promise<T> {
   try {
-    return await work();
+    return await heartbeating(work);
   } catch (err) {
     // A cancelled activity must say so, or Temporal would take the cancellation for a failure.
     if (err instanceof CancelledFailure) throw err;
     throw classify(err, what, unavailable, (e) => d.classify(e));
   }
+}
+
+/** What drivers ran for a change, for the operation log (`transcript`, absent when nothing was run). */
+async function transcribed<T extends object>(work: () => Promise<T>): Promise<T & { transcript?: string[] }> {
+  const { result, transcript } = await collectTranscript(work);
+  return transcript.length > 0 ? { ...result, transcript } : result;
 }
 
 const describeRunning = (all: AosState[]) =>
@@ -236,12 +249,10 @@ export function createActivities(deps: ActivityDeps) {
      */
     async snapshotEnvironment({ environment }: EnvironmentRef): Promise<EnvironmentSnapshot> {
       const d = drivers(environment);
-      const configurationMode = await guarded(d, 'read CONFIGURATIONMODE', () =>
-        d.flagStore.readConfigurationMode(),
+      const configurationMode = await guarded(d, 'read CONFIGURATIONMODE', (signal) =>
+        d.flagStore.readConfigurationMode(signal),
       );
-      const instances = await guarded(d, 'list AOS instances', () =>
-        heartbeating((signal) => settled(d.aosControl, signal)),
-      );
+      const instances = await guarded(d, 'list AOS instances', (signal) => settled(d.aosControl, signal));
       const unsettled = instances.filter((a) => a.status !== 'running' && a.status !== 'stopped');
       if (unsettled.length > 0) {
         throw ApplicationFailure.retryable(
@@ -265,10 +276,16 @@ export function createActivities(deps: ActivityDeps) {
     async setConfigurationMode({
       environment,
       value,
-    }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1 }> {
+    }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1; transcript?: string[] }> {
       const d = drivers(environment);
-      const result = await guarded(d, 'set CONFIGURATIONMODE', () =>
-        d.flagStore.writeConfigurationMode(value),
+      // A flag store that answers "try later" is its database being unreachable.
+      const result = await transcribed(() =>
+        guarded(
+          d,
+          'set CONFIGURATIONMODE',
+          (signal) => d.flagStore.writeConfigurationMode(value, signal),
+          ErrorType.DatabaseUnreachable,
+        ),
       );
       log.info('CONFIGURATIONMODE set', { environment, value, previous: result.previous });
       return result;
@@ -278,14 +295,17 @@ export function createActivities(deps: ActivityDeps) {
      * Restarts the AOS so it reads the flag, unless it already runs in the mode the flag gives: a retried
      * or resumed step then leaves it, and the users signed in on it, alone.
      */
-    async restartAos({ environment, aosId }: AosRef): Promise<AosState & { note?: string }> {
+    async restartAos({
+      environment,
+      aosId,
+    }: AosRef): Promise<AosState & { note?: string; transcript?: string[] }> {
       const d = drivers(environment);
-      return guarded(
-        d,
-        `restart ${aosId}`,
-        () =>
-          changingAos(d.aosControl, [aosId], async (signal) => {
-            const target = (await d.flagStore.readConfigurationMode()) === 1;
+      return transcribed(() =>
+        guarded(
+          d,
+          `restart ${aosId}`,
+          changingAos(d.aosControl, [aosId], async (signal): Promise<AosState & { note?: string }> => {
+            const target = (await d.flagStore.readConfigurationMode(signal)) === 1;
             const current = (await d.aosControl.list(signal)).find((a) => a.id === aosId);
             if (current?.running && current.maintenanceMode === target) {
               log.info('AOS already in the target mode; not restarted', { environment, aosId });
@@ -293,14 +313,19 @@ export function createActivities(deps: ActivityDeps) {
             }
             return d.aosControl.restart(aosId, signal);
           }),
-        ErrorType.AosStartFailed,
+          ErrorType.AosStartFailed,
+        ),
       );
     },
 
     async stopAos({ environment, aosId }: AosRef) {
       const d = drivers(environment);
-      return guarded(d, `stop ${aosId}`, () =>
-        changingAos(d.aosControl, [aosId], (signal) => d.aosControl.stop(aosId, signal)),
+      return transcribed(() =>
+        guarded(
+          d,
+          `stop ${aosId}`,
+          changingAos(d.aosControl, [aosId], (signal) => d.aosControl.stop(aosId, signal)),
+        ),
       );
     },
 
@@ -312,10 +337,10 @@ export function createActivities(deps: ActivityDeps) {
       const d = drivers(environment);
       const flag = snapshot.configurationMode;
       const ids = snapshot.instances.map((i) => i.id);
-      return guarded(
-        d,
-        'restore AOS',
-        () =>
+      return transcribed(() =>
+        guarded(
+          d,
+          'restore AOS',
           changingAos(d.aosControl, ids, async (signal) => {
             const now = await d.aosControl.list(signal);
             const changes = snapshot.instances.filter((before) => difference(before, now, flag));
@@ -329,7 +354,8 @@ export function createActivities(deps: ActivityDeps) {
             const mode = flag === 1 ? 'maintenance' : 'normal';
             return { changed: changes.map((c) => (c.running ? `↻ ${c.id} (${mode})` : `■ ${c.id}`)) };
           }),
-        ErrorType.AosStartFailed,
+          ErrorType.AosStartFailed,
+        ),
       );
     },
 
@@ -339,9 +365,9 @@ export function createActivities(deps: ActivityDeps) {
      */
     async verifySnapshot({ environment, snapshot }: EnvironmentRef & { snapshot: EnvironmentSnapshot }) {
       const d = drivers(environment);
-      return guarded(d, 'verify rollback', async () => {
-        const flag = await d.flagStore.readConfigurationMode();
-        const now = await d.aosControl.list(Context.current().cancellationSignal);
+      return guarded(d, 'verify rollback', async (signal) => {
+        const flag = await d.flagStore.readConfigurationMode(signal);
+        const now = await d.aosControl.list(signal);
         const expected = snapshot.configurationMode;
         const problems = snapshot.instances.flatMap((before) => difference(before, now, expected) ?? []);
         if (flag !== expected) problems.unshift(`CONFIGURATIONMODE is ${flag}, was ${expected}`);
@@ -380,13 +406,12 @@ export function createActivities(deps: ActivityDeps) {
       expect,
     }: EnvironmentRef & { expect: Expectation }): Promise<{ checks: string[] }> {
       const d = drivers(environment);
-      return guarded(d, 'verify', async () => {
-        const signal = Context.current().cancellationSignal;
+      return guarded(d, 'verify', async (signal) => {
         const problems: string[] = [];
         const checks: string[] = [];
         const inMaintenance = expect === 'maintenance';
 
-        const flag = await d.flagStore.readConfigurationMode();
+        const flag = await d.flagStore.readConfigurationMode(signal);
         if (flag !== (inMaintenance ? 1 : 0)) problems.push(`CONFIGURATIONMODE is ${flag}`);
         else checks.push(`CONFIGURATIONMODE = ${flag}`);
 
@@ -408,7 +433,9 @@ export function createActivities(deps: ActivityDeps) {
 
         const front = running.find((a) => a.role === 'interactive');
         if (front && problems.length === 0) {
-          const users = await d.probe.probeUsers();
+          const users = await d.probe.probeUsers(signal);
+          if (!users.administrator && !users.maintenanceUser && !users.regularUser)
+            checks.push('sign-in not probed: the driver names no users to try');
           const expectations: [string | undefined, boolean][] = inMaintenance
             ? [
                 [users.administrator, true],
@@ -439,15 +466,41 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
+    /**
+     * A dry run: what the operation would do now, from read-only calls (flag, AOS, License configuration,
+     * probe users, the lock); changes nothing.
+     */
+    async planOperation(request: PlanRequest): Promise<OperationPlan> {
+      const d = drivers(request.environment);
+      const facts = await guarded(d, 'read the environment for a plan', async (signal) => {
+        const names = [...(request.changes?.enable ?? []), ...(request.changes?.disable ?? [])];
+        const [configurationMode, aos, users, keys, view] = await Promise.all([
+          d.flagStore.readConfigurationMode(signal),
+          d.aosControl.list(signal),
+          d.probe.probeUsers(signal),
+          names.length > 0 ? d.license.list(signal) : undefined,
+          deps.entities.view(request.environment),
+        ]);
+        return { configurationMode, aos, users, keys, holder: view?.holder };
+      });
+      return buildPlan(
+        request,
+        {
+          ...facts,
+          protected: deps.environments[request.environment].protected,
+          approvalTimeout: String(deps.policies.approvalTimeout),
+        },
+        (call) => d.describe(call),
+      );
+    },
+
     /** The current values of configuration keys; unknown keys are named and never retried. */
     async readConfigurationKeys({
       environment,
       names,
     }: EnvironmentRef & { names: string[] }): Promise<Record<string, boolean>> {
       const d = drivers(environment);
-      const all = await guarded(d, 'read the License configuration', () =>
-        d.license.list(Context.current().cancellationSignal),
-      );
+      const all = await guarded(d, 'read the License configuration', (signal) => d.license.list(signal));
       const unknown = names.filter((n) => !(n in all));
       if (unknown.length > 0) {
         throw ApplicationFailure.nonRetryable(
@@ -466,18 +519,19 @@ export function createActivities(deps: ActivityDeps) {
       values,
     }: EnvironmentRef & { values: Record<string, boolean> }) {
       const d = drivers(environment);
-      return guarded(d, 'change the License configuration', async () => {
-        const signal = Context.current().cancellationSignal;
-        const before = await d.license.list(signal);
-        const changes: KeyChange[] = [];
-        for (const [name, to] of Object.entries(values)) {
-          if (before[name] === to) continue;
-          await d.license.set(name, to, signal);
-          changes.push({ name, from: before[name], to });
-        }
-        log.info('Configuration keys set', { environment, changes });
-        return { changes };
-      });
+      return transcribed(() =>
+        guarded(d, 'change the License configuration', async (signal) => {
+          const before = await d.license.list(signal);
+          const changes: KeyChange[] = [];
+          for (const [name, to] of Object.entries(values)) {
+            if (before[name] === to) continue;
+            await d.license.set(name, to, signal);
+            changes.push({ name, from: before[name], to });
+          }
+          log.info('Configuration keys set', { environment, changes });
+          return { changes };
+        }),
+      );
     },
   };
 }

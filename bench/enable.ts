@@ -19,6 +19,7 @@ import { disableMaintenanceMode, enableMaintenanceMode } from '../workflows';
 import { startTestEnvironment, type TestEnvironment } from '../test/helpers/environment';
 import { createDevServerEnv } from '../test/helpers/temporal';
 import { loadConfig } from '../config/load';
+import { fleetSettingsOf } from '../drivers/fleet/settings';
 import { projectRoot } from '../scripts/binaries';
 
 const REPETITIONS = Number(process.env.BENCH_REPETITIONS ?? 7);
@@ -65,7 +66,9 @@ function peakRssMiB(pid: number): number {
 async function main(): Promise<void> {
   const temporal = await createDevServerEnv();
   // The shipped contoso-sandbox's shape, on a fresh database in a temp folder.
-  const shipped = loadConfig(path.join(projectRoot(), 'temporal.yaml')).environments['contoso-sandbox'];
+  const shipped = fleetSettingsOf(
+    loadConfig(path.join(projectRoot(), 'temporal.yaml')).environments['contoso-sandbox'],
+  );
   const env = await startTestEnvironment(temporal, {
     topology: shipped.topology,
     aosStartupMs: shipped.aosStartupMs,
@@ -115,8 +118,8 @@ async function main(): Promise<void> {
     const results = {
       date: new Date().toISOString(),
       environment: env.name,
-      topology: env.config.environments[env.name].topology,
-      aosStartupMs: env.config.environments[env.name].aosStartupMs,
+      topology: shipped.topology,
+      aosStartupMs: shipped.aosStartupMs,
       repetitions: REPETITIONS,
       manualProcedureMs: { median: median(manual), runs: manual },
       enableWorkflowMs: { median: median(workflow), runs: workflow },

@@ -4,7 +4,7 @@ import { ConfigError } from '../config/load';
 import { DECISIONS } from '../contract/operation';
 import { APPROVAL_DECISIONS } from '../contract/approval';
 import { approvalCommand } from './commands/approvals';
-import { decisionCommand, servicingCommand, watchCommand } from './commands/operations';
+import { decisionCommand, planCommands, servicingCommand, watchCommand } from './commands/operations';
 import {
   historyCommand,
   listCommand,
@@ -45,6 +45,7 @@ export function buildProgram(): Command {
   endWindowCommand(program);
   extendWindowCommand(program);
   scheduleCommands(program);
+  planCommands(program);
   return program;
 }
 

@@ -18,6 +18,7 @@ import { EnvironmentEntities } from './environment-entity';
 import { cliIdentity, createClient } from './identity';
 import { windowInputSchema, type WindowInput, type WindowResult } from '../contract/window';
 import type { LoadedConfig } from '../config/load';
+import type { OperationPlan } from '../contract/plan';
 import {
   WORKFLOW_TYPES,
   decisionUpdates,
@@ -125,12 +126,7 @@ const SUMMARIES: Record<OperationKind, string> = {
  * twice on an environment. The input is checked here first, for a message without a round trip;
  * the workflow checks it again, as it does for input typed into the Web UI.
  */
-export async function startOperation(
-  client: Client,
-  config: LoadedConfig,
-  kind: OperationKind,
-  input: ServicingInput | WindowInput,
-): Promise<WorkflowHandleWithFirstExecutionRunId> {
+function checkedInput(config: LoadedConfig, kind: OperationKind, input: ServicingInput | WindowInput) {
   const parsed = (kind === 'window' ? windowInputSchema : servicingInputSchema).safeParse(input);
   if (!parsed.success) {
     throw new OperatorError(
@@ -138,8 +134,17 @@ export async function startOperation(
       ExitCode.InvalidInput,
     );
   }
-  const { environment, requestedBy, reason } = parsed.data;
-  requireEnvironment(config, environment);
+  requireEnvironment(config, parsed.data.environment);
+  return parsed.data;
+}
+
+export async function startOperation(
+  client: Client,
+  config: LoadedConfig,
+  kind: OperationKind,
+  input: ServicingInput | WindowInput,
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
+  const { environment, requestedBy, reason } = checkedInput(config, kind, input);
   const workflowId = kind === 'window' ? `window-${environment}` : operationWorkflowId(environment);
   try {
     return await client.workflow.start(WORKFLOW_TYPES[kind], {
@@ -160,6 +165,25 @@ export async function startOperation(
     }
     throw err;
   }
+}
+
+/**
+ * A dry run: the operation's workflow with `"dryRun": true`, on the worker (which has the drivers), under
+ * its own workflow ID so that it never collides with the operation it plans. Returns the plan.
+ */
+export async function planOperation(
+  client: Client,
+  config: LoadedConfig,
+  kind: OperationKind,
+  input: ServicingInput | WindowInput,
+): Promise<OperationPlan> {
+  const { environment } = checkedInput(config, kind, input);
+  return client.workflow.execute<(i: unknown) => Promise<OperationPlan>>(WORKFLOW_TYPES[kind], {
+    workflowId: `plan-${kind}-${environment}-${Date.now().toString(36)}`,
+    taskQueue: config.temporal.taskQueue,
+    args: [{ ...input, dryRun: true }],
+    staticSummary: `Dry run: ${SUMMARIES[kind].toLowerCase()} on ${environment}`,
+  });
 }
 
 export const entitiesOf = (client: Client, config: LoadedConfig): EnvironmentEntities =>

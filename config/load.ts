@@ -62,7 +62,13 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
   const dir = path.dirname(absolute);
   const resolve = (p: string) => path.resolve(dir, p);
 
-  for (const e of Object.values(config.environments)) e.database = resolve(e.database);
+  // Each driver's own paths: the fleet's database, the folder commands run in.
+  for (const e of Object.values(config.environments)) {
+    for (const d of [e, ...Object.values(e.capabilities)]) {
+      if (d?.driver === 'fleet') d.database = resolve(d.database);
+      if (d?.driver === 'command') d.workingDirectory = resolve(d.workingDirectory);
+    }
+  }
   config.devServer.database = resolve(config.devServer.database);
   if (config.history.database) config.history.database = resolve(config.history.database);
   for (const sink of config.events.sinks) if (sink.type === 'file') sink.path = resolve(sink.path);

@@ -1,3 +1,11 @@
+import {
+  CAPABILITIES,
+  REQUIRED_CAPABILITIES,
+  commandHelp,
+  commandSettingsSchema,
+  missingCommands,
+  type Capability,
+} from '../drivers/command/settings';
 import { fleetSettingsSchema } from '../drivers/fleet/settings';
 import { z } from 'zod';
 import { windowInputSchema, type WindowInput } from '../contract/window';
@@ -24,16 +32,52 @@ export const activityPolicySchema = z
 
 const port = z.number().int().min(1).max(65535);
 
+/** The settings of one driver (`drivers/<name>/settings.ts`), told apart by `driver`. */
+const driverSettingsSchema = z.discriminatedUnion('driver', [fleetSettingsSchema, commandSettingsSchema]);
+export type DriverSettings = z.infer<typeof driverSettingsSchema>;
+export type { Capability };
+
 /** What every environment has, whatever its driver. */
 const environmentCommon = {
   /** Production: every operation waits for approval by someone other than its requester first. */
   protected: z.boolean().default(false),
+  /**
+   * Another driver for some capabilities than the environment's own, e.g. the flag and AOS control
+   * through commands while the fleet runs the environment. Keys: flagStore, aosControl, probe, license.
+   */
+  capabilities: z
+    .object(
+      Object.fromEntries(CAPABILITIES.map((c) => [c, driverSettingsSchema.optional()])) as Record<
+        Capability,
+        z.ZodOptional<typeof driverSettingsSchema>
+      >,
+    )
+    .strict()
+    .default({}),
 };
 
-/** One schema per driver (`drivers/<name>/settings.ts`), told apart by `driver`. */
-export const environmentSchema = z.discriminatedUnion('driver', [
-  fleetSettingsSchema.extend(environmentCommon),
-]);
+/** One schema per driver, told apart by `driver`; the command driver must have the commands it serves. */
+export const environmentSchema = z
+  .discriminatedUnion('driver', [
+    fleetSettingsSchema.extend(environmentCommon),
+    commandSettingsSchema.extend(environmentCommon),
+  ])
+  .superRefine((env, ctx) => {
+    for (const capability of CAPABILITIES) {
+      const served = env.capabilities[capability] ?? env;
+      if (served.driver !== 'command') continue;
+      const missing = missingCommands(served, capability, REQUIRED_CAPABILITIES.includes(capability));
+      if (missing.length === 0) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [...(env.capabilities[capability] ? ['capabilities', capability] : []), 'commands'],
+        message: `${capability} through commands needs ${missing.join(' and ')}: ${missing
+          .map((m) => `${m} ${commandHelp(m)}`)
+          .join('; ')}`,
+      });
+    }
+  });
+export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 
 const environmentName = z
   .string()
@@ -259,5 +303,4 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
-export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type ActivityPolicy = z.infer<typeof activityPolicySchema>;

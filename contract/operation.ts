@@ -60,6 +60,8 @@ export const servicingInputSchema = z
       .min(1, 'say who asks for it, e.g. "jane.doe"')
       .max(100),
     reason: z.string().trim().max(500).default(''),
+    /** Return the plan of what it would do, from read-only calls, and change nothing. */
+    dryRun: z.boolean().optional(),
   })
   .strict();
 export type ServicingInput = z.input<typeof servicingInputSchema>;

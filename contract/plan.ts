@@ -1,4 +1,4 @@
-import type { Action, EnvironmentSnapshot } from './operation';
+import type { Action, EnvironmentSnapshot, OperationKind } from './operation';
 
 export interface AosStep {
   aosId: string;
@@ -40,4 +40,41 @@ export function isInTargetMode(action: Action, snapshot: EnvironmentSnapshot): b
     running.length === snapshot.instances.length &&
     running.every((i) => i.maintenanceMode === false)
   );
+}
+
+/** What a dry run is asked: the operation it would be, as its input says. */
+export interface PlanRequest {
+  environment: string;
+  action: OperationKind;
+  requestedBy: string;
+  /** Windows: how long it stays open (ms) and the keys it changes. */
+  duration?: number;
+  changes?: { enable: string[]; disable: string[] };
+}
+
+/** What an operation would do now, read with read-only calls; a dry run returns it and changes nothing. */
+export interface OperationPlan {
+  dryRun: true;
+  environment: string;
+  action: OperationKind;
+  /** The environment as it is now. */
+  current: { configurationMode: 0 | 1; aos: string[]; holder?: string };
+  /** Why the operation would be refused now, if it would. */
+  refusal?: string;
+  steps: { step: string; does: string[] }[];
+}
+
+/** The plan as text: the CLI prints it, the Web UI shows it in Current Details. */
+export function formatPlan(plan: OperationPlan): string {
+  const lines = [
+    `Plan: ${plan.action} on ${plan.environment} (dry run: nothing was changed)`,
+    `  now: CONFIGURATIONMODE ${plan.current.configurationMode}; ${plan.current.aos.join(', ') || 'no AOS'}`,
+    ...(plan.current.holder ? [`  lock: held by ${plan.current.holder}`] : []),
+    ...(plan.refusal ? [`  WOULD BE REFUSED: ${plan.refusal}`] : []),
+  ];
+  plan.steps.forEach(({ step, does }, i) => {
+    lines.push(`  ${i + 1}. ${step}`);
+    for (const d of does) lines.push(`       ${d}`);
+  });
+  return lines.join('\n');
 }

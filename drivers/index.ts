@@ -1,15 +1,52 @@
 /**
- * The drivers an environment can use, by the `driver` value of its settings in temporal.yaml. A
- * driver is a folder: `settings.ts` (its zod schema, part of config/schema.ts) and `index.ts` (a
- * factory of the capabilities in capabilities.ts, with its own error classification).
+ * The drivers an environment uses: its own (`driver` in temporal.yaml) for every capability, except
+ * those its `capabilities` give to another. A driver is a folder: `settings.ts` (its zod schema, part
+ * of config/schema.ts) and `index.ts` (a factory of the capabilities in capabilities.ts, with its own
+ * error classification).
  */
-import type { EnvironmentConfig } from '../config/schema';
+import type { DriverSettings, EnvironmentConfig } from '../config/schema';
+import { CAPABILITIES } from './command/settings';
 import type { EnvironmentDrivers } from './capabilities';
+import { createCommandDrivers } from './command';
 import { createFleetDrivers } from './fleet';
 
-export function createDrivers(settings: EnvironmentConfig): EnvironmentDrivers {
+export interface DriverContext {
+  environment: string;
+  /** The worker's environment variables: where `${env:NAME}` secrets come from. */
+  env: NodeJS.ProcessEnv;
+}
+
+function createDriver(settings: DriverSettings, context: DriverContext): EnvironmentDrivers {
   switch (settings.driver) {
     case 'fleet':
       return createFleetDrivers(settings);
+    case 'command':
+      return createCommandDrivers(settings, context);
   }
+}
+
+export function createDrivers(settings: EnvironmentConfig, context: DriverContext): EnvironmentDrivers {
+  const own = createDriver(settings, context);
+  const others = CAPABILITIES.flatMap((c) => {
+    const other = settings.capabilities[c];
+    return other ? [{ capability: c, drivers: createDriver(other, context) }] : [];
+  });
+  if (others.length === 0) return own;
+  const serving = Object.fromEntries(CAPABILITIES.map((c) => [c, own])) as Record<
+    (typeof CAPABILITIES)[number],
+    EnvironmentDrivers
+  >;
+  for (const { capability, drivers } of others) serving[capability] = drivers;
+  const all = [own, ...others.map((o) => o.drivers)];
+  return {
+    flagStore: serving.flagStore.flagStore,
+    aosControl: serving.aosControl.aosControl,
+    probe: serving.probe.probe,
+    license: serving.license.license,
+    // Each driver knows only its own errors.
+    classify: (err) =>
+      all.reduce<ReturnType<EnvironmentDrivers['classify']>>((k, d) => k ?? d.classify(err), undefined),
+    describe: (call) => serving[call.capability].describe(call),
+    close: () => all.forEach((d) => d.close()),
+  };
 }

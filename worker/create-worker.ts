@@ -48,7 +48,7 @@ export async function createWorker(
     drivers(name) {
       let d = drivers.get(name);
       if (!d) {
-        d = createDrivers(config.environments[name]);
+        d = createDrivers(config.environments[name], { environment: name, env: process.env });
         drivers.set(name, d);
       }
       return d;

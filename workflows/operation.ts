@@ -73,6 +73,12 @@ export function causeOf(err: unknown): { error: ErrorInfo; nonRetryable: boolean
   return { error: { message: cause instanceof Error ? cause.message : String(cause) }, nonRetryable: false };
 }
 
+/** The commands a driver ran for an activity (`transcript` of its result), bounded and masked by the driver. */
+function transcriptOf(result: unknown): string[] {
+  const lines = (result as { transcript?: unknown } | undefined)?.transcript;
+  return Array.isArray(lines) ? lines.filter((l): l is string => typeof l === 'string') : [];
+}
+
 /** Preflight errors that end an operation at once: busy environment, a window naming an unknown key. */
 const PREFLIGHT_REFUSALS: string[] = [ErrorType.EnvironmentBusy, ErrorType.UnknownConfigurationKey];
 
@@ -309,6 +315,8 @@ export class Operation {
       try {
         const result = await call();
         this.record.add({ ...entry, outcome: 'succeeded', durationMs: Date.now() - started });
+        for (const ran of transcriptOf(result))
+          this.record.add({ kind: 'note', step, aos, message: `ran ${ran}` });
         return result;
       } catch (err) {
         if (isCancellation(err)) throw err;

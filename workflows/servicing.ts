@@ -14,10 +14,11 @@ import {
   type Result,
   type ServicingResult,
 } from '../contract/operation';
-import { isInTargetMode, planAosSteps } from '../contract/plan';
+import { isInTargetMode, planAosSteps, type OperationPlan } from '../contract/plan';
 import { formatIssues } from '../contract/validation';
 import { ApprovalGate } from './approval';
 import { Operation, RollbackRequested, stopped } from './operation';
+import { dryRun } from './plan';
 import { restoreSnapshot } from './restore';
 
 function parseInput(action: Action, raw: unknown) {
@@ -36,9 +37,10 @@ function parseInput(action: Action, raw: unknown) {
  * abort (updates for the CLI, signals of the same names for the Web UI), or ends Failed when no
  * decision comes in time. Cancelling the workflow acts as abort.
  */
-export async function runServicing(action: Action, raw: unknown): Promise<ServicingResult> {
+export async function runServicing(action: Action, raw: unknown): Promise<ServicingResult | OperationPlan> {
   const input = parseInput(action, raw);
   const { environment } = input;
+  if (input.dryRun) return dryRun({ environment, action, requestedBy: input.requestedBy });
   let snapshot: EnvironmentSnapshot | undefined;
   const op = new Operation({
     kind: action,

@@ -26,6 +26,7 @@ import {
   type ServicingResult,
   type WindowStatus,
 } from '../contract/operation';
+import type { OperationPlan } from '../contract/plan';
 import { formatIssues } from '../contract/validation';
 import {
   EXAMPLE_WINDOW_INPUT,
@@ -38,12 +39,14 @@ import {
   formatDuration,
   windowInputSchema,
   type WindowContinuation,
+  type WindowInput,
   type WindowResult,
 } from '../contract/window';
 import { ApprovalGate } from './approval';
 import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
 import { Operation, RollbackRequested, causeOf, stopped } from './operation';
+import { dryRun } from './plan';
 import { restoreSnapshot } from './restore';
 import { Patches, now } from './settings';
 import type { disableMaintenanceMode, enableMaintenanceMode } from './index';
@@ -75,9 +78,15 @@ function childOutcome(err: unknown): { result: Result; message: string; type?: s
  * the window found them) or abort, like any operation. An open window whose history grows long
  * continues as new, carrying its state and lock.
  */
-export async function maintenanceWindow(raw: unknown): Promise<WindowResult> {
+export async function maintenanceWindow(raw: WindowInput & { dryRun: true }): Promise<OperationPlan>;
+export async function maintenanceWindow(raw: unknown): Promise<WindowResult>;
+export async function maintenanceWindow(raw: unknown): Promise<WindowResult | OperationPlan> {
   const input = parseInput(raw);
   const { environment, continued } = input;
+  if (input.dryRun) {
+    const { requestedBy, duration, changes } = input;
+    return dryRun({ environment, action: 'window', requestedBy, duration, changes });
+  }
   const workflowId = workflowInfo().workflowId;
   // Patches are checked before the first await (see Operation): never right after a local activity.
   const keepsFound = patched(Patches.windowKeepsFoundState);

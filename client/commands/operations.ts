@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { DECISION_HELP, type Action, type DecisionKind } from '../../contract/operation';
 import { resolveOperation, startOperation } from '../operations';
+import { windowCommand } from './windows';
 import {
   answerCommand,
   environmentArg,
   err,
   followOperation,
   out,
+  showPlan,
   startOptions,
   started,
   withClient,
@@ -14,8 +16,10 @@ import {
 
 /** Commands that start, follow and decide on servicing operations: enable, disable, watch, resume, rollback, abort. */
 
-export function servicingCommand(program: Command, action: Action): void {
-  const command = program
+/** `maint enable|disable`, and `maint plan enable|disable` (under `parent`) that only plans. */
+export function servicingCommand(program: Command, action: Action, parent = program): void {
+  const planOnly = parent !== program;
+  const command = parent
     .command(action)
     .description(
       `${action === 'enable' ? 'Turn maintenance mode on' : 'Turn maintenance mode off'} for an environment`,
@@ -24,14 +28,12 @@ export function servicingCommand(program: Command, action: Action): void {
   startOptions(command, 'start the operation and return at once').action(
     async (
       environment: string,
-      opts: { reason: string; requestedBy: string; wait: boolean; json?: boolean },
+      opts: { reason: string; requestedBy: string; wait: boolean; json?: boolean; dryRun?: boolean },
     ) => {
       process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
-        const handle = await startOperation(client, c, action, {
-          environment,
-          reason: opts.reason,
-          requestedBy: opts.requestedBy,
-        });
+        const input = { environment, reason: opts.reason, requestedBy: opts.requestedBy };
+        if (planOnly || opts.dryRun) return showPlan(client, c, action, input, !!opts.json);
+        const handle = await startOperation(client, c, action, input);
         const print = opts.json ? err : out;
         print(`Started ${handle.workflowId} (${action} maintenance mode on ${environment}).`);
         if (!opts.wait) return started(handle, !!opts.json);
@@ -39,6 +41,16 @@ export function servicingCommand(program: Command, action: Action): void {
       });
     },
   );
+}
+
+/** `maint plan enable|disable|window <environment> ...`: what the operation would do, changing nothing. */
+export function planCommands(program: Command): void {
+  const plan = program
+    .command('plan')
+    .description('Show what an operation would do now (dry run: read-only calls, nothing changed)');
+  servicingCommand(program, 'enable', plan);
+  servicingCommand(program, 'disable', plan);
+  windowCommand(program, plan);
 }
 
 export function watchCommand(program: Command): void {

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../../config/load';
 import {
@@ -7,9 +7,13 @@ import {
   environmentNameSchema,
   type Decision,
   type DecisionKind,
+  type OperationKind,
   type OperationStatus,
   type Result,
+  type ServicingInput,
 } from '../../contract/operation';
+import { formatPlan, type OperationPlan } from '../../contract/plan';
+import type { WindowInput } from '../../contract/window';
 import { ErrorType } from '../../contract/errors';
 import {
   formatApprovalNeeded,
@@ -27,6 +31,7 @@ import {
   decide,
   follow,
   isConnectionLost,
+  planOperation,
   requireEnvironment,
   resolveOperation,
   type FollowOutcome,
@@ -220,7 +225,33 @@ export function startOptions(command: Command, noWait: string): Command {
     .option('-r, --reason <text>', 'why (kept in the environment history)', '')
     .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
     .option('--no-wait', noWait)
-    .option('--json', 'print JSON instead of text');
+    .option('--json', 'print JSON instead of text')
+    .option(
+      '--dry-run',
+      'print what it would do, read with read-only calls, and change nothing (as `maint plan`)',
+    );
+}
+
+/**
+ * `maint plan` and `--dry-run`: prints the plan; exit 0, or 4 (conflict) when the operation would be
+ * refused now (busy, unknown configuration key).
+ */
+export async function showPlan(
+  client: Client,
+  config: LoadedConfig,
+  kind: OperationKind,
+  input: ServicingInput | WindowInput,
+  json: boolean,
+): Promise<number> {
+  let plan: OperationPlan;
+  try {
+    plan = await planOperation(client, config, kind, input);
+  } catch (e) {
+    if (!(e instanceof WorkflowFailedError)) throw e;
+    throw new OperatorError(`The dry run failed: ${e.cause?.message ?? e.message}`, ExitCode.OperationFailed);
+  }
+  out(json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
+  return plan.refusal ? ExitCode.Conflict : ExitCode.Ok;
 }
 
 /** "reject by bob (client maint-cli bob@host)", or the timeout, from a rejected operation's decisions. */

@@ -12,6 +12,7 @@ import {
   listArg,
   me,
   out,
+  showPlan,
   startOptions,
   started,
   withClient,
@@ -19,8 +20,10 @@ import {
 
 /** Commands for maintenance windows: window, end-window, extend-window. */
 
-export function windowCommand(program: Command): void {
-  const window = program
+/** `maint window`, and `maint plan window` (under `parent`) that only plans. */
+export function windowCommand(program: Command, parent = program): void {
+  const planOnly = parent !== program;
+  const window = parent
     .command('window')
     .description('Open a maintenance window: enable, apply configuration-key changes, wait, disable')
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
@@ -38,16 +41,19 @@ export function windowCommand(program: Command): void {
         requestedBy: string;
         wait: boolean;
         json?: boolean;
+        dryRun?: boolean;
       },
     ) => {
       process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
-        const handle = await startOperation(client, c, 'window', {
+        const input = {
           environment,
           duration: durationArg(opts.duration),
           requestedBy: opts.requestedBy,
           reason: opts.reason,
           changes: { enable: opts.enable, disable: opts.disable },
-        });
+        };
+        if (planOnly || opts.dryRun) return showPlan(client, c, 'window', input, !!opts.json);
+        const handle = await startOperation(client, c, 'window', input);
         const print = opts.json ? err : out;
         print(`Started ${handle.workflowId} (maintenance window on ${environment}).`);
         if (!opts.wait) return started(handle, !!opts.json);

@@ -61,7 +61,14 @@ export const COMMANDS = {
   },
 } as const;
 export type Capability = keyof typeof COMMANDS;
+export const CAPABILITIES = Object.keys(COMMANDS) as Capability[];
 export type CommandName = { [C in Capability]: keyof (typeof COMMANDS)[C] }[Capability];
+
+/** What a command gets and prints, as COMMANDS says. */
+export function commandHelp(name: CommandName): string {
+  const capability = CAPABILITIES.find((c) => name in COMMANDS[c])!;
+  return (COMMANDS[capability] as Record<CommandName, string>)[name];
+}
 
 /** Capabilities every environment needs; without probe commands verification skips the sign-in checks. */
 export const REQUIRED_CAPABILITIES: Capability[] = ['flagStore', 'aosControl'];
@@ -100,7 +107,7 @@ export function missingCommands(
   settings: CommandSettings,
   capability: Capability,
   required: boolean,
-): string[] {
+): CommandName[] {
   const names = Object.keys(COMMANDS[capability]) as CommandName[];
   const given = names.filter((n) => settings.commands[n]);
   if (given.length === 0 && !required) return [];

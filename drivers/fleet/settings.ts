@@ -23,3 +23,10 @@ export const fleetSettingsSchema = z
   })
   .strict();
 export type FleetSettings = z.infer<typeof fleetSettingsSchema>;
+
+/** The fleet settings of an environment that tools for the reference environment (tests, benchmarks) need. */
+export function fleetSettingsOf<T extends { driver: string }>(env: T): Extract<T, { driver: 'fleet' }> {
+  if (env.driver !== 'fleet')
+    throw new Error(`expected an environment with driver: fleet, not ${env.driver}`);
+  return env as Extract<T, { driver: 'fleet' }>;
+}

@@ -10,6 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import YAML from 'yaml';
 import { desiredSchedule } from '../../client/schedules';
 import { loadConfig } from '../../config/load';
+import { fleetSettingsOf } from '../../drivers/fleet/settings';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contract/operation';
 import { FleetClient } from '../../fleet/client';
 import { temporalCliPath } from '../../scripts/binaries';
@@ -335,7 +336,7 @@ describe('npm start', () => {
       expect(enabled.stdout).toMatch(/Succeeded/);
       expect(enabled.code).toBe(0);
 
-      const { supervisorPort } = loadConfig(file, {}).environments['contoso-sandbox'];
+      const { supervisorPort } = fleetSettingsOf(loadConfig(file, {}).environments['contoso-sandbox']);
       await expect(
         new FleetClient(`http://127.0.0.1:${supervisorPort}`).setFaults({ databaseUnreachable: true }),
       ).rejects.toMatchObject({ status: 403 });

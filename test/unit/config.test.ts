@@ -4,6 +4,7 @@ import path from 'node:path';
 import { cronProblem } from '../../config/cron';
 import { connectionOptions } from '../../config/connection';
 import { ConfigError, loadConfig } from '../../config/load';
+import { fleetSettingsOf } from '../../drivers/fleet/settings';
 
 const shipped = path.resolve(__dirname, '../../temporal.yaml');
 let dir: string;
@@ -47,7 +48,7 @@ describe('loadConfig', () => {
   it('fills defaults and makes paths absolute, relative to the file', () => {
     const file = write('minimal.yaml', minimal);
     const config = loadConfig(file, {});
-    expect(config.environments['dev-box'].database).toBe(path.join(dir, 'fleet/dev-box.db'));
+    expect(fleetSettingsOf(config.environments['dev-box']).database).toBe(path.join(dir, 'fleet/dev-box.db'));
     expect(config.devServer.database).toBe(path.join(dir, 'data/temporal.db'));
     // Workers keep nothing on disk: the history lives in Temporal; only `maint upgrade` reads an old file.
     expect(config.history).toEqual({ keep: 2000, continueAsNewAfterEvents: 5000 });

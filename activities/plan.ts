@@ -1,0 +1,166 @@
+/**
+ * Dry runs: what an operation would do, built from the environment as read-only calls found it. The
+ * steps are those the workflows run (workflows/servicing.ts, workflows/window.ts), each change as its
+ * driver would make it (`describe`: for the command driver, the exact command, secrets masked).
+ */
+import type { LockHolder } from '../contract/environment';
+import type { Action, EnvironmentSnapshot } from '../contract/operation';
+import { isInTargetMode, planAosSteps, type OperationPlan, type PlanRequest } from '../contract/plan';
+import { formatDuration } from '../contract/window';
+import type { AosState, PlannedCall, ProbeUsers } from '../drivers/capabilities';
+
+export interface PlanFacts {
+  configurationMode: 0 | 1;
+  aos: AosState[];
+  users: ProbeUsers;
+  /** The License configuration, read when the window changes keys. */
+  keys?: Record<string, boolean>;
+  holder?: LockHolder;
+  protected: boolean;
+  approvalTimeout: string;
+}
+
+type Step = OperationPlan['steps'][number];
+type Describe = (call: PlannedCall) => string;
+
+const snapshotOf = (f: PlanFacts): EnvironmentSnapshot => ({
+  configurationMode: f.configurationMode,
+  instances: f.aos.map(({ id, role, running, maintenanceMode }) => ({ id, role, running, maintenanceMode })),
+});
+
+function signInChecks(action: Action, users: ProbeUsers): string[] {
+  const tries: [string | undefined, string][] =
+    action === 'enable'
+      ? [
+          [users.administrator, 'signs in'],
+          [users.maintenanceUser, 'signs in'],
+          [users.regularUser, 'is refused'],
+        ]
+      : [
+          [users.administrator, 'signs in'],
+          [users.regularUser, 'signs in'],
+        ];
+  const named = tries.filter(([user]) => user).map(([user, outcome]) => `check that ${user} ${outcome}`);
+  return named.length > 0 ? named : ['sign-in not probed: the driver names no users to try'];
+}
+
+/** The flag, AOS and verify steps of enable or disable, from the environment as it is (or will be). */
+function servicingSteps(action: Action, facts: PlanFacts, describe: Describe, prefix = ''): Step[] {
+  const snapshot = snapshotOf(facts);
+  if (isInTargetMode(action, snapshot))
+    return [
+      { step: `${prefix}flipFlag, restartAos, verify`, does: ['skipped: already in the requested mode'] },
+    ];
+  const value = action === 'enable' ? 1 : 0;
+  const aos = planAosSteps(action, snapshot).map(({ aosId, action: what }) =>
+    describe({ capability: 'aosControl', call: what === 'restart' ? 'restartAos' : 'stopAos', aosId }),
+  );
+  return [
+    { step: `${prefix}flipFlag`, does: [describe({ capability: 'flagStore', call: 'writeFlag', value })] },
+    { step: `${prefix}restartAos (in parallel, each waited for)`, does: aos },
+    {
+      step: `${prefix}verify`,
+      does: [
+        `check CONFIGURATIONMODE = ${value}`,
+        action === 'enable'
+          ? 'check exactly one interactive and one batch AOS run, both in maintenance mode'
+          : 'check every AOS runs, out of maintenance mode',
+        ...signInChecks(action, facts.users),
+      ],
+    },
+  ];
+}
+
+function preflight(request: PlanRequest, facts: PlanFacts): { step: Step; refusal?: string } {
+  const unsettled = facts.aos.filter((a) => a.status !== 'running' && a.status !== 'stopped');
+  const does = [
+    facts.holder
+      ? `take the servicing lock: held now by ${facts.holder.workflowId}`
+      : 'take the servicing lock (free now)',
+    `snapshot to roll back to: CONFIGURATIONMODE ${facts.configurationMode}, running ${
+      facts.aos
+        .filter((a) => a.running)
+        .map((a) => a.id)
+        .join(', ') || 'none'
+    }`,
+    ...unsettled.map((a) => `${a.id} is ${a.status}: waited for up to 30 s, else preflight fails`),
+  ];
+  const names = [...(request.changes?.enable ?? []), ...(request.changes?.disable ?? [])];
+  const unknown = facts.keys ? names.filter((n) => !(n in facts.keys!)) : [];
+  if (names.length > 0) does.push(`check the configuration keys exist: ${names.join(', ')}`);
+  const refusal = unknown.length
+    ? `Unknown configuration key${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}. Known keys: ${Object.keys(facts.keys!).join(', ')}.`
+    : facts.holder && request.action !== 'window'
+      ? `${request.environment} is busy: ${facts.holder.workflowId} (${facts.holder.action} by ${facts.holder.requestedBy}) holds it`
+      : undefined;
+  if (facts.holder && request.action === 'window')
+    does.push('busy now: the window would wait for the lock (policies.windows.busyTimeout)');
+  return { step: { step: 'preflight', does }, refusal };
+}
+
+function windowSteps(request: PlanRequest, facts: PlanFacts, describe: Describe): Step[] {
+  const keptOn = isInTargetMode('enable', snapshotOf(facts));
+  const wanted = [
+    ...(request.changes?.enable ?? []).map((k) => [k, true] as const),
+    ...(request.changes?.disable ?? []).map((k) => [k, false] as const),
+  ];
+  const keys = wanted.map(([key, enabled]) =>
+    facts.keys?.[key] === enabled
+      ? `${key} is already ${enabled ? 'enabled' : 'disabled'}: unchanged`
+      : describe({ capability: 'license', call: 'setKey', key, enabled }),
+  );
+  // After the enable child every AOS of the topology comes back with disable: its plan restarts them all.
+  const afterEnable: PlanFacts = { ...facts, configurationMode: 1 };
+  return [
+    ...(keptOn
+      ? [{ step: 'enable', does: ['skipped: maintenance mode is on already, and stays on after the window'] }]
+      : servicingSteps('enable', facts, describe, 'enable: ')),
+    { step: 'applyChanges', does: keys.length > 0 ? keys : ['no configuration key changes'] },
+    {
+      step: 'window',
+      does: [
+        `stay open ${formatDuration(request.duration ?? 0)}; end-window closes it early, extend-window keeps it open longer`,
+      ],
+    },
+    ...(keptOn
+      ? [{ step: 'disable', does: ['skipped: maintenance mode was on when the window opened'] }]
+      : servicingSteps('disable', afterEnable, describe, 'disable: ')),
+  ];
+}
+
+export function buildPlan(request: PlanRequest, facts: PlanFacts, describe: Describe): OperationPlan {
+  const first = preflight(request, facts);
+  const approval: Step[] = facts.protected
+    ? [
+        {
+          step: 'approval',
+          does: [
+            `wait up to ${facts.approvalTimeout} for approval by someone other than ${request.requestedBy} (protected environment)`,
+          ],
+        },
+      ]
+    : [];
+  const steps =
+    request.action === 'window'
+      ? windowSteps(request, facts, describe)
+      : servicingSteps(request.action, facts, describe);
+  return {
+    dryRun: true,
+    environment: request.environment,
+    action: request.action,
+    current: {
+      configurationMode: facts.configurationMode,
+      aos: facts.aos.map((a) => `${a.id} ${a.role} ${a.status}${a.maintenanceMode ? ' (maintenance)' : ''}`),
+      ...(facts.holder && {
+        holder: `${facts.holder.workflowId} (${facts.holder.action} by ${facts.holder.requestedBy})`,
+      }),
+    },
+    ...(first.refusal && { refusal: first.refusal }),
+    steps: [
+      ...approval,
+      first.step,
+      ...steps,
+      { step: 'record', does: ['write the history entry and release the lock'] },
+    ],
+  };
+}
