@@ -1,0 +1,262 @@
+import fs from 'node:fs';
+import { asyncLocalStorage } from '@temporalio/activity';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { PlannedCall } from '../capabilities';
+import { noteRun } from '../transcript';
+import { BoundedOutput, execute, type Outcome } from './process';
+import type { Secrets } from './secrets';
+import { COMMANDS, type CommandName, type CommandSettings, type CommandSpec } from './settings';
+
+/** `retryable`: may work later; `rejected`: will fail the same way again; `unknownAos`: no such instance. */
+export type CommandErrorKind = 'retryable' | 'rejected' | 'unknownAos';
+
+/** A command that failed, or whose answer the driver cannot use; its message has secrets masked. */
+export class CommandError extends Error {
+  constructor(
+    readonly kind: CommandErrorKind,
+    readonly command: CommandName,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+/** What a command printed, secrets masked; `…More` counts the bytes past `outputLimitBytes`, not kept. */
+export interface CommandOutput {
+  stdout: string;
+  stdoutMore: number;
+  stderr: string;
+  stderrMore: number;
+}
+
+/** How much of the output an error message quotes, and a line of the operation log. */
+const ERROR_TAIL_CHARS = 1000;
+const NOTE_TAIL_CHARS = 500;
+
+/** The commands that change the environment: what they ran goes to the operation log. */
+const CHANGES: ReadonlySet<CommandName> = new Set<PlannedCall['call']>([
+  'writeFlag',
+  'restartAos',
+  'stopAos',
+  'setKey',
+]);
+
+/** An argument as one would type it: quoted when it is empty or holds spaces or quotes. */
+function quote(arg: string): string {
+  return arg !== '' && !/[\s'"]/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A command as configured: `${env:NAME}` references stay references. */
+export function commandLine(spec: CommandSpec): string {
+  return 'argv' in spec ? spec.argv.map(quote).join(' ') : spec.shell;
+}
+
+/** `NAME=value ... command`, the way a shell would show a command run with those variables. */
+export function withVariables(variables: Record<string, string>, line: string): string {
+  return [...Object.entries(variables).map(([k, v]) => `${k}=${quote(v)}`), line].join(' ');
+}
+
+/** The end of what a command printed, on one line, and how much of it was not kept. */
+function excerpt(text: string, more: number, chars: number): string {
+  const t = text.trim().replace(/\s*\n\s*/g, ' | ');
+  return `${t.length > chars ? `…${t.slice(-chars)}` : t}${more > 0 ? ` … ${more} more bytes` : ''}`;
+}
+
+/** The end of what a failed command said: stderr, or stdout when stderr is empty. */
+function lastWords(o: CommandOutput): string {
+  if (o.stderr.trim()) return `; stderr: ${excerpt(o.stderr, o.stderrMore, ERROR_TAIL_CHARS)}`;
+  if (o.stdout.trim()) return `; stdout: ${excerpt(o.stdout, o.stdoutMore, ERROR_TAIL_CHARS)}`;
+  return ', printing nothing';
+}
+
+/** How a command ended, as the operation log says it. */
+function endedAs(outcome: Outcome): string {
+  switch (outcome.kind) {
+    case 'exited':
+      return outcome.code === null ? `killed by ${outcome.signal}` : `exit ${outcome.code}`;
+    case 'timedOut':
+      return 'killed after its timeout';
+    case 'aborted':
+      return 'cancelled';
+    case 'notStarted':
+      return `not started (${outcome.error.code ?? outcome.error.name})`;
+  }
+}
+
+function abortError(signal: AbortSignal, shown: string): Error {
+  if (signal.reason instanceof Error) return signal.reason;
+  return Object.assign(new Error(`${shown} was cancelled`), { name: 'AbortError' });
+}
+
+/**
+ * Runs the commands of one environment (drivers/command/settings.ts): `${env:NAME}` secrets
+ * substituted and masked in all it reports, the outcome in the orchestrator's terms, the commands that
+ * change things noted in the operation log, every command logged when it runs inside an activity.
+ */
+export class CommandRunner {
+  constructor(
+    private readonly settings: CommandSettings,
+    private readonly environment: string,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly secrets: Secrets,
+  ) {}
+
+  /** The command configured for `name`; an environment without it gets an error saying what to add. */
+  spec(name: CommandName): CommandSpec {
+    const spec = this.settings.commands[name];
+    if (spec) return spec;
+    const [capability, all] = Object.entries(COMMANDS).find(([, c]) => name in c)!;
+    const needed = Object.keys(all).map((n) => `commands.${n}`);
+    throw new CommandError(
+      'rejected',
+      name,
+      `environment ${this.environment} has no ${name} command: add ${needed.join(', ')} (${capability}) ` +
+        `to its command settings`,
+    );
+  }
+
+  /** `name (its command line)`, as messages name a command. */
+  shown(name: CommandName): string {
+    return `${name} (${commandLine(this.spec(name))})`;
+  }
+
+  /**
+   * Runs `name` with the MAINTENANCE_* `variables`. Resolves with its output when it exits 0; throws a
+   * CommandError otherwise, or the signal's reason when cancelled (after its process group has ended).
+   */
+  async run(
+    name: CommandName,
+    variables: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<CommandOutput> {
+    const spec = this.spec(name);
+    const shown = this.shown(name);
+    const missing = this.secrets.missing(spec, this.settings.env);
+    if (missing.length > 0)
+      throw new CommandError(
+        'rejected',
+        name,
+        `${shown} was not run: it uses ${missing.map((n) => `\${env:${n}}`).join(', ')}, but the worker's ` +
+          `environment has no variable ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} in the worker's environment`,
+      );
+    if (signal?.aborted) throw abortError(signal, shown);
+
+    const stdout = new BoundedOutput(this.settings.outputLimitBytes);
+    const stderr = new BoundedOutput(this.settings.outputLimitBytes);
+    const [file, ...args] = ('argv' in spec ? spec.argv : [spec.shell]).map((t) =>
+      this.secrets.substitute(t),
+    );
+    const started = Date.now();
+    const outcome = await execute({
+      file,
+      args,
+      shell: !('argv' in spec),
+      cwd: this.settings.workingDirectory,
+      env: {
+        ...this.env,
+        ...this.substituted(this.settings.env),
+        ...this.substituted(spec.env ?? {}),
+        MAINTENANCE_ENVIRONMENT: this.environment,
+        ...variables,
+      },
+      timeoutMs: msToNumber(spec.timeout ?? this.settings.timeout),
+      signal,
+      stdout,
+      stderr,
+    });
+    const durationMs = Date.now() - started;
+    const out = stdout.read(this.secrets);
+    const err = stderr.read(this.secrets);
+    const output = { stdout: out.text, stdoutMore: out.more, stderr: err.text, stderrMore: err.more };
+    this.report(name, withVariables(variables, commandLine(spec)), outcome, output, durationMs);
+
+    if (outcome.kind === 'aborted') throw abortError(signal!, shown);
+    const failure = this.failure(name, spec, shown, outcome, output);
+    if (failure) throw failure;
+    return output;
+  }
+
+  private substituted(variables: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, this.secrets.substitute(v)]));
+  }
+
+  /** Exit 0 is success; a retryable exit code or a timeout may work later; anything else will not. */
+  private failure(
+    name: CommandName,
+    spec: CommandSpec,
+    shown: string,
+    outcome: Exclude<Outcome, { kind: 'aborted' }>,
+    output: CommandOutput,
+  ): CommandError | undefined {
+    switch (outcome.kind) {
+      case 'exited': {
+        if (outcome.code === 0) return undefined;
+        if (outcome.code === null)
+          return new CommandError(
+            'rejected',
+            name,
+            `${shown} was killed by ${outcome.signal}${lastWords(output)}`,
+          );
+        const retryable = (spec.retryableExitCodes ?? this.settings.retryableExitCodes).includes(
+          outcome.code,
+        );
+        return new CommandError(
+          retryable ? 'retryable' : 'rejected',
+          name,
+          `${shown} exited ${outcome.code}${retryable ? ' (retryable)' : ''}${lastWords(output)}`,
+        );
+      }
+      case 'timedOut': {
+        const timeout = spec.timeout ?? this.settings.timeout;
+        return new CommandError(
+          'retryable',
+          name,
+          `${shown} ran longer than its timeout of ${typeof timeout === 'number' ? `${timeout} ms` : timeout} ` +
+            `and was killed with its process group${lastWords(output)}`,
+        );
+      }
+      case 'notStarted':
+        return new CommandError(
+          'rejected',
+          name,
+          `${shown} could not start: ${this.whyNotStarted(spec, outcome.error)}`,
+        );
+    }
+  }
+
+  private whyNotStarted(spec: CommandSpec, error: NodeJS.ErrnoException): string {
+    const cwd = this.settings.workingDirectory;
+    const program = 'argv' in spec ? spec.argv[0] : 'the shell';
+    if (!fs.existsSync(cwd)) return `its working directory ${cwd} does not exist`;
+    if (error.code === 'ENOENT') return `${program} was not found (ENOENT), on PATH or from ${cwd}`;
+    if (error.code === 'EACCES') return `${program} is not executable (EACCES), from ${cwd}`;
+    return this.secrets.mask(`${error.code ?? error.name}: ${error.message}`);
+  }
+
+  /** One line of the operation log for a command that changes things; a log line for every command. */
+  private report(
+    name: CommandName,
+    line: string,
+    outcome: Outcome,
+    output: CommandOutput,
+    durationMs: number,
+  ): void {
+    const said = [
+      output.stdout.trim() ? `stdout: ${excerpt(output.stdout, output.stdoutMore, NOTE_TAIL_CHARS)}` : '',
+      output.stderr.trim() ? `stderr: ${excerpt(output.stderr, output.stderrMore, NOTE_TAIL_CHARS)}` : '',
+    ].filter(Boolean);
+    const summary = this.secrets.mask(
+      `${name}: ${line.replace(/\s*\n\s*/g, ' ')} → ${endedAs(outcome)} in ${(durationMs / 1000).toFixed(1)} s${said.length ? `; ${said.join('; ')}` : ''}`,
+    );
+    const changes = CHANGES.has(name);
+    if (changes) noteRun(summary);
+    const failed = !(outcome.kind === 'exited' && outcome.code === 0);
+    // `log` of @temporalio/activity exists only inside an activity; elsewhere (tools, tests) nothing is logged.
+    asyncLocalStorage.getStore()?.log[changes || failed ? 'info' : 'debug']('Command ran', {
+      environment: this.environment,
+      command: name,
+      summary,
+    });
+  }
+}

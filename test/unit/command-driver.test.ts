@@ -1,0 +1,467 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CancelledFailure } from '@temporalio/activity';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger, type LogEntry } from '@temporalio/worker';
+import type { PlannedCall } from '../../drivers/capabilities';
+import { CommandError, createCommandDrivers } from '../../drivers/command';
+import { CommandRunner } from '../../drivers/command/run';
+import { Secrets } from '../../drivers/command/secrets';
+import { commandSettingsSchema } from '../../drivers/command/settings';
+import { collectTranscript } from '../../drivers/transcript';
+
+/** The fake environment runs from built code, like the other processes tests start (`npm run build`). */
+const FAKE = path.resolve(__dirname, '../../dist/test/fixtures/commands/fake-environment.js');
+const NODE = process.execPath;
+
+let dir: string;
+let grandchild: number | undefined;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'command-driver-'));
+  grandchild = undefined;
+});
+afterEach(() => {
+  if (grandchild !== undefined && running(grandchild)) process.kill(grandchild, 'SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function settingsOf(input: Record<string, unknown>) {
+  return commandSettingsSchema.parse({ driver: 'command', workingDirectory: dir, timeout: '10s', ...input });
+}
+
+function driversOf(input: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
+  return createCommandDrivers(settingsOf(input), {
+    environment: 'test-env',
+    env: { ...process.env, ...env },
+  });
+}
+
+/** Runs `node -e script args...`. */
+const nodeScript = (script: string, ...args: string[]) => ({ argv: [NODE, '-e', script, '--', ...args] });
+
+/** Whether `pid` still runs; a zombie (dead, waiting for an init that may never reap it) does not. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(read: () => T | undefined, ms = 5000): Promise<T> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline;) {
+    const value = read();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`nothing after ${ms} ms`);
+}
+
+/** A script that leaves a grandchild in its process group (as `sleep 60 &` in a real script) and waits. */
+const WITH_GRANDCHILD = { shell: 'sleep 60 & echo $! > grandchild.pid; wait' };
+const grandchildPid = () =>
+  until(() => {
+    const file = path.join(dir, 'grandchild.pid');
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+    return text ? Number(text) : undefined;
+  });
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('resolved, expected a rejection');
+    },
+    (err: unknown) => err,
+  );
+}
+
+describe('command driver: exit codes', () => {
+  it.each([
+    ['exit 0', 'succeeds', 'exit 0', undefined],
+    ['exit 75 (EX_TEMPFAIL)', 'is retryable', 'echo "database busy" >&2; exit 75', 'unavailable'],
+    ['an exit code configured as retryable', 'is retryable', 'exit 3', 'unavailable'],
+    ['any other exit code', 'is not retryable', 'echo "access denied" >&2; exit 1', 'rejected'],
+    ['a signal', 'is not retryable', 'kill -9 $$', 'rejected'],
+  ])('%s %s', async (_what, _outcome, shell, kind) => {
+    const d = driversOf({
+      retryableExitCodes: [75, 3],
+      commands: { listKeys: { shell: 'exit 1' }, setKey: { shell } },
+    });
+    const run = d.license.set('WHSandTMS', true);
+    if (!kind) return expect(run).resolves.toBeUndefined();
+    const err = await rejection(run);
+    expect(err).toBeInstanceOf(CommandError);
+    expect(d.classify(err)).toBe(kind);
+    expect((err as Error).message).toContain(`setKey (${shell}) `);
+  });
+
+  it('names the command, its exit code and the end of its stderr', async () => {
+    const d = driversOf({
+      commands: { listKeys: { shell: 'exit 1' }, setKey: { shell: 'echo "access denied" >&2; exit 4' } },
+    });
+    await expect(d.license.set('K', true)).rejects.toThrow(
+      'setKey (echo "access denied" >&2; exit 4) exited 4; stderr: access denied',
+    );
+  });
+
+  it('a program that does not exist is not retried, and the message says where it was looked for', async () => {
+    const d = driversOf({ commands: { listKeys: { shell: 'exit 1' }, setKey: { argv: ['./Set-Key.ps1'] } } });
+    const err = await rejection(d.license.set('K', true));
+    expect(d.classify(err)).toBe('rejected');
+    expect((err as Error).message).toBe(
+      `setKey (./Set-Key.ps1) could not start: ./Set-Key.ps1 was not found (ENOENT), on PATH or from ${dir}`,
+    );
+  });
+});
+
+describe('command driver: timeout and cancellation end the whole process group', () => {
+  it('a command running past its timeout is killed with its children, and may be retried', async () => {
+    const d = driversOf({
+      commands: { listKeys: { shell: 'exit 1' }, setKey: { ...WITH_GRANDCHILD, timeout: '1s' } },
+    });
+    const run = rejection(d.license.set('K', true));
+    grandchild = await grandchildPid();
+    const err = await run;
+    expect(d.classify(err)).toBe('unavailable');
+    expect((err as Error).message).toMatch(
+      /ran longer than its timeout of 1s and was killed with its process group/,
+    );
+    // SIGKILL was sent to the group before the error was thrown; the kernel needs a moment to end it.
+    await expect(until(() => (running(grandchild!) ? undefined : true), 500)).resolves.toBe(true);
+  });
+
+  it('a command that exits leaving a process that holds its output returns, and that process lives on', async () => {
+    const d = driversOf({
+      commands: { listKeys: { shell: 'exit 1' }, setKey: { shell: 'sleep 60 & echo $! > grandchild.pid' } },
+    });
+    const started = Date.now();
+    await d.license.set('K', true);
+    expect(Date.now() - started).toBeLessThan(5000);
+    grandchild = await grandchildPid();
+    expect(running(grandchild)).toBe(true);
+  });
+
+  it("cancellation kills the command with its children, then throws the signal's reason", async () => {
+    const d = driversOf({ commands: { listKeys: { shell: 'exit 1' }, setKey: WITH_GRANDCHILD } });
+    const controller = new AbortController();
+    const reason = new Error('operator cancelled');
+    const run = rejection(d.license.set('K', true, controller.signal));
+    grandchild = await grandchildPid();
+    controller.abort(reason);
+    await expect(run).resolves.toBe(reason);
+    await expect(until(() => (running(grandchild!) ? undefined : true), 500)).resolves.toBe(true);
+  });
+
+  it('in an activity, the cancellation thrown is the CancelledFailure; a reason that is no Error gives an AbortError', async () => {
+    const d = driversOf({ commands: { listKeys: { shell: 'exit 1' }, setKey: { shell: 'sleep 5' } } });
+    const mock = new MockActivityEnvironment();
+    const run = rejection(
+      mock.run((signal: AbortSignal) => d.license.set('K', true, signal), mock.context.cancellationSignal),
+    );
+    setTimeout(() => mock.cancel(), 200);
+    expect(await run).toBeInstanceOf(CancelledFailure);
+
+    const controller = new AbortController();
+    const aborted = rejection(d.license.set('K', true, controller.signal));
+    setTimeout(() => controller.abort('stop'), 200);
+    expect(await aborted).toMatchObject({ name: 'AbortError', message: 'setKey (sleep 5) was cancelled' });
+  });
+});
+
+describe('command driver: secrets', () => {
+  const canary = crypto.randomBytes(16).toString('hex');
+  // Says whether the secret arrived in the argument and the variable, and prints it to stdout and stderr.
+  const ECHO = `
+    const ok = process.argv[1] === '--password=' + process.env.CANARY && process.env.PASSWORD === 'pw:' + process.env.CANARY;
+    console.log('substituted', ok, process.argv[1]);
+    console.error('stderr', process.env.PASSWORD);
+    process.exit(Number(process.env.EXIT_CODE));`;
+  const settings = (exitCode: number) => ({
+    env: { PASSWORD: 'pw:${env:CANARY}' },
+    commands: {
+      listKeys: { shell: 'exit 1' },
+      setKey: { ...nodeScript(ECHO, '--password=${env:CANARY}'), env: { EXIT_CODE: String(exitCode) } },
+    },
+  });
+
+  it('a secret given as ${env:NAME} reaches the command but never its errors, operation log, logs or plan', async () => {
+    const entries: LogEntry[] = [];
+    const mock = new MockActivityEnvironment(undefined, {
+      logger: new DefaultLogger('TRACE', (entry) => entries.push(entry)),
+    });
+    const shown: string[] = [];
+    for (const exitCode of [0, 1]) {
+      const d = driversOf(settings(exitCode), { CANARY: canary });
+      const { transcript } = await collectTranscript(() =>
+        mock.run(() =>
+          d.license
+            .set('K', true)
+            .catch((err: Error) => shown.push(err.message, err.stack!, JSON.stringify(err))),
+        ),
+      );
+      shown.push(
+        ...transcript,
+        d.describe({ capability: 'license', call: 'setKey', key: 'K', enabled: true }),
+      );
+      expect(transcript.join('\n')).toContain('substituted true --password=${env:CANARY}');
+      expect(transcript.join('\n')).toContain('stderr: stderr pw:${env:CANARY}');
+    }
+    shown.push(
+      ...entries.map((e) => JSON.stringify(e, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))),
+    );
+    expect(entries.length).toBeGreaterThanOrEqual(2);
+    expect(shown.join('\n')).toContain('--password=${env:CANARY}');
+    expect(shown.join('\n')).not.toContain(canary);
+  });
+
+  it('a secret cut by the output limit is masked, not half shown', async () => {
+    const settings = settingsOf({
+      outputLimitBytes: 256,
+      commands: {
+        setKey: nodeScript("process.stdout.write('x'.repeat(250) + process.env.CANARY)", '${env:CANARY}'),
+      },
+    });
+    const runner = new CommandRunner(
+      settings,
+      'test-env',
+      { ...process.env, CANARY: canary },
+      new Secrets(settings, { CANARY: canary }),
+    );
+    const output = await runner.run('setKey', {});
+    expect(output.stdout).toBe(`${'x'.repeat(250)}\${env:CANARY}`);
+    expect(output.stdoutMore).toBe(canary.length - 6);
+  });
+
+  it('a command whose secret the worker lacks is not run, and the error says which variable to set', async () => {
+    const d = driversOf({
+      env: { SQL_PASSWORD: '${env:NO_SUCH_PASSWORD}' },
+      commands: {
+        listKeys: { shell: 'exit 1' },
+        setKey: { shell: 'touch side-effect; echo ${env:NO_SUCH_TOKEN}' },
+      },
+    });
+    const err = await rejection(d.license.set('K', true));
+    expect(d.classify(err)).toBe('rejected');
+    expect((err as Error).message).toMatch(
+      /^setKey \(.*\) was not run: .*the worker's environment has no variable NO_SUCH_TOKEN, NO_SUCH_PASSWORD: set them in the worker's environment$/,
+    );
+    expect(fs.existsSync(path.join(dir, 'side-effect'))).toBe(false);
+  });
+});
+
+describe('command driver: output', () => {
+  it('keeps the first outputLimitBytes of stdout and stderr and says how much more there was', async () => {
+    const settings = settingsOf({
+      outputLimitBytes: 1024,
+      commands: {
+        setKey: nodeScript(
+          "process.stdout.write('o'.repeat(1 << 20)); process.stderr.write('e'.repeat(1 << 20)); process.exitCode = 1",
+        ),
+      },
+    });
+    const runner = new CommandRunner(settings, 'test-env', process.env, new Secrets(settings, {}));
+    const { transcript, result } = await collectTranscript(() => rejection(runner.run('setKey', {})));
+    expect(transcript[0]).toMatch(
+      /stdout: …o{500} … 1047552 more bytes; stderr: …e{500} … 1047552 more bytes$/,
+    );
+    expect((result as Error).message).toMatch(/exited 1; stderr: …e{1000} … 1047552 more bytes$/);
+
+    const ok = new CommandRunner(
+      { ...settings, commands: { setKey: nodeScript("process.stdout.write('o'.repeat(1 << 20))") } },
+      'test-env',
+      process.env,
+      new Secrets(settings, {}),
+    );
+    expect(await ok.run('setKey', {})).toEqual({
+      stdout: 'o'.repeat(1024),
+      stdoutMore: (1 << 20) - 1024,
+      stderr: '',
+      stderrMore: 0,
+    });
+  });
+
+  it.each([
+    [
+      'output that is not JSON',
+      'echo "CONFIGURATIONMODE=1"',
+      /^readFlag \(echo "CONFIGURATIONMODE=1"\) printed output that is not JSON \(.*\); it printed "CONFIGURATIONMODE=1", and should print \{"configurationMode": 0 \| 1\}$/,
+    ],
+    [
+      'JSON of the wrong shape',
+      `echo '{"configurationMode": 2}'`,
+      /^readFlag \(.*\) printed JSON of the wrong shape: configurationMode: .*; it printed "\{\\"configurationMode\\": 2\}"/,
+    ],
+    [
+      'more JSON than outputLimitBytes',
+      `printf '{"configurationMode": 1%0300d}'`,
+      /^readFlag \(.*\) printed 68 bytes more than outputLimitBytes \(256\), so its JSON cannot be read: raise outputLimitBytes/,
+    ],
+  ])('%s is reported with the command, and not retried', async (_what, shell, message) => {
+    const d = driversOf({
+      outputLimitBytes: 256,
+      commands: { readFlag: { shell }, writeFlag: { shell: 'exit 1' } },
+    });
+    const err = await rejection(d.flagStore.readConfigurationMode());
+    expect(d.classify(err)).toBe('rejected');
+    expect((err as Error).message).toMatch(message);
+  });
+});
+
+describe('command driver: a whole environment through commands', () => {
+  const fake = (action: string) => ({ argv: [NODE, FAKE, action] });
+  const COMMANDS = {
+    readFlag: fake('read-flag'),
+    writeFlag: fake('write-flag'),
+    listAos: fake('list-aos'),
+    restartAos: fake('restart-aos'),
+    stopAos: fake('stop-aos'),
+    probeUsers: fake('probe-users'),
+    signIn: fake('sign-in'),
+    listKeys: fake('list-keys'),
+    setKey: fake('set-key'),
+  };
+  const stateFile = () => path.join(dir, 'state.json');
+  const state = () => JSON.parse(fs.readFileSync(stateFile(), 'utf8')) as { changes: string[]; keys: object };
+
+  beforeEach(() => {
+    if (!fs.existsSync(FAKE)) throw new Error(`${FAKE} is missing: run npm run build first`);
+    fs.writeFileSync(
+      stateFile(),
+      JSON.stringify({
+        configurationMode: 0,
+        aos: [
+          { id: 'aos-1', role: 'interactive', status: 'running', maintenanceMode: false },
+          { id: 'aos-2', role: 'batch', status: 'stopped', maintenanceMode: false },
+          { id: 'aos-3', role: 'interactive', status: 'running', maintenanceMode: false },
+        ],
+        keys: { WHSandTMS: false },
+        users: { administrator: 'admin', maintenanceUser: 'maint', regularUser: 'jane' },
+        restartLeavesStopped: ['aos-3'],
+        changes: [],
+      }),
+    );
+  });
+
+  it('reads and flips the flag, restarts and stops AOS, probes sign-in and sets keys', async () => {
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const { transcript } = await collectTranscript(async () => {
+      expect(await d.flagStore.readConfigurationMode()).toBe(0);
+      expect(await d.flagStore.writeConfigurationMode(1)).toEqual({ previous: 0 });
+      expect(await d.flagStore.writeConfigurationMode(1)).toEqual({ previous: 1 });
+      expect(await d.aosControl.list()).toEqual([
+        { id: 'aos-1', role: 'interactive', status: 'running', running: true, maintenanceMode: false },
+        { id: 'aos-2', role: 'batch', status: 'stopped', running: false, maintenanceMode: null },
+        { id: 'aos-3', role: 'interactive', status: 'running', running: true, maintenanceMode: false },
+      ]);
+      expect(await d.aosControl.restart('aos-1')).toMatchObject({
+        id: 'aos-1',
+        running: true,
+        maintenanceMode: true,
+      });
+      expect(await d.aosControl.stop('aos-2')).toMatchObject({
+        id: 'aos-2',
+        running: false,
+        status: 'stopped',
+      });
+      expect(await d.probe.probeUsers()).toEqual({
+        administrator: 'admin',
+        maintenanceUser: 'maint',
+        regularUser: 'jane',
+      });
+      expect(await d.probe.signIn('aos-1', 'maint')).toEqual({
+        allowed: true,
+        detail: 'maint signed in on aos-1',
+      });
+      expect(await d.probe.signIn('aos-1', 'jane')).toEqual({
+        allowed: false,
+        detail: 'jane may not sign in on aos-1',
+      });
+      expect(await d.license.list()).toEqual({ WHSandTMS: false });
+      await d.license.set('WHSandTMS', true);
+      expect(await d.license.list()).toEqual({ WHSandTMS: true });
+    });
+    expect(state().changes).toEqual([
+      'write-flag 1 (test-env)',
+      'restart-aos aos-1 (test-env)',
+      'stop-aos aos-2 (test-env)',
+      'set-key WHSandTMS=1 (test-env)',
+    ]);
+    expect(transcript.map((line) => line.replace(/ in \d+\.\d s$/, ''))).toEqual([
+      `writeFlag: MAINTENANCE_FLAG=1 ${NODE} ${FAKE} write-flag → exit 0`,
+      `restartAos: MAINTENANCE_AOS_ID=aos-1 ${NODE} ${FAKE} restart-aos → exit 0`,
+      `stopAos: MAINTENANCE_AOS_ID=aos-2 ${NODE} ${FAKE} stop-aos → exit 0`,
+      `setKey: MAINTENANCE_KEY=WHSandTMS MAINTENANCE_KEY_ENABLED=1 ${NODE} ${FAKE} set-key → exit 0`,
+    ]);
+  });
+
+  it('an AOS the environment does not list is refused without running anything', async () => {
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const err = await rejection(d.aosControl.restart('aos-9'));
+    expect(d.classify(err)).toBe('unknownAos');
+    expect((err as Error).message).toBe(
+      'aos-9 is not an AOS of environment test-env: listAos lists aos-1, aos-2, aos-3',
+    );
+    expect(state().changes).toEqual([]);
+  });
+
+  it('a restart that exits 0 but leaves the AOS down may be retried', async () => {
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const err = await rejection(d.aosControl.restart('aos-3'));
+    expect(d.classify(err)).toBe('unavailable');
+    expect((err as Error).message).toBe('restartAos exited 0 but aos-3 is stopped');
+  });
+
+  it('a key the environment refuses to set fails with what it said', async () => {
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    await expect(d.license.set('WHSandTMS', true)).rejects.toThrow(
+      /^setKey \(.*set-key\) exited 1; stderr: License configuration is read-only outside maintenance mode$/,
+    );
+    expect(state().keys).toEqual({ WHSandTMS: false });
+  });
+
+  it('without probe commands there is nobody to try; without key commands the error says what to add', async () => {
+    const { readFlag, writeFlag, listAos, restartAos, stopAos } = COMMANDS;
+    const d = driversOf({ commands: { readFlag, writeFlag, listAos, restartAos, stopAos } });
+    expect(await d.probe.probeUsers()).toEqual({});
+    for (const call of [d.license.list(), d.license.set('K', true)]) {
+      const err = await rejection(call);
+      expect(d.classify(err)).toBe('rejected');
+      expect((err as Error).message).toMatch(
+        /^environment test-env has no (listKeys|setKey) command: add commands.listKeys, commands.setKey \(license\) to its command settings$/,
+      );
+    }
+  });
+});
+
+describe('command driver: plan', () => {
+  it('describes the exact command a change would run, with its variables, arguments quoted and secrets masked', () => {
+    const d = driversOf(
+      {
+        commands: {
+          writeFlag: {
+            argv: ['pwsh', '-NoProfile', '-File', './Set-Flag.ps1', '-Password', '${env:SQL_PASSWORD}'],
+          },
+          restartAos: { shell: 'Restart-Service "AOS $MAINTENANCE_AOS_ID"' },
+          setKey: { argv: ['./set key.sh', "it's"] },
+        },
+      },
+      { SQL_PASSWORD: 'hunter2-secret' },
+    );
+    const plan = (call: PlannedCall) => d.describe(call);
+    expect(plan({ capability: 'flagStore', call: 'writeFlag', value: 1 })).toBe(
+      'MAINTENANCE_FLAG=1 pwsh -NoProfile -File ./Set-Flag.ps1 -Password ${env:SQL_PASSWORD} (skipped when CONFIGURATIONMODE is already 1)',
+    );
+    expect(plan({ capability: 'aosControl', call: 'restartAos', aosId: 'aos-2' })).toBe(
+      'MAINTENANCE_AOS_ID=aos-2 Restart-Service "AOS $MAINTENANCE_AOS_ID"',
+    );
+    expect(plan({ capability: 'license', call: 'setKey', key: 'Retail keys', enabled: false })).toBe(
+      `MAINTENANCE_KEY='Retail keys' MAINTENANCE_KEY_ENABLED=0 './set key.sh' 'it'\\''s'`,
+    );
+    expect(plan({ capability: 'aosControl', call: 'stopAos', aosId: 'aos-2' })).toBe(
+      "no stopAos command: add commands.stopAos to the environment's command settings",
+    );
+  });
+});
