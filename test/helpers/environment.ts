@@ -20,6 +20,26 @@ export interface TestEnvironment {
 
 let counter = 0;
 
+const FLEET_COMMANDS = path.resolve(__dirname, '../../examples/fleet-commands');
+
+/**
+ * The example's capabilities, pointed at this test's fleet. The fleet's URL goes in as a secret
+ * (`${env:NAME}`, set in this process, where the worker runs): a canary that must never reach a
+ * history or a log unmasked.
+ */
+function fleetCommands(url: string, databaseFile: string): Record<string, unknown> {
+  const secret = `FLEET_URL_SECRET_${counter}`;
+  process.env[secret] = url;
+  const example = YAML.parse(fs.readFileSync(path.join(FLEET_COMMANDS, 'temporal.yaml'), 'utf8'));
+  const { capabilities } = example.environments['contoso-sandbox'];
+  // One settings object serves every capability (a YAML alias): pointing it here points them all.
+  Object.assign(capabilities.flagStore, {
+    workingDirectory: FLEET_COMMANDS,
+    env: { FLEET_URL: `\${env:${secret}}`, FLEET_DATABASE: databaseFile },
+  });
+  return capabilities;
+}
+
 /**
  * A real fleet (supervisor + 5 AOS processes + SQLite file) in a temp folder, and a temporal.yaml
  * that points at it and at the `temporal` server, with a fast retry policy so faults resolve quickly.
@@ -42,6 +62,8 @@ export async function startTestEnvironment(
     protected: isProtected = false,
     approvalTimeout = '24h',
     schedules = [] as Record<string, unknown>[],
+    /** Reach the fleet only through the commands of examples/fleet-commands (the command driver). */
+    commands = false,
   } = {},
 ): Promise<TestEnvironment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
@@ -93,6 +115,7 @@ export async function startTestEnvironment(
           aosStartupMs,
           faults,
           protected: isProtected,
+          ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile) }),
         },
       },
       schedules,

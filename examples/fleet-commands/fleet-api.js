@@ -1,0 +1,71 @@
+'use strict';
+/**
+ * What the scripts share: calls to the fleet supervisor (FLEET_URL) and its AOS, and the exit codes
+ * the command driver reads: 0 done, 75 (EX_TEMPFAIL) try again later, anything else a final failure.
+ */
+const EX_TEMPFAIL = 75;
+
+class Failure extends Error {
+  constructor(message, exitCode) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+async function call(url, method = 'GET', body) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(90_000),
+    });
+  } catch (err) {
+    throw new Failure(`${method} ${url}: unreachable (${err.cause?.code ?? err.message})`, EX_TEMPFAIL);
+  }
+  const json = await response.json().catch(() => ({}));
+  return { status: response.status, json };
+}
+
+/** A 2xx answer's body; a 5xx is worth retrying, another error is not. */
+async function ok(url, method, body) {
+  const { status, json } = await call(url, method, body);
+  if (status >= 200 && status < 300) return json;
+  throw new Failure(
+    `${method} ${url}: ${status} ${json.error ?? ''}`.trim(),
+    status >= 500 ? EX_TEMPFAIL : 1,
+  );
+}
+
+const supervisor = (path) => `${required('FLEET_URL')}${path}`;
+const aosUrl = (port, path) => `http://127.0.0.1:${port}${path}`;
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Failure(`${name} is not set`, 2);
+  return value;
+}
+
+/** Runs `main(command)`; prints its result as JSON (when it has one) and exits with the right code. */
+function run(commands) {
+  const name = process.argv[2];
+  const main = commands[name];
+  if (!main) {
+    console.error(`usage: ${process.argv[1]} ${Object.keys(commands).join('|')}`);
+    process.exit(2);
+  }
+  Promise.resolve()
+    .then(main)
+    .then(
+      (result) => {
+        if (result !== undefined) process.stdout.write(`${JSON.stringify(result)}\n`);
+      },
+      (err) => {
+        console.error(err.message);
+        process.exitCode = err instanceof Failure ? err.exitCode : 1;
+      },
+    );
+}
+
+module.exports = { EX_TEMPFAIL, Failure, aosUrl, ok, call, required, run, supervisor };
