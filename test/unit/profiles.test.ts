@@ -1,0 +1,194 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { buildPlan, type PlanFacts } from '../../activities/plan';
+import { ConfigError, loadConfig } from '../../config/load';
+import type { DriverSettings } from '../../config/schema';
+import { createDrivers } from '../../drivers';
+import type { AosState } from '../../drivers/capabilities';
+
+/**
+ * The shipped profiles of real environments (examples/): they load, broken variants are refused with
+ * a message naming the field, and their dry-run plans list the exact commands with secrets masked.
+ * The d365 profiles cannot run here (PowerShell, SQL Server, Service Fabric): this is their check.
+ */
+const examples = path.resolve(__dirname, '../../examples');
+const profile = (name: string) => path.join(examples, name, 'temporal.yaml');
+const CANARY = 'canary-9f1c2e-secret';
+const workerEnv = {
+  AXDB_PASSWORD: CANARY,
+  SF_SERVER_CERT_THUMBPRINT: `${CANARY}-server`,
+  SF_CLIENT_CERT_THUMBPRINT: `${CANARY}-client`,
+};
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'profiles-test-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A profile's environment as YAML gives it, to break on purpose. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any shape, that is the point
+type Profile = Record<string, any>;
+
+/** The profile with `change` applied to its one environment, written next to a copy of it. */
+function variant(name: string, change: (env: Profile) => void): string {
+  const doc = YAML.parse(fs.readFileSync(profile(name), 'utf8'));
+  const [environment] = Object.values(doc.environments) as Profile[];
+  change(environment);
+  const file = path.join(dir, `${name}-${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, YAML.stringify(doc));
+  return file;
+}
+
+const refusal = (file: string) => {
+  try {
+    loadConfig(file, {});
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  throw new Error('expected the configuration to be refused');
+};
+
+describe('the shipped profiles load', () => {
+  it.each(['fleet-commands', 'd365-onebox', 'd365-onprem'])('%s', (name) => {
+    const config = loadConfig(profile(name), {});
+    const [env] = Object.values(config.environments);
+    const commandsOf = (s: DriverSettings | undefined) =>
+      s?.driver === 'command' ? Object.keys(s.commands) : [];
+    const served = [env, ...Object.values(env.capabilities)].flatMap(commandsOf);
+    expect(served).toEqual(
+      expect.arrayContaining(['readFlag', 'writeFlag', 'listAos', 'restartAos', 'stopAos']),
+    );
+  });
+
+  it('d365-onprem is protected and takes its secrets from the worker environment', () => {
+    const env = loadConfig(profile('d365-onprem'), {}).environments['contoso-prod'];
+    expect(env).toMatchObject({
+      driver: 'command',
+      protected: true,
+      env: { AXDB_PASSWORD: '${env:AXDB_PASSWORD}' },
+    });
+  });
+});
+
+describe('broken variants are refused, naming the field', () => {
+  it.each([
+    [
+      'd365-onebox',
+      'a capability missing a command',
+      (e: Profile) => delete e.commands.stopAos,
+      /environments\.onebox\.commands: aosControl through commands needs stopAos/,
+    ],
+    [
+      'd365-onebox',
+      'probe commands without signIn',
+      (e: Profile) => delete e.commands.signIn,
+      /environments\.onebox\.commands: probe through commands needs signIn/,
+    ],
+    [
+      'd365-onebox',
+      'a command with an empty argv',
+      (e: Profile) => (e.commands.readFlag = { argv: [] }),
+      /environments\.onebox\.commands\.readFlag\.argv: Array must contain at least 1 element/,
+    ],
+    [
+      'd365-onprem',
+      'a timeout that is not a duration',
+      (e: Profile) => (e.timeout = 'twenty minutes'),
+      /environments\.contoso-prod\.timeout: expected a duration/,
+    ],
+    [
+      'd365-onprem',
+      'exit code 0 as retryable',
+      (e: Profile) => (e.retryableExitCodes = [0]),
+      /environments\.contoso-prod\.retryableExitCodes\.0: Number must be greater than or equal to 1/,
+    ],
+    [
+      'd365-onprem',
+      'a variable name with a dash',
+      (e: Profile) => (e.env['AXDB-PASSWORD'] = 'x'),
+      /environments\.contoso-prod\.env\.AXDB-PASSWORD: variable names are letters, digits and underscores/,
+    ],
+    [
+      'd365-onprem',
+      'a misspelt command',
+      (e: Profile) => (e.commands.restartAOS = e.commands.restartAos),
+      /environments\.contoso-prod\.commands: Unrecognized key\(s\) in object: 'restartAOS'/,
+    ],
+    [
+      'fleet-commands',
+      'an unknown capability',
+      (e: Profile) => (e.capabilities.flag = e.capabilities.flagStore),
+      /environments\.contoso-sandbox\.capabilities: Unrecognized key\(s\) in object: 'flag'/,
+    ],
+  ])('%s: %s', (name, _what, change, message) => {
+    expect(refusal(variant(name, change))).toMatch(message);
+  });
+});
+
+describe('dry-run plans of the d365 profiles list the commands, secrets masked', () => {
+  const aos = (id: string, role: 'interactive' | 'batch'): AosState => ({
+    id,
+    role,
+    running: true,
+    status: 'running',
+    maintenanceMode: false,
+  });
+  const facts: PlanFacts = {
+    configurationMode: 0,
+    aos: [aos('AOS1', 'interactive'), aos('AOS2', 'interactive'), aos('AOS3', 'batch')],
+    users: {},
+    protected: true,
+    approvalTimeout: '24h',
+  };
+
+  it('d365-onprem: the SQL flag script, the restart and the stop of each node', () => {
+    const config = loadConfig(profile('d365-onprem'), {});
+    const drivers = createDrivers(config.environments['contoso-prod'], {
+      environment: 'contoso-prod',
+      env: workerEnv,
+    });
+    const plan = buildPlan(
+      { environment: 'contoso-prod', action: 'enable', requestedBy: 'jane' },
+      facts,
+      drivers.describe,
+    );
+    const text = JSON.stringify(plan);
+    expect(plan.steps.map((s) => s.step)[0]).toBe('approval');
+    expect(plan.steps.find((s) => s.step === 'flipFlag')!.does).toEqual([
+      'MAINTENANCE_FLAG=1 pwsh -NoProfile -NonInteractive -File Set-Flag.ps1 (skipped when CONFIGURATIONMODE is already 1)',
+    ]);
+    expect(plan.steps.find((s) => s.step.startsWith('restartAos'))!.does).toEqual([
+      'MAINTENANCE_AOS_ID=AOS1 pwsh -NoProfile -NonInteractive -File Restart-AosNode.ps1',
+      'MAINTENANCE_AOS_ID=AOS2 pwsh -NoProfile -NonInteractive -File Stop-AosNode.ps1',
+      'MAINTENANCE_AOS_ID=AOS3 pwsh -NoProfile -NonInteractive -File Restart-AosNode.ps1',
+    ]);
+    expect(text).toContain('sign-in not probed');
+    expect(text).not.toContain(CANARY);
+  });
+
+  it('d365-onebox with the setup tool: its password argument shows as its reference, never its value', () => {
+    const file = variant('d365-onebox', (e: Profile) => {
+      e.commands.writeFlag = {
+        argv: ['pwsh', '-File', 'Set-FlagWithSetupTool.ps1', '-SqlPassword', '${env:AXDB_PASSWORD}'],
+      };
+    });
+    const drivers = createDrivers(loadConfig(file, {}).environments.onebox, {
+      environment: 'onebox',
+      env: workerEnv,
+    });
+    const onebox = { ...facts, protected: false, aos: [aos('aos', 'interactive'), aos('batch', 'batch')] };
+    const plan = buildPlan(
+      { environment: 'onebox', action: 'disable', requestedBy: 'jane' },
+      { ...onebox, configurationMode: 1 },
+      drivers.describe,
+    );
+    expect(plan.steps.find((s) => s.step === 'flipFlag')!.does).toEqual([
+      'MAINTENANCE_FLAG=0 pwsh -File Set-FlagWithSetupTool.ps1 -SqlPassword ${env:AXDB_PASSWORD} (skipped when CONFIGURATIONMODE is already 0)',
+    ]);
+    expect(JSON.stringify(plan)).not.toContain(CANARY);
+  });
+});
