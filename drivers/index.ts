@@ -25,6 +25,16 @@ function createDriver(settings: DriverSettings, context: DriverContext): Environ
   }
 }
 
+/** "fleet", or "fleet; command: flagStore, aosControl" when capabilities go to other drivers. */
+export function driverSummary(settings: EnvironmentConfig): string {
+  const others = new Map<string, string[]>();
+  for (const c of CAPABILITIES) {
+    const other = settings.capabilities[c];
+    if (other) others.set(other.driver, [...(others.get(other.driver) ?? []), c]);
+  }
+  return [settings.driver, ...[...others].map(([driver, cs]) => `${driver}: ${cs.join(', ')}`)].join('; ');
+}
+
 export function createDrivers(settings: EnvironmentConfig, context: DriverContext): EnvironmentDrivers {
   const own = createDriver(settings, context);
   const others = CAPABILITIES.flatMap((c) => {

@@ -10,6 +10,7 @@ import { EXAMPLE_WINDOW_INPUT } from '../contract/window';
 import { createClient } from '../client/identity';
 import { syncSchedules } from '../client/schedules';
 import { ensureSearchAttributes } from '../client/search-attributes';
+import { driverSummary } from '../drivers';
 import { startLocalFleets } from '../drivers/fleet/local';
 import { createWorker } from '../worker/create-worker';
 import { createLogger, installRuntimeLogger } from '../worker/logger';
@@ -67,7 +68,9 @@ async function main(): Promise<void> {
         `  Workflow types    ${WORKFLOW_TYPES.enable}, ${WORKFLOW_TYPES.disable}  input: ${JSON.stringify(EXAMPLE_INPUT)}`,
         `                    ${WORKFLOW_TYPES.window}  input: ${JSON.stringify(EXAMPLE_WINDOW_INPUT)}`,
         `  Schedules         ${config.schedules.map((s) => s.id).join(', ') || 'none declared'} (npx maint schedule list)`,
-        `  Environments      ${Object.keys(config.environments).join(', ')}`,
+        `  Environments      ${Object.entries(config.environments)
+          .map(([name, env]) => `${name} (${driverSummary(env)})`)
+          .join(', ')}`,
         `  CLI               npx maint enable contoso-sandbox --reason "..."   (then: status, disable)`,
         `  Logs              ${logs}`,
         `  Metrics           ${config.metrics.port ? `http://localhost:${config.metrics.port}/metrics` : 'off (metrics.port in temporal.yaml)'}`,
