@@ -109,7 +109,7 @@ export type KnownKeys = (environment: string) => Promise<string[]>;
 
 export function readKnownKeys(config: LoadedConfig): KnownKeys {
   return async (environment) => {
-    const drivers = createDrivers(config.environments[environment]);
+    const drivers = createDrivers(environment, config.environments[environment]);
     try {
       return Object.keys(await drivers.license.list(AbortSignal.timeout(10_000)));
     } finally {

@@ -7,9 +7,9 @@ import type { EnvironmentConfig } from '../config/schema';
 import type { EnvironmentDrivers } from './capabilities';
 import { createFleetDrivers } from './fleet';
 
-export function createDrivers(settings: EnvironmentConfig): EnvironmentDrivers {
+export function createDrivers(name: string, settings: EnvironmentConfig): EnvironmentDrivers {
   switch (settings.driver) {
     case 'fleet':
-      return createFleetDrivers(settings);
+      return createFleetDrivers(name, settings);
   }
 }

@@ -48,7 +48,7 @@ export async function createWorker(
     drivers(name) {
       let d = drivers.get(name);
       if (!d) {
-        d = createDrivers(config.environments[name]);
+        d = createDrivers(name, config.environments[name]);
         drivers.set(name, d);
       }
       return d;

@@ -18,7 +18,7 @@ beforeAll(async () => {
   // No Temporal server is needed here; the address only fills the configuration.
   env = await startTestEnvironment({ address: '127.0.0.1:1', supportsTimeSkipping: false }, { faults: true });
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-  const drivers = createDrivers(env.config.environments[env.name]);
+  const drivers = createDrivers(env.name, env.config.environments[env.name]);
   activities = createActivities({
     environments: env.config.environments,
     policies: env.config.policies,
