@@ -194,6 +194,7 @@ export const aosInstanceSchema = instanceRecordSchema.extend({
   startedAt: z.string().nullable(),
   lastError: z.string().nullable(),
 });
+export const environmentListSchema = z.object({ environments: z.array(z.string()) });
 export const aosInstanceListSchema = z.object({ instances: z.array(aosInstanceSchema) });
 export const aosInstanceResponseSchema = z.object({ instance: aosInstanceSchema });
 
@@ -235,6 +236,7 @@ export type ConfigurationKey = z.infer<typeof configurationKeySchema>;
 export type ConfigurationKeyList = z.infer<typeof configurationKeyListSchema>;
 export type SupervisorHealth = z.infer<typeof supervisorHealthSchema>;
 export type AosInstance = z.infer<typeof aosInstanceSchema>;
+export type EnvironmentList = z.infer<typeof environmentListSchema>;
 export type Faults = z.infer<typeof faultsSchema>;
 export type FaultsPatch = z.infer<typeof faultsPatchSchema>;
 

@@ -15,7 +15,7 @@ import type { ServedEnvironment } from './environment';
 import { openEnvironment } from './environment';
 import type { JsonHandler } from './http';
 import { closeServer, createJsonServer, decodeParam, HttpError, listen, routeTo } from './http';
-import type { SupervisorSpec, SupervisorSpecInput } from './schemas';
+import type { EnvironmentList, SupervisorSpec, SupervisorSpecInput } from './schemas';
 import {
   describeIssues,
   supervisorOptionsSchema,
@@ -75,8 +75,10 @@ function handler(environments: ServedEnvironment[]): JsonHandler {
   const byName = new Map(environments.map((env) => [env.name, routeTo(env.routes)]));
   const first = byName.get(environments[0].name)!;
   return async (req, pathname) => {
-    if (pathname === '/environments' && req.method === 'GET')
-      return { status: 200, body: { environments: [...byName.keys()] } };
+    if (pathname === '/environments' && req.method === 'GET') {
+      const body: EnvironmentList = { environments: [...byName.keys()] };
+      return { status: 200, body };
+    }
     const match = ENVIRONMENT_PATH.exec(pathname);
     if (!match) return first(req, pathname);
     const name = decodeParam(match[1]);

@@ -23,9 +23,18 @@ export async function startLocalFleets(
   for (const [port, environments] of byPort) {
     const names = environments.map(([name]) => name);
     const url = `http://127.0.0.1:${port}`;
-    const running = await new FleetClient(url, { timeoutMs: 1000 }).health().catch(() => undefined);
+    const root = new FleetClient(url, { timeoutMs: 1000 });
+    const running = await root.health().catch(() => undefined);
     if (running) {
-      logger.info({ environments: names, url }, 'Reusing the fleet supervisor already running');
+      // A supervisor from before shared supervisors serves one environment and has no list.
+      const served = await root.listEnvironments().catch(() => [running.environment]);
+      const missing = names.filter((name) => !served.includes(name));
+      if (missing.length > 0)
+        logger.warn(
+          { missing, url },
+          'The fleet supervisor already running does not serve these environments: stop it and start again',
+        );
+      else logger.info({ environments: names, url }, 'Reusing the fleet supervisor already running');
       continue;
     }
     const supervisor = await startSupervisor({

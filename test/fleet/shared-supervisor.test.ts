@@ -61,9 +61,7 @@ describe('one supervisor serving three environments (two in-process, one with AO
 
   it('lists its environments, serves the first one at the root too, and names the known ones for an unknown one', async () => {
     const root = new FleetClient(supervisor.url);
-    expect(await (await fetch(`${supervisor.url}/environments`)).json()).toEqual({
-      environments: ['alpha', 'beta', 'gamma'],
-    });
+    expect(await root.listEnvironments()).toEqual(['alpha', 'beta', 'gamma']);
     expect(await root.health()).toMatchObject({ environment: 'alpha', pid: supervisor.pid });
     expect(await client('gamma').health()).toMatchObject({ environment: 'gamma', pid: supervisor.pid });
     expect(await root.listAos()).toEqual(await client('alpha').listAos());
