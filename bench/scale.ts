@@ -245,10 +245,12 @@ async function main(): Promise<void> {
 
     const levels = [];
     for (const concurrency of args.concurrency) {
-      const usage = (): { stop(): { worker: Usage; devServer?: Usage } } => {
+      /** The worker, the dev server and the supervisor (where the in-process AOS run). */
+      const usage = (): { stop(): { worker: Usage; devServer?: Usage; supervisor: Usage } } => {
         const w = sampleUsage(worker.pid!);
         const d = devServerPid ? sampleUsage(devServerPid) : undefined;
-        return { stop: () => ({ worker: w.stop(), devServer: d?.stop() }) };
+        const f = sampleUsage(supervisor.pid);
+        return { stop: () => ({ worker: w.stop(), devServer: d?.stop(), supervisor: f.stop() }) };
       };
       const oursUsage = usage();
       const enable = await pool(names.length, concurrency, (i) =>
@@ -309,7 +311,7 @@ async function main(): Promise<void> {
         `${names.length} in-process environments (2 interactive + 1 batch AOS each, ${args.aosStartupMs} ms AOS start), ` +
           `supervisor up in ${supervisorStartMs} ms; floor: ${floorActivities.activities} no-op activities and ` +
           `${floorActivities.localActivities} no-op local activities per workflow`,
-        'concurrency  ops p50  ops p95  ops/s   floor p50  floor p95  p95 ratio  worker peak  worker cores  dev server cores',
+        'concurrency  ops p50  ops p95  ops/s   floor p50  floor p95  p95 ratio  worker peak  cores: worker  dev server  supervisor',
         ...levels.map((l) =>
           [
             String(l.concurrency).padStart(11),
@@ -321,7 +323,8 @@ async function main(): Promise<void> {
             `${l.p95RatioToFloor}`.padStart(10),
             `${l.resources.operations.worker.peakRssMiB.toFixed(0)} MiB`.padStart(12),
             `${l.resources.operations.worker.cores.toFixed(2)}`.padStart(13),
-            `${l.resources.operations.devServer?.cores.toFixed(2) ?? '?'}`.padStart(17),
+            `${l.resources.operations.devServer?.cores.toFixed(2) ?? '?'}`.padStart(11),
+            `${l.resources.operations.supervisor.cores.toFixed(2)}`.padStart(11),
           ].join(' '),
         ),
         failures.length ? `FAILED operations: ${failures.join('; ')}` : 'every operation Succeeded',
