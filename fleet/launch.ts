@@ -18,10 +18,12 @@ const STOP_GRACE_MS = 10_000;
 const STDERR_TAIL_CHARS = 4000;
 
 /** A supervisor spec (supervisorSpecSchema) plus where its log goes; database paths are resolved here. */
-export const startSupervisorOptionsSchema = z.object({
-  spec: supervisorSpecSchema,
-  logFile: z.string().min(1).optional(),
-});
+export const startSupervisorOptionsSchema = z
+  .object({
+    spec: supervisorSpecSchema,
+    logFile: z.string().min(1).optional(),
+  })
+  .strict();
 export type StartSupervisorOptions = z.input<typeof startSupervisorOptionsSchema>;
 
 export interface RunningSupervisor {
@@ -39,6 +41,7 @@ export interface RunningFleet {
   environment: string;
   url: string;
   pid: number;
+  /** As RunningSupervisor.stop. */
   stop(): Promise<void>;
 }
 
