@@ -6,7 +6,7 @@ import {
   missingCommands,
   type Capability,
 } from '../drivers/command/settings';
-import { fleetSettingsSchema } from '../drivers/fleet/settings';
+import { fleetSettingsSchema, sharedSupervisorIssues } from '../drivers/fleet/settings';
 import { z } from 'zod';
 import { windowInputSchema, type WindowInput } from '../contract/window';
 import { cronProblem } from './cron';
@@ -277,6 +277,8 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    for (const { path, message } of sharedSupervisorIssues(c.environments))
+      ctx.addIssue({ code: 'custom', path: ['environments', ...path], message });
     const seen = new Set<string>();
     c.schedules.forEach((s, i) => {
       if (seen.has(s.id))

@@ -19,7 +19,7 @@ export interface DriverContext {
 function createDriver(settings: DriverSettings, context: DriverContext): EnvironmentDrivers {
   switch (settings.driver) {
     case 'fleet':
-      return createFleetDrivers(settings);
+      return createFleetDrivers(context.environment, settings);
     case 'command':
       return createCommandDrivers(settings, context);
   }

@@ -1,7 +1,7 @@
 /** The HTTP API of one AOS: health, sign-in and the License configuration page. */
 import type { Logger } from 'pino';
 import type { FleetDatabase } from './database';
-import { findUser, listConfigurationKeys, setConfigurationKey } from './database';
+import { findUser, listConfigurationKeys, setConfigurationKey, whenNotBusy } from './database';
 import type { Route } from './http';
 import { HttpError, readBody } from './http';
 import { decideLicenseEdit, decideSignIn } from './rules';
@@ -9,8 +9,9 @@ import type { AosHealth, ConfigurationKey, ConfigurationKeyList, SignInResponse 
 import { configurationKeyUpdateSchema, signInRequestSchema } from './schemas';
 
 export interface AosContext {
-  /** Identity and the maintenance mode read once at start; never re-read while the process lives. */
+  /** Identity and the maintenance mode read once at start; never re-read while the AOS runs. */
   health: AosHealth;
+  /** Without a busy timeout of its own: every query goes through whenNotBusy. */
   db: FleetDatabase;
   logger: Logger;
   /** Consumes an injected sign-in failure, if the fault switches hold one for this instance: its reason. */
@@ -30,7 +31,7 @@ export function aosRoutes({ health, db, logger, takeSignInFailure }: AosContext)
           logger.info({ user: userId, reason: injected }, 'sign-in refused: injected fault');
           throw new HttpError(503, `${health.id} is not accepting sign-ins yet (warming up): ${injected}`);
         }
-        const user = findUser(db, userId);
+        const user = await whenNotBusy(() => findUser(db, userId));
         const decision = decideSignIn({ maintenanceMode: health.maintenanceMode, user });
         if (!decision.allowed) {
           logger.info({ user: userId, status: decision.status }, 'sign-in refused');
@@ -43,10 +44,10 @@ export function aosRoutes({ health, db, logger, takeSignInFailure }: AosContext)
     {
       method: 'GET',
       path: /^\/license\/configuration-keys$/,
-      handle: () => {
+      handle: async () => {
         const body: ConfigurationKeyList = {
           editable: decideLicenseEdit(health.maintenanceMode).allowed,
-          keys: listConfigurationKeys(db),
+          keys: await whenNotBusy(() => listConfigurationKeys(db)),
         };
         return { status: 200, body };
       },
@@ -58,7 +59,9 @@ export function aosRoutes({ health, db, logger, takeSignInFailure }: AosContext)
         const { enabled } = await readBody(req, configurationKeyUpdateSchema);
         const decision = decideLicenseEdit(health.maintenanceMode);
         if (!decision.allowed) throw new HttpError(decision.status, decision.reason);
-        const key: ConfigurationKey | undefined = setConfigurationKey(db, name, enabled);
+        const key: ConfigurationKey | undefined = await whenNotBusy(() =>
+          setConfigurationKey(db, name, enabled),
+        );
         if (!key) throw new HttpError(404, `no configuration key named "${name}"`);
         logger.info({ key: name, enabled }, 'configuration key changed');
         return { status: 200, body: key };

@@ -1,31 +1,27 @@
 /**
- * One AOS process. It reads CONFIGURATIONMODE once at start and enforces that mode until it exits,
- * which is why turning maintenance mode on or off takes a restart.
+ * An AOS in its own process (aosMode "process"): aos-server.ts's AOS, told what to do over the command
+ * line and reporting to its supervisor over IPC.
  * Usage: node dist/fleet/aos.js --id aos-1 --role interactive --database FILE --startup-ms 300 [--fail-start REASON]
  */
-import type { Server } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { aosRoutes } from './aos-api';
 import { parseArgv } from './argv';
-import type { FleetDatabase } from './database';
-import { openFleetDatabase, readConfigurationMode } from './database';
-import { closeServer, createJsonServer, listen } from './http';
+import type { RunningAos } from './aos-server';
+import { startAos } from './aos-server';
 import type { AosMessage } from './schemas';
 import { aosOptionsSchema, supervisorMessageSchema } from './schemas';
 
 /** How long a sign-in waits for the supervisor to say whether it must fail before going on without. */
 const FAULT_ANSWER_TIMEOUT_MS = 1000;
 
-let server: Server | undefined;
-let db: FleetDatabase | undefined;
+const stopping = new AbortController();
+let running: RunningAos | undefined;
 let lastRequestId = 0;
 const awaitingAnswers = new Map<number, (reason: string | undefined) => void>();
 
 async function shutdown(): Promise<void> {
-  if (server) await closeServer(server);
-  db?.close();
+  stopping.abort();
+  await running?.close();
   process.exit(0);
 }
 
@@ -74,35 +70,21 @@ async function main(): Promise<void> {
   process.on('message', onSupervisorMessage);
 
   const options = parseArgv(aosOptionsSchema, process.argv.slice(2));
-  if (options.failStart) return failStart(options.failStart);
-
-  let maintenanceMode: boolean;
-  try {
-    const startupDb = openFleetDatabase(options.database, { readonly: true, busyTimeoutMs: 500 });
-    try {
-      maintenanceMode = readConfigurationMode(startupDb);
-    } finally {
-      startupDb.close();
-    }
-  } catch (err) {
-    return failStart(`database unreachable: ${(err as Error).message}`);
-  }
-
-  await sleep(options.startupMs);
   const logger = pino({ base: { aos: options.id, pid: process.pid } }, pino.destination(2));
-  db = openFleetDatabase(options.database, { busyTimeoutMs: 500 });
-  const health = {
-    id: options.id,
-    role: options.role,
-    maintenanceMode,
-    startedAt: new Date().toISOString(),
-    pid: process.pid,
-  };
-  const routes = aosRoutes({ health, db, logger, takeSignInFailure: () => takeSignInFailure(logger) });
-  server = createJsonServer(routes, logger);
-  const port = await listen(server, 0);
-  logger.info({ port, role: options.role, maintenanceMode }, 'AOS ready');
-  tell({ type: 'ready', port, maintenanceMode, startedAt: health.startedAt });
+  try {
+    running = await startAos({
+      ...options,
+      pid: process.pid,
+      logger,
+      takeSignInFailure: () => takeSignInFailure(logger),
+      signal: stopping.signal,
+    });
+  } catch (err) {
+    if (stopping.signal.aborted) return;
+    return failStart((err as Error).message);
+  }
+  const { port, maintenanceMode, startedAt } = running;
+  tell({ type: 'ready', port, maintenanceMode, startedAt });
 }
 
 main().catch((err: unknown) => failStart((err as Error).message));

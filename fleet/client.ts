@@ -12,6 +12,7 @@ import type {
 import {
   aosHealthSchema,
   aosInstanceListSchema,
+  environmentListSchema,
   aosInstanceResponseSchema,
   configurationKeyListSchema,
   configurationKeySchema,
@@ -71,6 +72,12 @@ export class FleetClient {
 
   async health(options?: CallOptions): Promise<SupervisorHealth> {
     return this.call(this.url, 'GET', '/health', supervisorHealthSchema, undefined, options);
+  }
+
+  /** The environments a supervisor serves (a client of its root URL). */
+  async listEnvironments(options?: CallOptions): Promise<string[]> {
+    return (await this.call(this.url, 'GET', '/environments', environmentListSchema, undefined, options))
+      .environments;
   }
 
   async listAos(options?: CallOptions): Promise<AosInstance[]> {

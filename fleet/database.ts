@@ -2,6 +2,7 @@
  * The environment's database: the maintenance flag, configuration keys, users and roles (as in an
  * ERP database), plus the supervisor's own record of which AOS instances should run.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { FleetUser } from './rules';
 import { MAINTENANCE_MODE_USER, SYSTEM_ADMINISTRATOR } from './rules';
@@ -149,12 +150,33 @@ export function isDatabaseBusy(err: unknown): err is InstanceType<Database.Sqlit
   return err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY');
 }
 
-/** Whether another process could read the database right now (a short busy timeout, on a fresh connection). */
-export function isDatabaseReachable(file: string): boolean {
-  try {
-    const probe = openFleetDatabase(file, { readonly: true, busyTimeoutMs: 250 });
+/** How long an AOS waits for a lock before it answers "database unreachable". */
+export const AOS_BUSY_BUDGET_MS = 500;
+const BUSY_RETRY_MS = 20;
+
+/**
+ * Runs `query` again until it no longer fails with SQLITE_BUSY or `budgetMs` is spent. Connections that
+ * use it have no busy timeout of their own: SQLite's would wait synchronously, and an in-process AOS
+ * shares its event loop with the supervisor and every other environment's AOS.
+ */
+export async function whenNotBusy<T>(query: () => T, budgetMs = AOS_BUSY_BUDGET_MS): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
     try {
-      readConfigurationMode(probe);
+      return query();
+    } catch (err) {
+      if (!isDatabaseBusy(err) || Date.now() >= deadline) throw err;
+    }
+    await sleep(BUSY_RETRY_MS);
+  }
+}
+
+/** Whether another connection could read the database right now (waiting at most 250 ms for a lock). */
+export async function isDatabaseReachable(file: string): Promise<boolean> {
+  try {
+    const probe = openFleetDatabase(file, { readonly: true, busyTimeoutMs: 0 });
+    try {
+      await whenNotBusy(() => readConfigurationMode(probe), 250);
       return true;
     } finally {
       probe.close();

@@ -51,9 +51,14 @@ export async function readBody<T extends z.ZodTypeAny>(req: IncomingMessage, sch
   return parsed.data;
 }
 
-export function createJsonServer(routes: Route[], logger: Logger): Server {
+/** Answers one request; `pathname` is the path it is routed by (a prefix may have been taken off). */
+export type JsonHandler = (req: IncomingMessage, pathname: string) => Promise<JsonReply>;
+
+export function createJsonServer(handler: JsonHandler, logger: Logger): Server {
   return http.createServer((req, res) => {
-    void dispatch(routes, req)
+    const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1');
+    void Promise.resolve()
+      .then(() => handler(req, pathname))
       .catch((err: unknown) => errorReply(err, req, logger))
       .then(({ status, body }) => {
         const text = JSON.stringify(body);
@@ -66,16 +71,18 @@ export function createJsonServer(routes: Route[], logger: Logger): Server {
   });
 }
 
-async function dispatch(routes: Route[], req: IncomingMessage): Promise<JsonReply> {
-  const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1');
-  for (const route of routes) {
-    const match = route.method === req.method ? route.path.exec(pathname) : null;
-    if (match) return route.handle(match.slice(1).map(decodeParam), req);
-  }
-  throw new HttpError(404, `no route for ${req.method} ${pathname}`);
+/** The handler that answers with the first route whose method and path match. */
+export function routeTo(routes: Route[]): JsonHandler {
+  return async (req, pathname) => {
+    for (const route of routes) {
+      const match = route.method === req.method ? route.path.exec(pathname) : null;
+      if (match) return route.handle(match.slice(1).map(decodeParam), req);
+    }
+    throw new HttpError(404, `no route for ${req.method} ${pathname}`);
+  };
 }
 
-function decodeParam(param: string): string {
+export function decodeParam(param: string): string {
   try {
     return decodeURIComponent(param);
   } catch {

@@ -1,45 +1,69 @@
-/** Starts a fleet supervisor as its own process (as tests and `npm start` need) and hands back its URL. */
+/** Starts a fleet supervisor as its own process (as tests, benchmarks and `npm start` need) and hands back its URL. */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { z } from 'zod';
 import type { StartFleetOptions } from './schemas';
-import { startFleetOptionsSchema, supervisorReadyLineSchema } from './schemas';
+import {
+  describeIssues,
+  startFleetOptionsSchema,
+  supervisorReadyLineSchema,
+  supervisorSpecSchema,
+} from './schemas';
 
-const READY_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 10_000;
 const STDERR_TAIL_CHARS = 4000;
+
+/** A supervisor spec (supervisorSpecSchema) plus where its log goes; database paths are resolved here. */
+export const startSupervisorOptionsSchema = z
+  .object({
+    spec: supervisorSpecSchema,
+    logFile: z.string().min(1).optional(),
+  })
+  .strict();
+export type StartSupervisorOptions = z.input<typeof startSupervisorOptionsSchema>;
+
+export interface RunningSupervisor {
+  /** The root URL: its first environment's API (/health, /aos, /faults). */
+  url: string;
+  pid: number;
+  environments: string[];
+  /** The base URL of one environment's API: `${url}/environments/<name>`. */
+  environmentUrl(name: string): string;
+  /** SIGTERM, then SIGKILL after 10 s; resolves once the supervisor (and so every AOS) has exited. */
+  stop(): Promise<void>;
+}
 
 export interface RunningFleet {
   environment: string;
   url: string;
   pid: number;
-  /** SIGTERM, then SIGKILL after 10 s; resolves once the supervisor (and so every AOS) has exited. */
+  /** As RunningSupervisor.stop. */
   stop(): Promise<void>;
 }
 
-export async function startFleet(input: StartFleetOptions): Promise<RunningFleet> {
-  const options = startFleetOptionsSchema.parse(input);
-  const databaseFile = path.resolve(options.databaseFile);
-  fs.mkdirSync(path.dirname(databaseFile), { recursive: true });
+/** One supervisor serving every environment of `spec`; the spec goes in on stdin (it can be long). */
+export async function startSupervisor(input: StartSupervisorOptions): Promise<RunningSupervisor> {
+  const parsed = startSupervisorOptionsSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`invalid supervisor options: ${describeIssues(parsed.error)}`);
+  const { spec, logFile } = parsed.data;
+  const environments = spec.environments.map((env) => ({
+    ...env,
+    databaseFile: path.resolve(env.databaseFile),
+  }));
+  for (const env of environments) fs.mkdirSync(path.dirname(env.databaseFile), { recursive: true });
   const script = supervisorScript();
 
-  const args = [
-    '--environment',
-    options.environment,
-    '--database',
-    databaseFile,
-    '--port',
-    String(options.port),
-  ];
-  args.push('--interactive', String(options.topology.interactive), '--batch', String(options.topology.batch));
-  args.push('--aos-startup-ms', String(options.aosStartupMs));
-  if (options.faults) args.push('--faults', 'enabled');
   // The IPC channel is only there so that the supervisor exits when this process goes away.
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(process.execPath, [script, '--spec', '-'], { stdio: ['pipe', 'pipe', 'pipe', 'ipc'] });
+  child.stdin!.end(JSON.stringify({ ...spec, environments }));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const log = forwardStderr(child, options.logFile);
+  const log = forwardStderr(child, logFile);
+  const names = environments.map((env) => env.environment);
+  const label = names.length === 1 ? `"${names[0]}"` : `${names.length} environments`;
 
   let url: string;
   try {
@@ -49,7 +73,7 @@ export async function startFleet(input: StartFleetOptions): Promise<RunningFleet
     await exited;
     await log.close();
     throw new Error(
-      `fleet supervisor for "${options.environment}" did not start: ${(err as Error).message}\n` +
+      `fleet supervisor for ${label} did not start: ${(err as Error).message}\n` +
         `--- supervisor stderr (tail) ---\n${log.tail()}`,
       { cause: err },
     );
@@ -63,7 +87,24 @@ export async function startFleet(input: StartFleetOptions): Promise<RunningFleet
     clearTimeout(kill);
     await log.close();
   };
-  return { environment: options.environment, url, pid: child.pid!, stop: () => (stopping ??= stop()) };
+  return {
+    url,
+    pid: child.pid!,
+    environments: names,
+    environmentUrl: (name) => `${url}/environments/${encodeURIComponent(name)}`,
+    stop: () => (stopping ??= stop()),
+  };
+}
+
+/** A supervisor for one environment, addressed at its root URL. */
+export async function startFleet(input: StartFleetOptions): Promise<RunningFleet> {
+  const { environment, databaseFile, port, topology, aosStartupMs, aosMode, logFile, faults } =
+    startFleetOptionsSchema.parse(input);
+  const supervisor = await startSupervisor({
+    spec: { port, faults, environments: [{ environment, databaseFile, topology, aosStartupMs, aosMode }] },
+    logFile,
+  });
+  return { environment, url: supervisor.url, pid: supervisor.pid, stop: supervisor.stop };
 }
 
 /** dist/fleet/supervisor.js under the project root, whether this file runs from fleet/ (ts-jest) or dist/fleet/. */

@@ -8,6 +8,12 @@ const instanceId = z.string().regex(/^aos-\d+$/, 'AOS instance ids look like "ao
 const count = z.coerce.number().int().min(0);
 
 export const instanceRoleSchema = z.enum(['interactive', 'batch']);
+/** Where an AOS runs: its own Node.js process (as a real one would), or inside the supervisor (hundreds fit). */
+export const aosModeSchema = z.enum(['process', 'inprocess'], {
+  errorMap: () => ({
+    message: 'aosMode is "process" (one process per AOS) or "inprocess" (inside the supervisor)',
+  }),
+});
 export const desiredStateSchema = z.enum(['running', 'stopped']);
 
 export const topologySchema = z
@@ -36,14 +42,59 @@ export const aosOptionsSchema = z
   })
   .strict();
 
+/** One environment a supervisor serves. */
+export const environmentSpecSchema = z
+  .object({
+    environment: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'environment names are letters, digits, ".", "_" and "-"'),
+    databaseFile: z.string().min(1),
+    topology: topologySchema,
+    aosStartupMs: z.number().int().min(0),
+    aosMode: aosModeSchema.default('process'),
+  })
+  .strict();
+
+/**
+ * Everything a supervisor serves, given as `--spec FILE` (or `--spec -` on stdin). Its first environment
+ * is also served at the root routes (/health, /aos, /faults), as a single-environment supervisor is.
+ */
+export const supervisorSpecSchema = z
+  .object({
+    port: z.number().int().min(0).max(65535).default(0),
+    /** Serve the /faults switches of every environment (tests and demos); without it they answer 403. */
+    faults: z.boolean().default(false),
+    environments: z.array(environmentSpecSchema).min(1),
+  })
+  .strict()
+  .superRefine(({ environments }, ctx) => {
+    const seen = { environment: new Set<string>(), databaseFile: new Set<string>() };
+    environments.forEach((env, i) => {
+      for (const key of ['environment', 'databaseFile'] as const) {
+        if (seen[key].has(env[key]))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['environments', i, key],
+            message: `${key} "${env[key]}" appears twice; every environment of a supervisor needs its own`,
+          });
+        seen[key].add(env[key]);
+      }
+    });
+  });
+
+/** The supervisor's command line with a spec: a JSON file of supervisorSpecSchema, or "-" for stdin. */
+export const supervisorSpecArgsSchema = z.object({ spec: z.string().min(1) }).strict();
+
+/** The supervisor's command line for one environment, as a person starts one. */
 export const supervisorOptionsSchema = z
   .object({
-    environment: z.string().min(1),
+    environment: environmentSpecSchema.shape.environment,
     database: z.string().min(1),
     port: count.max(65535),
     interactive: topologySchema.shape.interactive,
     batch: topologySchema.shape.batch,
     aosStartupMs: count,
+    aosMode: aosModeSchema.default('process'),
     /** Fault injection is for tests and demos: off unless the supervisor is started with it. */
     faults: z
       .enum(['enabled', 'disabled'], {
@@ -61,6 +112,7 @@ export const startFleetOptionsSchema = z
     port: z.number().int().min(0).max(65535).default(0),
     topology: topologySchema,
     aosStartupMs: z.number().int().min(0),
+    aosMode: aosModeSchema.default('process'),
     logFile: z.string().min(1).optional(),
     /** Serve the /faults switches (tests and demos); without it they answer 403. */
     faults: z.boolean().default(false),
@@ -71,7 +123,7 @@ export const startFleetOptionsSchema = z
 export const supervisorReadyLineSchema = z.object({
   event: z.literal('ready'),
   url: z.string().url(),
-  environment: z.string(),
+  environments: z.array(z.string()).min(1),
 });
 
 const requestId = z.number().int().min(1);
@@ -142,6 +194,7 @@ export const aosInstanceSchema = instanceRecordSchema.extend({
   startedAt: z.string().nullable(),
   lastError: z.string().nullable(),
 });
+export const environmentListSchema = z.object({ environments: z.array(z.string()) });
 export const aosInstanceListSchema = z.object({ instances: z.array(aosInstanceSchema) });
 export const aosInstanceResponseSchema = z.object({ instance: aosInstanceSchema });
 
@@ -169,7 +222,11 @@ export type InstanceRole = z.infer<typeof instanceRoleSchema>;
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 export type Topology = z.infer<typeof topologySchema>;
 export type InstanceRecord = z.infer<typeof instanceRecordSchema>;
-export type SupervisorOptions = z.infer<typeof supervisorOptionsSchema>;
+export type AosMode = z.infer<typeof aosModeSchema>;
+export type AosOptions = z.infer<typeof aosOptionsSchema>;
+export type EnvironmentSpec = z.infer<typeof environmentSpecSchema>;
+export type SupervisorSpec = z.infer<typeof supervisorSpecSchema>;
+export type SupervisorSpecInput = z.input<typeof supervisorSpecSchema>;
 export type StartFleetOptions = z.input<typeof startFleetOptionsSchema>;
 export type AosMessage = z.infer<typeof aosMessageSchema>;
 export type SupervisorMessage = z.infer<typeof supervisorMessageSchema>;
@@ -179,6 +236,7 @@ export type ConfigurationKey = z.infer<typeof configurationKeySchema>;
 export type ConfigurationKeyList = z.infer<typeof configurationKeyListSchema>;
 export type SupervisorHealth = z.infer<typeof supervisorHealthSchema>;
 export type AosInstance = z.infer<typeof aosInstanceSchema>;
+export type EnvironmentList = z.infer<typeof environmentListSchema>;
 export type Faults = z.infer<typeof faultsSchema>;
 export type FaultsPatch = z.infer<typeof faultsPatchSchema>;
 

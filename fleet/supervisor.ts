@@ -1,189 +1,139 @@
 /**
- * The fleet supervisor: the environment's control plane. It keeps the AOS processes that FLEETINSTANCES
- * says should run, and serves an HTTP API to list, start, stop, restart and crash them and, when
- * started with `--faults enabled` (tests, demos), to inject faults.
- * Usage: node dist/fleet/supervisor.js --environment NAME --database FILE --port N --interactive N --batch N --aos-startup-ms N [--faults enabled]
+ * The fleet supervisor: the control plane of one or more environments (environment.ts), each under
+ * /environments/<name>/ (health, aos, faults); the first one is also served at the root (/health, /aos,
+ * /faults), as a single-environment supervisor is. `GET /environments` lists them.
+ * Usage: node dist/fleet/supervisor.js --spec FILE|-   (supervisorSpecSchema as JSON; "-" reads stdin)
+ *    or: node dist/fleet/supervisor.js --environment NAME --database FILE --port N --interactive N --batch N
+ *          --aos-startup-ms N [--aos-mode process|inprocess] [--faults enabled]
  */
+import fs from 'node:fs';
+import { text } from 'node:stream/consumers';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import { AosProcess, AosStartError } from './aos-process';
 import { parseArgv } from './argv';
-import type { FleetDatabase } from './database';
+import type { ServedEnvironment } from './environment';
+import { openEnvironment } from './environment';
+import type { JsonHandler } from './http';
+import { closeServer, createJsonServer, decodeParam, HttpError, listen, routeTo } from './http';
+import type { EnvironmentList, SupervisorSpec, SupervisorSpecInput } from './schemas';
 import {
-  ensureSchema,
-  isDatabaseReachable,
-  listInstances,
-  openFleetDatabase,
-  setInstanceDesired,
-} from './database';
-import { FaultSwitches } from './faults';
-import type { JsonReply, Route } from './http';
-import { closeServer, createJsonServer, HttpError, listen, readBody } from './http';
-import type { AosInstance, SupervisorHealth, SupervisorOptions } from './schemas';
-import { faultsPatchSchema, supervisorOptionsSchema } from './schemas';
+  describeIssues,
+  supervisorOptionsSchema,
+  supervisorSpecArgsSchema,
+  supervisorSpecSchema,
+} from './schemas';
 
 export interface Supervisor {
   url: string;
+  environments: string[];
   close(): Promise<void>;
 }
 
 export async function createSupervisor(
-  options: SupervisorOptions,
+  input: SupervisorSpecInput,
   logger: Logger = stderrLogger(),
 ): Promise<Supervisor> {
-  const db = openFleetDatabase(options.database);
-  ensureSchema(db, options);
-  const faults = new FaultSwitches(db);
-  const config = { databaseFile: options.database, startupMs: options.aosStartupMs, faults, logger };
-  const records = listInstances(db);
-  const instances = new Map(records.map((r) => [r.id, new AosProcess(r.id, r.role, config)]));
-
-  const server = createJsonServer(routes({ options, db, faults, instances }), logger);
-  const port = await listen(server, options.port);
-  // The environment comes back as it was: exactly the instances that should run are started.
-  await Promise.all(
-    records
-      .filter((r) => r.desired === 'running')
-      .map((r) => {
-        const aos = instances.get(r.id)!;
-        return aos.exclusive(() => startQuietly(aos));
-      }),
-  );
+  const spec = parseSpec(input);
+  const environments: ServedEnvironment[] = [];
+  const closeAll = (): Promise<unknown> => Promise.all(environments.map((env) => env.close()));
+  try {
+    for (const env of spec.environments)
+      environments.push(openEnvironment(env, spec.faults, logger.child({ environment: env.environment })));
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  const server = createJsonServer(handler(environments), logger);
+  const port = await listen(server, spec.port).catch(async (err: unknown) => {
+    await closeAll();
+    throw err;
+  });
+  // Each environment comes back as it was: exactly the instances that should run are started.
+  await Promise.all(environments.map((env) => env.boot()));
 
   return {
     url: `http://127.0.0.1:${port}`,
+    environments: environments.map((env) => env.name),
     async close() {
       const serverClosed = closeServer(server);
-      // Stopping on shutdown is not an operator's decision: DESIRED stays as it is.
-      await Promise.all([...instances.values()].map((aos) => aos.shutdown()));
+      await closeAll();
       await serverClosed;
-      faults.clear();
-      db.close();
     },
   };
 }
 
-/** A failed start at boot is already recorded on the instance (stopped, lastError); the others go on. */
-async function startQuietly(aos: AosProcess): Promise<void> {
-  await aos.start().catch((err: unknown) => {
-    if (!(err instanceof AosStartError)) throw err;
-  });
+function parseSpec(input: SupervisorSpecInput): SupervisorSpec {
+  const parsed = supervisorSpecSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`invalid supervisor spec: ${describeIssues(parsed.error)}`);
+  return parsed.data;
 }
 
-interface SupervisorContext {
-  options: SupervisorOptions;
-  db: FleetDatabase;
-  faults: FaultSwitches;
-  instances: Map<string, AosProcess>;
-}
+const ENVIRONMENT_PATH = /^\/environments\/([^/]+)(\/.*)?$/;
 
-const OPERATIONS = {
-  start: (db: FleetDatabase, aos: AosProcess) => {
-    setInstanceDesired(db, aos.id, 'running');
-    return aos.start();
-  },
-  stop: (db: FleetDatabase, aos: AosProcess) => {
-    setInstanceDesired(db, aos.id, 'stopped');
-    return aos.stop();
-  },
-  restart: (db: FleetDatabase, aos: AosProcess) => {
-    setInstanceDesired(db, aos.id, 'running');
-    return aos.restart();
-  },
-  // A crash is not a decision either: DESIRED is left alone.
-  crash: (_db: FleetDatabase, aos: AosProcess) => aos.crash(),
-};
-
-const ok = (body: unknown): JsonReply => ({ status: 200, body });
-
-function routes({ options, db, faults, instances }: SupervisorContext): Route[] {
-  const find = (id: string): AosProcess => {
-    const aos = instances.get(id);
-    if (!aos)
-      throw new HttpError(404, `no AOS instance named "${id}" (known: ${[...instances.keys()].join(', ')})`);
-    return aos;
+/** /environments/<name>/<path> goes to that environment's routes; any other path to the first one's. */
+function handler(environments: ServedEnvironment[]): JsonHandler {
+  const byName = new Map(environments.map((env) => [env.name, routeTo(env.routes)]));
+  const first = byName.get(environments[0].name)!;
+  return async (req, pathname) => {
+    if (pathname === '/environments' && req.method === 'GET') {
+      const body: EnvironmentList = { environments: [...byName.keys()] };
+      return { status: 200, body };
+    }
+    const match = ENVIRONMENT_PATH.exec(pathname);
+    if (!match) return first(req, pathname);
+    const name = decodeParam(match[1]);
+    const routes = byName.get(name);
+    if (!routes) {
+      const known = [...byName.keys()];
+      const shown = known.length > 10 ? `${known.slice(0, 10).join(', ')}, ...` : known.join(', ');
+      throw new HttpError(
+        404,
+        `no environment named "${name}" on this supervisor (serves ${known.length}: ${shown})`,
+      );
+    }
+    return routes(req, match[2] ?? '/');
   };
-  const snapshot = (id: string): AosInstance => {
-    const { runtime } = find(id);
-    return { ...listInstances(db).find((r) => r.id === id)!, ...runtime };
-  };
-  return [
-    {
-      method: 'GET',
-      path: /^\/health$/,
-      handle: () => {
-        const health: SupervisorHealth = {
-          environment: options.environment,
-          pid: process.pid,
-          databaseReachable: isDatabaseReachable(options.database),
-          faultsEnabled: options.faults,
-        };
-        return ok(health);
-      },
-    },
-    {
-      method: 'GET',
-      path: /^\/aos$/,
-      handle: () => ok({ instances: listInstances(db).map((r) => ({ ...r, ...find(r.id).runtime })) }),
-    },
-    { method: 'GET', path: /^\/aos\/([^/]+)$/, handle: ([id]) => ok({ instance: snapshot(id) }) },
-    {
-      method: 'POST',
-      path: /^\/aos\/([^/]+)\/(start|stop|restart|crash)$/,
-      handle: async ([id, operation]) => {
-        const aos = find(id);
-        try {
-          await aos.exclusive(() => OPERATIONS[operation as keyof typeof OPERATIONS](db, aos));
-        } catch (err) {
-          if (err instanceof AosStartError) throw new HttpError(503, err.message);
-          throw err;
-        }
-        return ok({ instance: snapshot(id) });
-      },
-    },
-    ...faultRoutes(options.faults, faults, find),
-  ];
-}
-
-const FAULTS_DISABLED =
-  'fault injection is disabled on this supervisor; it is for tests and demos: start the supervisor with ' +
-  '"--faults enabled" (startFleet({ faults: true }), or "faults: true" on the environment in temporal.yaml)';
-
-/** The /faults switches; a supervisor started without them answers 403 and changes nothing. */
-function faultRoutes(enabled: boolean, faults: FaultSwitches, find: (id: string) => AosProcess): Route[] {
-  const gate =
-    (handle: Route['handle']): Route['handle'] =>
-    (params, req) => {
-      if (!enabled) throw new HttpError(403, FAULTS_DISABLED);
-      return handle(params, req);
-    };
-  return [
-    { method: 'GET', path: /^\/faults$/, handle: gate(() => ok(faults.current)) },
-    {
-      method: 'PUT',
-      path: /^\/faults$/,
-      handle: gate(async (_params, req) => {
-        const patch = await readBody(req, faultsPatchSchema);
-        Object.keys({ ...patch.startFailures, ...patch.startDelayMs, ...patch.signInFailures }).forEach(find);
-        return ok(faults.apply(patch));
-      }),
-    },
-    { method: 'DELETE', path: /^\/faults$/, handle: gate(() => ok(faults.clear())) },
-  ];
 }
 
 function stderrLogger(): Logger {
   return pino({ base: { component: 'fleet-supervisor', pid: process.pid } }, pino.destination(2));
 }
 
+/** The spec from `--spec FILE|-`, or the one environment that the flags describe. */
+async function readSpec(argv: string[]): Promise<SupervisorSpecInput> {
+  if (argv[0] === '--spec') {
+    const { spec } = parseArgv(supervisorSpecArgsSchema, argv);
+    const json = spec === '-' ? await text(process.stdin) : fs.readFileSync(spec, 'utf8');
+    try {
+      return JSON.parse(json) as SupervisorSpecInput;
+    } catch (err) {
+      throw new Error(`the spec in ${spec === '-' ? 'stdin' : spec} is not JSON: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  const options = parseArgv(supervisorOptionsSchema, argv);
+  return {
+    port: options.port,
+    faults: options.faults,
+    environments: [
+      {
+        environment: options.environment,
+        databaseFile: options.database,
+        topology: { interactive: options.interactive, batch: options.batch },
+        aosStartupMs: options.aosStartupMs,
+        aosMode: options.aosMode,
+      },
+    ],
+  };
+}
+
 async function main(): Promise<void> {
-  const options = parseArgv(supervisorOptionsSchema, process.argv.slice(2));
-  const logger = stderrLogger().child({ environment: options.environment });
-  const supervisor = await createSupervisor(options, logger);
-  process.stdout.write(
-    `${JSON.stringify({ event: 'ready', url: supervisor.url, environment: options.environment })}\n`,
-  );
-  logger.info({ url: supervisor.url }, 'fleet supervisor ready');
+  const logger = stderrLogger();
+  const supervisor = await createSupervisor(await readSpec(process.argv.slice(2)), logger);
+  const { url, environments } = supervisor;
+  process.stdout.write(`${JSON.stringify({ event: 'ready', url, environments })}\n`);
+  logger.info({ url, environments: environments.length }, 'fleet supervisor ready');
 
   let closing: Promise<void> | undefined;
   const stop = (reason: string): void => {
@@ -199,7 +149,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  // Launched by startFleet with an IPC channel: a launcher that is gone takes its fleet with it.
+  // Launched by startSupervisor with an IPC channel: a launcher that is gone takes its fleet with it.
   process.once('disconnect', () => stop('launcher gone'));
 }
 

@@ -160,8 +160,9 @@ function describeFleetCall(env: FleetSettings, url: string, call: PlannedCall): 
   }
 }
 
-export function createFleetDrivers(env: FleetSettings): EnvironmentDrivers {
-  const url = `http://127.0.0.1:${env.supervisorPort}`;
+/** `name` is the environment's name in temporal.yaml: its supervisor serves it under that name. */
+export function createFleetDrivers(name: string, env: FleetSettings): EnvironmentDrivers {
+  const url = `http://127.0.0.1:${env.supervisorPort}/environments/${encodeURIComponent(name)}`;
   const client = new FleetClient(url);
   const store = new SqliteFlagStore(env.database);
   return {

@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { loadConfig, type LoadedConfig } from '../../config/load';
 import { FleetClient } from '../../fleet/client';
 import { startFleet } from '../../fleet/launch';
+import type { AosMode } from '../../fleet/schemas';
 
 export interface TestEnvironment {
   name: string;
@@ -41,7 +42,7 @@ function fleetCommands(url: string, databaseFile: string): Record<string, unknow
 }
 
 /**
- * A real fleet (supervisor + 5 AOS processes + SQLite file) in a temp folder, and a temporal.yaml
+ * A real fleet (supervisor + 5 AOS, processes unless aosMode is "inprocess", + SQLite file) in a temp folder, and a temporal.yaml
  * that points at it and at the `temporal` server, with a fast retry policy so faults resolve quickly.
  * Tests that inject faults say so with `faults: true`; the supervisor refuses them otherwise.
  */
@@ -51,6 +52,7 @@ export async function startTestEnvironment(
     name = 'contoso-sandbox',
     topology = { interactive: 3, batch: 2 },
     aosStartupMs = 50,
+    aosMode = 'process' as AosMode,
     heartbeatTimeout = '10s',
     decisionTimeout = '7d',
     faults = false,
@@ -74,6 +76,7 @@ export async function startTestEnvironment(
     port: 0,
     topology,
     aosStartupMs,
+    aosMode,
     logFile: path.join(dir, 'fleet.log'),
     faults,
   });
@@ -113,6 +116,7 @@ export async function startTestEnvironment(
           database: databaseFile,
           topology,
           aosStartupMs,
+          aosMode,
           faults,
           protected: isProtected,
           ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile) }),

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
+// Not bench/ (nor test/): benchmarks, like tests, start the reference environment they measure.
 const SOURCE_DIRS = [
   'activities',
-  'bench',
   'client',
   'config',
   'contract',
