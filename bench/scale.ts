@@ -16,6 +16,7 @@ import readline from 'node:readline';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import YAML from 'yaml';
+import type { TopLevelSpec } from 'vega-lite';
 import { z } from 'zod';
 import { loadConfig } from '../config/load';
 import type { ServicingResult } from '../contract/operation';
@@ -28,6 +29,7 @@ import type { FloorInput } from './floor-workflow';
 import { benchFloor } from './floor-workflow';
 import type { Usage } from './proc-stats';
 import { childPids, sampleUsage } from './proc-stats';
+import { renderSvg } from './chart';
 
 const DEFAULT_CONCURRENCY = [1, 10, 50, 100, 200];
 
@@ -304,7 +306,9 @@ async function main(): Promise<void> {
     fs.mkdirSync(args.out, { recursive: true });
     const base = path.join(args.out, `scale-${date.replace(/[:.]/g, '-')}`);
     fs.writeFileSync(`${base}.json`, JSON.stringify(results, null, 2));
-    fs.writeFileSync(`${base}.vl.json`, JSON.stringify(latencyChart(levels), null, 2));
+    const chart = latencyChart(levels);
+    fs.writeFileSync(`${base}.vl.json`, JSON.stringify(chart, null, 2));
+    fs.writeFileSync(`${base}.svg`, await renderSvg(chart));
     process.stdout.write(
       [
         '',
@@ -328,7 +332,7 @@ async function main(): Promise<void> {
           ].join(' '),
         ),
         failures.length ? `FAILED operations: ${failures.join('; ')}` : 'every operation Succeeded',
-        `written to ${path.relative(process.cwd(), base)}.json and .vl.json (vega-lite spec of the chart)`,
+        `written to ${path.relative(process.cwd(), base)}.json, .svg (the chart) and .vl.json (its vega-lite spec)`,
         '',
       ].join('\n'),
     );
@@ -343,7 +347,7 @@ async function main(): Promise<void> {
 }
 
 /** p95 of operations and of the floor against concurrency, as a vega-lite spec with its data inline. */
-function latencyChart(levels: { concurrency: number; operations: Phase; floor: Phase }[]) {
+function latencyChart(levels: { concurrency: number; operations: Phase; floor: Phase }[]): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: 'p95 latency against concurrency: enable/disable operations and the floor',
@@ -352,8 +356,11 @@ function latencyChart(levels: { concurrency: number; operations: Phase; floor: P
         { concurrency: l.concurrency, series: 'operations p95', ms: l.operations.p95Ms },
         { concurrency: l.concurrency, series: 'operations p50', ms: l.operations.p50Ms },
         { concurrency: l.concurrency, series: 'floor p95', ms: l.floor.p95Ms },
+        { concurrency: l.concurrency, series: 'floor p50', ms: l.floor.p50Ms },
       ]),
     },
+    width: 520,
+    height: 320,
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'concurrency', type: 'quantitative', scale: { type: 'log' } },
