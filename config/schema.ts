@@ -28,6 +28,10 @@ const port = z.number().int().min(1).max(65535);
 const environmentCommon = {
   /** Production: every operation waits for approval by someone other than its requester first. */
   protected: z.boolean().default(false),
+  /** Labels that a rollout can name (`tag: sandbox`) to service every environment that has them. */
+  tags: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tags are lower-case letters, digits and dashes'))
+    .optional(),
 };
 
 /** One schema per driver (`drivers/<name>/settings.ts`), told apart by `driver`. */
