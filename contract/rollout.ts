@@ -1,5 +1,5 @@
 /** The rollout's contract: one operation per environment over many, with concurrency and error limits. */
-import { defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import {
   decisionInputSchema,
@@ -15,22 +15,28 @@ import {
 import { durationSchema, windowInputSchema } from './window';
 
 export const ROLLOUT_WORKFLOW_TYPE = 'maintenanceRollout';
+/** Below this, one run's history stays far under Temporal's limits (about 8 events per environment), so no continue-as-new. */
+export const MAX_ROLLOUT_TARGETS = 1000;
 export const ROLLOUT_ACTIONS = ['enable', 'disable', 'window'] as const;
 export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
 
 /** A number of environments, or a percentage of the targets ("25%"), as AWS Systems Manager takes them. */
 export type Limit = number | `${number}%`;
 
-const limitSchema = (what: string, least: number, example: string) =>
-  z.union([z.number().int().min(least).max(100_000), z.string().regex(/^\d{1,3}%$/)], {
-    errorMap: () => ({
-      message: `${what} is a whole number of environments (at least ${least}) or a percentage of the targets, e.g. ${example}`,
-    }),
-  })
-    .refine((v) => typeof v === 'number' || (Number(v.slice(0, -1)) >= least && Number(v.slice(0, -1)) <= 100), {
-      message: `${what} as a percentage is ${least}% to 100%, e.g. ${example}`,
+const limitSchema = (what: string, least: number, example: string) => {
+  const message = `${what} is a whole number of environments (at least ${least}) or a percentage of the targets, e.g. ${example}`;
+  return z
+    .union([z.number().int(message).min(least, message), z.string().regex(/^\d{1,3}%$/, message)], {
+      errorMap: () => ({ message }),
     })
+    .refine(
+      (v) => typeof v === 'number' || (Number(v.slice(0, -1)) >= least && Number(v.slice(0, -1)) <= 100),
+      {
+        message: `${what} as a percentage is ${least}% to 100%, e.g. ${example}`,
+      },
+    )
     .transform((v) => v as Limit);
+};
 
 /**
  * How many a limit allows out of `targets`, rounded as Systems Manager does: a percentage is rounded
@@ -51,6 +57,7 @@ export const rolloutInputSchema = servicingInputSchema
     environments: z
       .array(environmentNameSchema)
       .min(1, 'name at least one environment, or give a tag instead')
+      .max(MAX_ROLLOUT_TARGETS, `at most ${MAX_ROLLOUT_TARGETS} environments per rollout: split the list`)
       .refine((e) => new Set(e).size === e.length, 'an environment is named twice')
       .optional(),
     tag: z
@@ -98,7 +105,7 @@ export const EXAMPLE_ROLLOUT_INPUT: RolloutInput = {
 };
 
 /** Where an environment's operation stands in the rollout. */
-export const ROW_STATES = ['Pending', 'Waiting', 'Running', 'AwaitingDecision', 'Done'] as const;
+export const ROW_STATES = ['Pending', 'Running', 'AwaitingDecision', 'Done'] as const;
 export type RowState = (typeof ROW_STATES)[number];
 /** How it ended: an operation's result, Skipped (busy), or NotStarted (limit reached, aborted). */
 export type RowResult = Result | 'Skipped' | 'NotStarted';
@@ -155,6 +162,9 @@ export type RolloutResult = Pick<
   RolloutStatus,
   'operationId' | 'action' | 'startedAt' | 'finishedAt' | 'stopped' | 'counts' | 'environments'
 > & { result: Result };
+
+/** The rollout's status query, under the wire name every workflow of the product answers. */
+export const rolloutStatusQuery = defineQuery<RolloutStatus>('status');
 
 /** pause, resume and abort of a rollout: updates (answer or refusal) and signals (Web UI) of the same names. */
 export const ROLLOUT_COMMANDS = ['pause', 'resume', 'abort'] as const;

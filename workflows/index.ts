@@ -13,3 +13,4 @@ export async function disableMaintenanceMode(input: ServicingInput): Promise<Ser
 
 export { maintenanceWindow } from './window';
 export { maintenanceEnvironment } from './environment';
+export { maintenanceRollout } from './rollout';
