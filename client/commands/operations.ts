@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { DECISION_HELP, type Action, type DecisionKind } from '../../contract/operation';
 import { resolveOperation, startOperation } from '../operations';
+import { isRollout } from '../rollouts';
+import { followRolloutCommand } from './rollouts';
 import {
   answerCommand,
   environmentArg,
@@ -60,9 +62,13 @@ export function watchCommand(program: Command): void {
 export function decisionCommand(program: Command, kind: DecisionKind): void {
   const text = {
     description: `Decide on a failed operation: ${DECISION_HELP[kind]}`,
-    target: 'an environment (its current operation) or a workflow ID',
+    target: 'an environment (its current operation), a workflow ID, or a rollout (resume, abort)',
     by: 'who decides (default: your user name)',
   };
   const expected = ({ resume: 'Succeeded', rollback: 'RolledBack', abort: 'Aborted' } as const)[kind];
-  answerCommand(program, kind, text, (handle, json) => followOperation(handle, { json, expected }));
+  answerCommand(program, kind, text, async (handle, json) =>
+    (await isRollout(handle))
+      ? followRolloutCommand(handle, json, kind === 'abort' ? 'Aborted' : 'Succeeded')
+      : followOperation(handle, { json, expected }),
+  );
 }

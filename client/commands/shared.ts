@@ -214,6 +214,25 @@ export function started(handle: WorkflowHandle & { firstExecutionRunId: string }
   return ExitCode.Ok;
 }
 
+/** What `startOptions` gives a command's action. */
+export interface StartOpts {
+  reason: string;
+  requestedBy: string;
+  wait: boolean;
+  json?: boolean;
+}
+
+/** What a window does to the configuration keys, for commands that open windows. */
+export interface KeyChangeOpts {
+  enable: string[];
+  disable: string[];
+}
+export function keyChangeOptions(command: Command, forWhat = ''): Command {
+  return command
+    .option('--enable <keys>', `${forWhat}configuration keys to turn on, comma-separated`, listArg, [])
+    .option('--disable <keys>', `${forWhat}configuration keys to turn off, comma-separated`, listArg, []);
+}
+
 /** The options of every command that starts an operation. */
 export function startOptions(command: Command, noWait: string): Command {
   return command
@@ -242,7 +261,7 @@ export interface AnswerText {
  */
 export function answerCommand(
   program: Command,
-  kind: DecisionKind | ApprovalKind,
+  kind: DecisionKind | ApprovalKind | 'pause',
   text: AnswerText,
   followAfter: (handle: WorkflowHandle, json: boolean) => Promise<number>,
 ): void {

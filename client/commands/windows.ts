@@ -9,12 +9,14 @@ import {
   environmentArg,
   err,
   followOperation,
-  listArg,
+  keyChangeOptions,
   me,
   out,
   startOptions,
   started,
   withClient,
+  type KeyChangeOpts,
+  type StartOpts,
 } from './shared';
 
 /** Commands for maintenance windows: window, end-window, extend-window. */
@@ -24,22 +26,10 @@ export function windowCommand(program: Command): void {
     .command('window')
     .description('Open a maintenance window: enable, apply configuration-key changes, wait, disable')
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
-    .requiredOption('-d, --duration <duration>', 'how long it stays open: ISO 8601 ("PT2H") or minutes')
-    .option('--enable <keys>', 'configuration keys to turn on, comma-separated', listArg, [])
-    .option('--disable <keys>', 'configuration keys to turn off, comma-separated', listArg, []);
+    .requiredOption('-d, --duration <duration>', 'how long it stays open: ISO 8601 ("PT2H") or minutes');
+  keyChangeOptions(window);
   startOptions(window, 'return once started, not once the window is open').action(
-    async (
-      environment: string,
-      opts: {
-        duration: string;
-        enable: string[];
-        disable: string[];
-        reason: string;
-        requestedBy: string;
-        wait: boolean;
-        json?: boolean;
-      },
-    ) => {
+    async (environment: string, opts: { duration: string } & KeyChangeOpts & StartOpts) => {
       process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
         const handle = await startOperation(client, c, 'window', {
           environment,
