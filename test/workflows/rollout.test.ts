@@ -16,6 +16,7 @@ import {
 import { decisionSignals, decisionUpdates, logQuery, statusQuery } from '../../contract/operation';
 import { maintenanceRollout } from '../../workflows';
 import { createTimeSkippingEnv } from '../helpers/temporal';
+import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
 const names = [
@@ -228,6 +229,8 @@ describe('maintenanceRollout with real operations (time-skipping server, real fl
       args: [{ action: 'enable', environments: [bed.env.name], requestedBy: 'jane', ...input }],
     });
   const operation = (workflowId: string) => bed.temporal.client.workflow.getHandle(workflowId);
+  const record = async (file: string, workflowId: string) =>
+    recordHistory(file, workflowId, (await operation(workflowId).fetchHistory()).events ?? []);
 
   it('hears from a child operation that failed and waits for a decision, and counts it at once', async () => {
     await bed.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
@@ -243,6 +246,8 @@ describe('maintenanceRollout with real operations (time-skipping server, real fl
       const r = (await handle.result()) as RolloutResult;
       expect(results(r)).toEqual({ [bed.env.name]: 'Aborted' });
       expect(r.result).toBe('Failed');
+      await record('rollout-child-awaited-decision.json', handle.workflowId);
+      await record('enable-in-rollout-aborted.json', child.workflowId);
     });
   });
 
@@ -276,6 +281,8 @@ describe('maintenanceRollout with real operations (time-skipping server, real fl
       const r = (await waiting.result()) as RolloutResult;
       expect(results(r)).toEqual({ [bed.env.name]: 'Succeeded' });
       expect(bed.env.readFlag()).toBe(0);
+      await record('rollout-disable-waited.json', waiting.workflowId);
+      await record('disable-in-rollout-queued.json', child.workflowId);
     });
   });
 });
