@@ -14,6 +14,7 @@ import { classify } from './errors';
 import { buildPlan } from './plan';
 import { createEventActivities, eventSettings } from './events';
 import { createLockActivities, type LockDeps } from './lock';
+import { createRolloutActivities } from './rollout';
 
 export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   environments: Config['environments'];
@@ -191,6 +192,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createLockActivities({ ...deps, requireEnvironment }),
     ...createEventActivities({ sinks: deps.events?.sinks ?? [], env: deps.env ?? {} }),
+    ...createRolloutActivities(deps),
 
     /** Local activity: checks the environment is declared and hands the workflow its settings. */
     async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {

@@ -15,6 +15,7 @@ import {
 } from './commands/environment';
 import { endWindowCommand, extendWindowCommand, windowCommand } from './commands/windows';
 import { scheduleCommands } from './commands/schedules';
+import { pauseCommand, rolloutCommand } from './commands/rollouts';
 import { err } from './commands/shared';
 import { ExitCode, OperatorError } from './operations';
 
@@ -44,6 +45,8 @@ export function buildProgram(): Command {
   windowCommand(program);
   endWindowCommand(program);
   extendWindowCommand(program);
+  rolloutCommand(program);
+  pauseCommand(program);
   scheduleCommands(program);
   planCommands(program);
   return program;

@@ -9,6 +9,7 @@ import {
   type StepRecord,
 } from '../contract/operation';
 import { APPROVAL_HELP } from '../contract/approval';
+import type { RolloutResult, RolloutRow, RolloutStatus } from '../contract/rollout';
 import { formatDuration } from '../contract/window';
 import type { EnvironmentStatus } from './operations';
 import type { ScheduleRow } from './schedules';
@@ -117,13 +118,15 @@ function formatEntry(e: LogEntry): string {
 
 export function formatLog(log: OperationLog): string {
   const head = [
-    `Operation log of ${log.operationId} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`,
+    log.action === 'rollout'
+      ? `Log of rollout ${log.operationId} (run ${log.runId}) over ${log.environment}`
+      : `Operation log of ${log.operationId} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`,
   ];
   if (log.dropped > 0) head.push(`(${log.dropped} older entries were dropped to keep the operation small)`);
   return [...head, ...log.entries.map(formatEntry)].join('\n');
 }
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
@@ -183,4 +186,32 @@ export function formatSchedules(rows: ScheduleRow[]): string {
       r.managed ? 'yes' : r.installation ? `no (installation ${r.installation})` : 'no',
     ]),
   );
+}
+
+/** A rollout's table: one row per environment, then the counts and why new starts stopped. */
+export function formatRollout(r: RolloutStatus | RolloutResult): string {
+  const rows = table(
+    ['environment', 'state', 'result', 'duration', 'operation', 'error'],
+    r.environments.map((e: RolloutRow) => [
+      e.environment,
+      e.state,
+      e.result ?? '',
+      e.durationMs !== undefined ? formatDuration(e.durationMs) : '',
+      e.workflowId ?? '',
+      e.error?.message.split('\n')[0] ?? '',
+    ]),
+  );
+  const c = r.counts;
+  const head = 'state' in r ? `${r.operationId}: ${r.result ?? r.state}` : `${r.operationId}: ${r.result}`;
+  const counts = `${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.notStarted} not started, ${c.inFlight} running of ${c.targets}; ${c.errors} errors`;
+  const limits = 'maxErrors' in r ? ` (maxErrors ${r.maxErrors}, maxConcurrency ${r.maxConcurrency})` : '';
+  const stopped = r.stopped ? `\nNo new environment started: ${r.stopped}` : '';
+  const waiting = r.environments
+    .filter((e) => e.state === 'AwaitingDecision')
+    .map(
+      (e) =>
+        `\n${e.environment} waits for a decision: maint resume|rollback|abort ${e.workflowId} --reason "..."`,
+    )
+    .join('');
+  return `${head}\n${rows}\n${counts}${limits}${stopped}${waiting}`;
 }

@@ -14,6 +14,7 @@ import { temporal } from '@temporalio/proto';
 import { connectionOptions } from '../config/connection';
 import { ENVIRONMENT_WORKFLOW_TYPE, type EnvironmentView, type LockHolder } from '../contract/environment';
 import { approvalUpdates, type ApprovalKind } from '../contract/approval';
+import { rolloutUpdates } from '../contract/rollout';
 import { EnvironmentEntities } from './environment-entity';
 import { cliIdentity, createClient } from './identity';
 import { windowInputSchema, type WindowInput, type WindowResult } from '../contract/window';
@@ -284,6 +285,8 @@ export async function environmentStatus(
   client: Client,
   config: LoadedConfig,
   environment: string,
+  /** Show this operation rather than the environment's current one. */
+  operation?: { workflowId: string; runId?: string },
 ): Promise<EnvironmentStatus> {
   const view = await entitiesOf(client, config).view(environment);
   const status: EnvironmentStatus = {
@@ -292,7 +295,7 @@ export async function environmentStatus(
     lock: view?.holder,
     queue: view?.queue ?? [],
   };
-  const found = await currentOperation(client, config, environment, { view: view ?? null });
+  const found = operation ?? (await currentOperation(client, config, environment, { view: view ?? null }));
   if (!found) return status;
   const handle = client.workflow.getHandle(found.workflowId, found.runId);
   const info = await handle.describe();
@@ -442,11 +445,17 @@ async function watchForWorker(
 /** Sends a decision (or an approval) as an update: the answer, or the workflow's reason for refusing it. */
 export async function decide(
   handle: WorkflowHandle,
-  kind: DecisionKind | ApprovalKind,
+  kind: DecisionKind | ApprovalKind | 'pause',
   input: DecisionInput,
 ): Promise<DecisionAck> {
   try {
-    const update = kind === 'approve' || kind === 'reject' ? approvalUpdates[kind] : decisionUpdates[kind];
+    // A rollout's resume and abort share the wire names (and input) of the decisions.
+    const update =
+      kind === 'approve' || kind === 'reject'
+        ? approvalUpdates[kind]
+        : kind === 'pause'
+          ? rolloutUpdates.pause
+          : decisionUpdates[kind];
     return await handle.executeUpdate(update, { args: [input] });
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {

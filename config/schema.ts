@@ -54,6 +54,10 @@ const environmentCommon = {
     )
     .strict()
     .default({}),
+  /** Labels that a rollout can name (`tag: sandbox`) to service every environment that has them. */
+  tags: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tags are lower-case letters, digits and dashes'))
+    .optional(),
 };
 
 /** One schema per driver, told apart by `driver`; the command driver must have the commands it serves. */

@@ -12,6 +12,8 @@ export const ACTIONS = ['enable', 'disable'] as const;
 export type Action = (typeof ACTIONS)[number];
 /** What an operation does: a servicing operation, or a maintenance window around two of them. */
 export type OperationKind = Action | 'window';
+/** What a workflow of the product does: an operation, or a rollout of operations over many environments. */
+export type LifecycleKind = OperationKind | 'rollout';
 
 export const WORKFLOW_TYPES = {
   enable: 'enableMaintenanceMode',
@@ -51,6 +53,9 @@ export const environmentNameSchema = z
   .string({ required_error: 'name the environment, e.g. "contoso-sandbox"' })
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'environment names are lower-case letters, digits and dashes');
 
+export const BUSY_POLICIES = ['skip', 'wait'] as const;
+export type BusyPolicy = (typeof BUSY_POLICIES)[number];
+
 export const servicingInputSchema = z
   .object({
     environment: environmentNameSchema,
@@ -62,6 +67,17 @@ export const servicingInputSchema = z
     reason: z.string().trim().max(500).default(''),
     /** Return the plan of what it would do, from read-only calls, and change nothing. */
     dryRun: z.boolean().optional(),
+    /**
+     * A busy environment: `skip` refuses at once (an operation's default), `wait` queues at its entity
+     * for up to policies.windows.busyTimeout (a window's default). Rollouts set it.
+     */
+    onBusy: z
+      .enum(BUSY_POLICIES, {
+        errorMap: () => ({
+          message: 'onBusy is "skip" (a busy environment is skipped) or "wait" (the operation queues for it)',
+        }),
+      })
+      .optional(),
   })
   .strict();
 export type ServicingInput = z.input<typeof servicingInputSchema>;
@@ -135,7 +151,7 @@ export type DecisionInput = z.input<typeof decisionInputSchema>;
 
 export interface Decision {
   /** `approve` and `reject` answer a protected environment's approval (contract/approval.ts). */
-  kind: DecisionKind | 'approve' | 'reject' | 'cancel' | 'timeout';
+  kind: DecisionKind | 'approve' | 'reject' | 'cancel' | 'timeout' | 'pause';
   by: string;
   reason: string;
   at: string;
@@ -154,7 +170,7 @@ export const CLIENT_IDENTITY_HEADER = 'maintenance-client-identity';
 
 /** "resume by jane (client maint-cli jane@host)"; an operator's decision from a client that did not say is "client unknown". */
 export function describeDecision(d: Decision): string {
-  const operator = ([...DECISIONS, 'approve', 'reject'] as readonly string[]).includes(d.kind);
+  const operator = ([...DECISIONS, 'approve', 'reject', 'pause'] as readonly string[]).includes(d.kind);
   const client = d.identity ? ` (client ${d.identity})` : operator ? ' (client unknown)' : '';
   return `${d.kind} by ${d.by}${client}`;
 }
@@ -234,8 +250,9 @@ export interface LogEntry {
 export interface OperationLog {
   operationId: string;
   runId: string;
+  /** A rollout's: the tag or list of its environments. */
   environment: string;
-  action: OperationKind;
+  action: LifecycleKind;
   entries: LogEntry[];
   /** Entries dropped from the start to keep the workflow's state bounded. */
   dropped: number;

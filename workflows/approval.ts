@@ -11,7 +11,8 @@ import {
 } from '../contract/approval';
 import { describeDecision, type Decision, type OperationStatus } from '../contract/operation';
 import { setAnswerHandlers } from './answers';
-import { callerIdentity } from './caller';
+import { decisionFrom } from './lifecycle';
+import { rolloutOf } from './rollout-report';
 import type { Operation } from './operation';
 import { Patches, now } from './settings';
 
@@ -120,9 +121,7 @@ export class ApprovalGate {
   }
 
   private accept(kind: ApprovalKind, payload: unknown): Decision {
-    const { by, reason } = approvalInputSchema.parse(payload);
-    const identity = callerIdentity();
-    this.answer = { kind, by, reason, at: now(), step: null, ...(identity && { identity }) };
+    this.answer = decisionFrom(kind, payload, null, approvalInputSchema);
     return this.answer;
   }
 
@@ -130,19 +129,20 @@ export class ApprovalGate {
   private decided(decision: Decision, extra: { deadline?: string; standing?: string } = {}): void {
     const s = this.op.status;
     s.approval = { awaiting: false, ...extra, decision };
-    s.decisions.push(decision);
-    const why = decision.reason ? `: ${decision.reason}` : '';
-    this.op.record.add({ kind: 'decision', message: `${describeDecision(decision)}${why}` });
+    this.op.recordDecision(decision);
   }
 
   /**
    * Waits for approval when the environment is protected; true when the operation may go on, false
    * when it was rejected (by an operator or the timeout). Unprotected environments, a window's child
-   * operations and operations recorded before this release pass at once, without any command.
+   * operations and operations recorded before this release pass at once, without any command. A
+   * rollout's children do ask: the rollout approves nothing for them.
    */
   async pass(window?: WindowRequest): Promise<boolean> {
     const settings = this.op.settings.approval;
-    if (!settings?.protected || workflowInfo().parent || !this.shaped) return true;
+    const parent = workflowInfo().parent?.workflowId;
+    const childOfWindow = parent !== undefined && parent !== rolloutOf();
+    if (!settings?.protected || childOfWindow || !this.shaped) return true;
     const s = this.op.status;
     const info = workflowInfo();
     const standing = window && standingApprovalFor(settings.standing, window, s.requestedBy, info.workflowId);

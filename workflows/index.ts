@@ -23,3 +23,4 @@ export async function disableMaintenanceMode(
 
 export { maintenanceWindow } from './window';
 export { maintenanceEnvironment } from './environment';
+export { maintenanceRollout } from './rollout';

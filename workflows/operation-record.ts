@@ -12,9 +12,25 @@ export const MAX_LOG_ENTRIES = 500;
 
 const now = () => new Date().toISOString(); // workflow time: deterministic on replay
 
-/** The status and log of one operation: plain JSON, changed only through these methods. */
-export class OperationRecord {
+/** The log of an operation or a rollout: plain JSON, its newest entries only. */
+export class LogBook {
   readonly log: OperationLog;
+
+  constructor(header: Pick<OperationLog, 'operationId' | 'runId' | 'environment' | 'action'>) {
+    this.log = { ...header, entries: [], dropped: 0 };
+  }
+
+  add(entry: Omit<LogEntry, 'at'>): void {
+    this.log.entries.push({ at: now(), ...entry });
+    if (this.log.entries.length > MAX_LOG_ENTRIES) {
+      this.log.entries.shift();
+      this.log.dropped++;
+    }
+  }
+}
+
+/** The status, steps and log of one operation: plain JSON, changed only through these methods. */
+export class OperationRecord extends LogBook {
   /** Where the rollback steps start in `status.steps` (a step may be in both phases: `disable`). */
   private rollbackStart?: number;
 
@@ -24,26 +40,11 @@ export class OperationRecord {
     forwardSteps: readonly StepName[],
     private readonly rollbackSteps: readonly StepName[],
   ) {
-    this.log = {
-      operationId: status.operationId,
-      runId,
-      environment: status.environment,
-      action: status.action,
-      entries: [],
-      dropped: 0,
-    };
+    super({ operationId: status.operationId, runId, environment: status.environment, action: status.action });
     status.steps = [...forwardSteps, 'record' as const].map((name): StepRecord => ({
       name,
       status: 'pending',
     }));
-  }
-
-  add(entry: Omit<LogEntry, 'at'>): void {
-    this.log.entries.push({ at: now(), ...entry });
-    if (this.log.entries.length > MAX_LOG_ENTRIES) {
-      this.log.entries.shift();
-      this.log.dropped++;
-    }
   }
 
   /** The steps of the phase running now. */

@@ -12,10 +12,8 @@ import {
   log,
   patched,
   proxyActivities,
-  setCurrentDetails,
   setHandler,
   sleep,
-  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
@@ -31,12 +29,8 @@ import {
   DECISIONS,
   DECISION_HELP,
   STEP_TITLES,
-  decisionInputSchema,
   decisionSignals,
   decisionUpdates,
-  describeDecision,
-  logQuery,
-  searchAttributes,
   statusQuery,
   type Decision,
   type DecisionKind,
@@ -50,12 +44,14 @@ import {
   type Result,
   type StepName,
 } from '../contract/operation';
+import { formatDuration } from '../contract/window';
 import { approvalDetails } from './approval';
-import { callerIdentity } from './caller';
-import { awaited, operationFinished, operationStarted } from './metrics';
+import { awaited } from './metrics';
 import { OperationEvents } from './events';
 import { setAnswerHandlers } from './answers';
+import { Lifecycle, decisionFrom, inputRefusal } from './lifecycle';
 import { OperationRecord } from './operation-record';
+import { RolloutReport } from './rollout-report';
 import { Patches, now, resolveEnvironment } from './settings';
 
 /** The error an activity or child threw, without Temporal's wrapping, and whether retrying can help. */
@@ -109,12 +105,11 @@ export interface OperationSpec {
 }
 
 /**
- * What every operation shares: its status and log (queries), operator decisions on a failed step
- * (updates and signals), activity calls retried and logged attempt by attempt, the servicing lock,
- * the search attributes and the history entry at the end.
+ * What every operation on one environment shares, on top of the lifecycle: operator decisions on a
+ * failed step (updates and signals), activity calls retried and logged attempt by attempt, the
+ * servicing lock and the history entry at the end.
  */
-export class Operation {
-  readonly status: OperationStatus;
+export class Operation extends Lifecycle<OperationStatus> {
   readonly record: OperationRecord;
   settings!: OperationSettings;
   act!: ReturnType<typeof proxyActivities<Activities>>;
@@ -141,10 +136,12 @@ export class Operation {
   private readonly sendsEvents = patched(Patches.operationEvents);
   /** The record step ran whole, whatever cancellation came meanwhile (patch recordNonCancellable). */
   private recordProtected = false;
+  /** Started by a rollout: tells it when this operation waits for a decision. */
+  private readonly rollout = new RolloutReport();
 
   constructor(private readonly spec: OperationSpec) {
     const info = workflowInfo();
-    this.status = {
+    const status: OperationStatus = {
       operationId: info.workflowId,
       environment: spec.environment,
       action: spec.kind,
@@ -160,15 +157,9 @@ export class Operation {
       availableDecisions: [],
       decisions: [],
     };
-    this.record = new OperationRecord(this.status, info.runId, spec.forwardSteps, spec.rollbackSteps);
-    if (!info.continuedFromExecutionRunId) operationStarted(spec.kind);
-
-    setHandler(statusQuery, () => this.status, {
-      description: 'State, step, progress, failure and available decisions',
-    });
-    setHandler(logQuery, () => this.record.log, {
-      description: 'The operation log: steps, attempts, errors, decisions',
-    });
+    const record = new OperationRecord(status, info.runId, spec.forwardSteps, spec.rollbackSteps);
+    super(status, record, spec.kind, statusQuery, { continued: !!info.continuedFromExecutionRunId });
+    this.record = record;
     setHandler(lockGrantedSignal, () => void (this.granted = true), {
       description: 'From the environment entity: the servicing lock this operation waited for is granted',
     });
@@ -192,6 +183,7 @@ export class Operation {
   /** Reads the environment's settings (which also checks it is declared) and sets up activities. */
   async init(): Promise<void> {
     this.settings = await resolveEnvironment({ environment: this.spec.environment });
+    this.searchAttributesOn = this.settings.searchAttributes;
     this.activityOptions = {
       startToCloseTimeout: this.settings.activity.startToCloseTimeoutMs,
       // The workflow retries itself (withRetries) so that every attempt is in the operation log.
@@ -214,13 +206,8 @@ export class Operation {
     this.publish();
   }
 
-  note(message: string): void {
-    this.record.add({ kind: 'note', message });
-    this.publish();
-  }
-
   /** Current Details in the Web UI: headline, decisions awaited, steps. */
-  publish(): void {
+  protected details(): string {
     const s = this.status;
     const mark = { pending: '○', running: '▶', succeeded: '✓', skipped: '–', failed: '✗' } as const;
     const lines = s.steps.map(
@@ -231,22 +218,16 @@ export class Operation {
         `${s.availableDecisions.map((d) => `\`${d}\``).join(', ')} with input {"by": "your.name", "reason": "..."}`
       : '';
     const window = s.window?.endsAt && !s.window.closedAt ? `\n\nWindow closes at ${s.window.endsAt}` : '';
-    setCurrentDetails(
-      `**${this.spec.title}**: ${s.state}, ${s.progress}%${waiting}${approvalDetails(s)}${window}\n\n${lines.join('\n\n')}`,
-    );
+    return `**${this.spec.title}**: ${s.state}, ${s.progress}%${waiting}${approvalDetails(s)}${window}\n\n${lines.join('\n\n')}`;
   }
 
-  setState(state: OperationState): void {
-    this.status.state = state;
-    if (this.lockHeld && this.settings.searchAttributes) {
-      upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
-    }
-    this.reportState(state);
-    this.publish();
+  /** The state is published once the operation holds the lock (or waits for approval: see ApprovalGate). */
+  protected statePublished(): boolean {
+    return this.lockHeld && this.searchAttributesOn;
   }
 
   /** Tells the environment entity, while this operation holds (or shares) its lock. */
-  private reportState(state: OperationState): void {
+  protected stateChanged(state: OperationState): void {
     if (
       !this.lockHeld ||
       this.released ||
@@ -266,12 +247,7 @@ export class Operation {
 
   /** MaintenanceEnvironment, Action and State; also before the lock, so `list` finds an operation awaiting approval. */
   publishSearchAttributes(): void {
-    if (!this.settings.searchAttributes) return;
-    upsertSearchAttributes([
-      { key: searchAttributes.environment, value: this.spec.environment },
-      { key: searchAttributes.action, value: this.spec.kind },
-      { key: searchAttributes.state, value: this.status.state },
-    ]);
+    super.publishSearchAttributes(this.spec.environment);
   }
 
   /** The reason a decision does not fit the state now, or undefined when it does. */
@@ -294,15 +270,11 @@ export class Operation {
   }
 
   private check(kind: DecisionKind, payload: unknown): string | undefined {
-    const parsed = decisionInputSchema.safeParse(payload);
-    if (!parsed.success) return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
-    return this.refusal(kind);
+    return inputRefusal(payload) ?? this.refusal(kind);
   }
 
   private accept(kind: DecisionKind, payload: unknown): Decision {
-    const { by, reason } = decisionInputSchema.parse(payload);
-    const identity = callerIdentity();
-    this.pending = { kind, by, reason, at: now(), step: this.status.step, ...(identity && { identity }) };
+    this.pending = decisionFrom(kind, payload, this.status.step);
     return this.pending;
   }
 
@@ -350,6 +322,33 @@ export class Operation {
     return answer;
   }
 
+  /**
+   * Takes the lock. A busy environment refuses the operation at once or, with `wait`, queues it at the
+   * entity for up to policies.windows.busyTimeout, then refuses it; either way nothing was changed.
+   */
+  async lockOrQueue(step: StepName, wait: boolean): Promise<void> {
+    const { queued, holder } = await this.takeLock(step, { wait });
+    if (queued === undefined) return;
+    this.note(
+      `waiting for ${this.spec.environment}, number ${queued} in line: it is held by ${holder?.workflowId}`,
+    );
+    if (!(await this.awaitGrant(step, this.settings.windows.busyTimeoutMs)))
+      throw this.busyRefusal(
+        `It was held by workflow ${holder?.workflowId} (${holder?.action} requested by ${holder?.requestedBy}).`,
+      );
+  }
+
+  /** The refusal of an operation whose environment stayed busy for the whole busyTimeout. */
+  busyRefusal(why: string): ApplicationFailure {
+    const what =
+      this.spec.kind === 'window' ? 'The window did not open' : `The ${this.spec.kind} did not start`;
+    return ApplicationFailure.nonRetryable(
+      `${what}: ${this.spec.environment} stayed busy for ${formatDuration(this.settings.windows.busyTimeoutMs)} ` +
+        `(policies.windows.busyTimeout). Nothing was changed. ${why}`,
+      ErrorType.EnvironmentBusy,
+    );
+  }
+
   /** After `takeLock` queued this operation: waits for the grant, then leaves the queue if none came. */
   async awaitGrant(step: StepName, timeoutMs: number): Promise<boolean> {
     let held = await condition(() => this.granted, timeoutMs);
@@ -390,6 +389,7 @@ export class Operation {
     s.decisionDeadline = new Date(Date.now() + this.settings.decisionTimeoutMs).toISOString();
     this.setState('Failed');
     this.events.decisionRequired();
+    this.rollout.report(s, true);
     log.warn('Operation failed; waiting for a decision', {
       environment: s.environment,
       step,
@@ -403,10 +403,9 @@ export class Operation {
     awaited(s.action, 'decision', decision.kind, Date.now() - waitStarted);
     this.pending = undefined;
     Object.assign(s, { awaitingDecision: false, availableDecisions: [], decisionDeadline: undefined });
-    s.decisions.push(decision);
-    const why = decision.reason ? `: ${decision.reason}` : '';
-    this.record.add({ kind: 'decision', step, message: `${describeDecision(decision)}${why}` });
+    this.recordDecision(decision, step);
     this.events.decided();
+    this.rollout.report(s, false);
     return decision;
   }
 
@@ -492,12 +491,9 @@ export class Operation {
         message: 'The history entry was not written: no decision came in time',
       });
     }
-    s.result = result;
-    operationFinished(s.action, result, s.startedAt, s.finishedAt);
-    this.setState(finalState);
+    this.conclude(result, finalState);
     if (entryOnly) this.publishSearchAttributes();
-    if (this.settings.searchAttributes)
-      upsertSearchAttributes([{ key: searchAttributes.result, value: result }]);
+    this.publishResult();
     this.events.finished();
     await this.events.settle();
   }
@@ -532,7 +528,7 @@ export class Operation {
    */
   async handlersFinished(): Promise<void> {
     if (this.recordProtected) await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-    else await condition(allHandlersFinished);
+    else await super.handlersFinished();
   }
 
   /** Cancellation acts as abort: recorded as a decision; the caller finishes and rethrows. */

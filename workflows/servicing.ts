@@ -1,5 +1,4 @@
-import { ApplicationFailure, CancellationScope, isCancellation, log } from '@temporalio/workflow';
-import { ErrorType } from '../contract/errors';
+import { CancellationScope, isCancellation, log } from '@temporalio/workflow';
 import {
   EXAMPLE_INPUT,
   FORWARD_STEPS,
@@ -15,21 +14,11 @@ import {
   type ServicingResult,
 } from '../contract/operation';
 import { isInTargetMode, planAosSteps, type OperationPlan } from '../contract/plan';
-import { formatIssues } from '../contract/validation';
 import { ApprovalGate } from './approval';
 import { Operation, RollbackRequested, stopped } from './operation';
+import { parseWorkflowInput } from './lifecycle';
 import { dryRun } from './plan';
 import { restoreSnapshot } from './restore';
-
-function parseInput(action: Action, raw: unknown) {
-  const parsed = servicingInputSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  throw ApplicationFailure.nonRetryable(
-    `Invalid input for ${WORKFLOW_TYPES[action]}:\n${formatIssues(parsed.error)}\n` +
-      `Nothing was changed. Start it again with an input like ${JSON.stringify(EXAMPLE_INPUT)}`,
-    ErrorType.InvalidInput,
-  );
-}
 
 /**
  * One servicing operation: preflight, flip the flag, restart AOS, verify, record. When a step still
@@ -38,7 +27,10 @@ function parseInput(action: Action, raw: unknown) {
  * decision comes in time. Cancelling the workflow acts as abort.
  */
 export async function runServicing(action: Action, raw: unknown): Promise<ServicingResult | OperationPlan> {
-  const input = parseInput(action, raw);
+  const input = parseWorkflowInput(servicingInputSchema, raw, {
+    workflowType: WORKFLOW_TYPES[action],
+    example: EXAMPLE_INPUT,
+  });
   const { environment } = input;
   if (input.dryRun) return dryRun({ environment, action, requestedBy: input.requestedBy });
   let snapshot: EnvironmentSnapshot | undefined;
@@ -64,7 +56,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     snapshot = await op.step(
       'preflight',
       async () => {
-        await op.takeLock('preflight');
+        await op.lockOrQueue('preflight', input.onBusy === 'wait');
         return op.withRetries('preflight', 'snapshot the environment', () =>
           op.act.snapshotEnvironment.executeWithOptions(op.heartbeatingOptions, [{ environment }]),
         );

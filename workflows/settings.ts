@@ -29,4 +29,6 @@ export const Patches = {
   operationEvents: 'operation-events',
   /** Protected environments wait for approval before anything changes (workflows/approval.ts). */
   approval: 'protected-approval',
+  /** Children of a rollout tell it when they wait for a decision (only children of rollouts check it). */
+  rolloutReport: 'rollout-report',
 } as const;

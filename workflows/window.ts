@@ -27,7 +27,7 @@ import {
   type WindowStatus,
 } from '../contract/operation';
 import type { OperationPlan } from '../contract/plan';
-import { formatIssues } from '../contract/validation';
+import { ROLLOUT_MEMO } from '../contract/rollout';
 import {
   EXAMPLE_WINDOW_INPUT,
   childInput,
@@ -47,19 +47,11 @@ import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
 import { Operation, RollbackRequested, causeOf, stopped } from './operation';
 import { dryRun } from './plan';
+import { parseWorkflowInput } from './lifecycle';
 import { restoreSnapshot } from './restore';
+import { rolloutOf } from './rollout-report';
 import { Patches, now } from './settings';
 import type { disableMaintenanceMode, enableMaintenanceMode } from './index';
-
-function parseInput(raw: unknown) {
-  const parsed = windowInputSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  throw ApplicationFailure.nonRetryable(
-    `Invalid input for maintenanceWindow:\n${formatIssues(parsed.error)}\n` +
-      `Nothing was changed. Start it again with an input like ${JSON.stringify(EXAMPLE_WINDOW_INPUT)}`,
-    ErrorType.InvalidInput,
-  );
-}
 
 /** How a child servicing operation ended, in the window's terms. */
 function childOutcome(err: unknown): { result: Result; message: string; type?: string } {
@@ -81,7 +73,10 @@ function childOutcome(err: unknown): { result: Result; message: string; type?: s
 export async function maintenanceWindow(raw: WindowInput & { dryRun: true }): Promise<OperationPlan>;
 export async function maintenanceWindow(raw: unknown): Promise<WindowResult>;
 export async function maintenanceWindow(raw: unknown): Promise<WindowResult | OperationPlan> {
-  const input = parseInput(raw);
+  const input = parseWorkflowInput(windowInputSchema, raw, {
+    workflowType: WORKFLOW_TYPES.window,
+    example: EXAMPLE_WINDOW_INPUT,
+  });
   const { environment, continued } = input;
   if (input.dryRun) {
     const { requestedBy, duration, changes } = input;
@@ -107,6 +102,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   const { status, record } = op;
   const approval = new ApprovalGate(op);
   const queues = patched(Patches.lockQueue); // after the Operation's own, in the order runs recorded them
+  const rollout = rolloutOf();
   const window: WindowStatus = continued?.status.window ?? { changes: [], extensions: [] };
   status.window = window;
   const summary: string[] = continued?.summary ?? [];
@@ -180,6 +176,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   await op.init();
   if (continued) op.continueFrom(continued);
   const { maximumDurationMs, busyTimeoutMs, busyPollIntervalMs } = op.settings.windows;
+  // A window waits for a busy environment unless told to skip it (a rollout with onBusy skip).
+  const waitsIfBusy = input.onBusy !== 'skip';
   if (!continued && input.duration > maximumDurationMs) {
     throw ApplicationFailure.nonRetryable(
       `Invalid input for maintenanceWindow: duration ${formatDuration(input.duration)} is longer than the maximum of ` +
@@ -189,13 +187,6 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   }
   if (!continued) op.events.started();
   log.info('Maintenance window started', { environment, duration: input.duration });
-
-  const busyRefusal = (why: string) =>
-    ApplicationFailure.nonRetryable(
-      `The window did not open: ${environment} stayed busy for ${formatDuration(busyTimeoutMs)} ` +
-        `(policies.windows.busyTimeout). Nothing was changed. ${why}`,
-      ErrorType.EnvironmentBusy,
-    );
 
   const keysBefore: Record<string, boolean> = { ...continued?.keysBefore };
   const wanted: Record<string, boolean> = Object.fromEntries([
@@ -228,13 +219,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       'preflight',
       async () => {
         await checkKeys();
-        const { queued, holder } = await op.takeLock('preflight', { wait: true });
-        if (queued === undefined) return;
-        op.note(`waiting for ${environment}, number ${queued} in line: it is held by ${holder?.workflowId}`);
-        if (!(await op.awaitGrant('preflight', busyTimeoutMs)))
-          throw busyRefusal(
-            `It was held by workflow ${holder?.workflowId} (${holder?.action} requested by ${holder?.requestedBy}).`,
-          );
+        await op.lockOrQueue('preflight', waitsIfBusy);
       },
       () => (Object.keys(wanted).length > 0 && keepsFound ? 'keys checked, lock taken' : 'lock taken'),
     );
@@ -252,7 +237,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       } catch (err) {
         const busy = err instanceof ApplicationFailure && err.type === ErrorType.EnvironmentBusy;
         if (!busy) throw err;
-        if (Date.now() >= giveUpAt) throw busyRefusal(`Last refusal: ${err.message}`);
+        if (Date.now() >= giveUpAt) throw op.busyRefusal(`Last refusal: ${err.message}`);
         op.note(`waiting for ${environment} to be free: ${err.message}`);
         await sleep(Math.min(busyPollIntervalMs, giveUpAt - Date.now()));
       }
@@ -269,6 +254,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
         {
           workflowId: `${workflowId}-${action}${status.phase === 'rollback' ? '-rollback' : ''}`,
           args: [childInput(input)],
+          // Inside a rollout, the children report to it too (their decisions count there at once).
+          ...(rollout && { memo: { [ROLLOUT_MEMO]: rollout } }),
           staticSummary: `${action === 'enable' ? 'Enable' : 'Disable'} maintenance mode on ${environment} (window ${workflowId})`,
         },
       );

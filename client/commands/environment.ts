@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import { Option, type Command } from 'commander';
 import { forceUnlockUpdate } from '../../contract/environment';
-import { ENVIRONMENT_STATES, logQuery } from '../../contract/operation';
-import { formatHistory, formatHolder, formatList, formatLog, formatStatus } from '../format';
+import { ENVIRONMENT_STATES, logQuery, statusQuery } from '../../contract/operation';
+import { rolloutStatusQuery } from '../../contract/rollout';
+import { formatHistory, formatHolder, formatList, formatLog, formatRollout, formatStatus } from '../format';
 import {
   ExitCode,
   OperatorError,
@@ -12,7 +13,9 @@ import {
   readinessCode,
   resolveOperation,
 } from '../operations';
+import { isRollout } from '../rollouts';
 import { importFirstReleaseHistory } from '../upgrade';
+import { rolloutStatusCode } from './rollouts';
 import { environmentArg, err, me, out, withClient } from './shared';
 
 /** Commands that read or repair an environment: status, list, logs, history, unlock. */
@@ -21,13 +24,26 @@ export function statusCommand(program: Command): void {
   program
     .command('status')
     .description(
-      'The state of an environment and its latest operation, with the decisions it waits for; exits 0 only when it is Deployed and free',
+      'The state of an environment and its latest operation, with the decisions it waits for; exits 0 only when it is Deployed and free. A rollout: its table',
     )
-    .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
+    .argument('<target>', 'an environment from temporal.yaml, or a rollout or operation workflow ID')
     .option('--json', 'print JSON instead of text')
-    .action(async (environment: string, opts: { json?: boolean }) => {
-      process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
-        const status = await environmentStatus(client, c, environment);
+    .action(async (target: string, opts: { json?: boolean }) => {
+      process.exitCode = await withClient(program, undefined, async ({ config: c, client }) => {
+        let environment = target;
+        let operation: { workflowId: string; runId?: string } | undefined;
+        if (!c.environments[target]) {
+          const handle = await resolveOperation(client, c, target);
+          if (await isRollout(handle)) {
+            const s = await handle.query(rolloutStatusQuery);
+            out(opts.json ? JSON.stringify(s, null, 2) : formatRollout(s));
+            return rolloutStatusCode(s);
+          }
+          // One operation by its workflow ID (a rollout's child, say), shown with its environment.
+          environment = (await handle.query(statusQuery)).environment;
+          operation = { workflowId: handle.workflowId };
+        }
+        const status = await environmentStatus(client, c, environment, operation);
         out(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status));
         return readinessCode(status);
       });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { DECISION_HELP, type Action, type DecisionKind } from '../../contract/operation';
 import { resolveOperation, startOperation } from '../operations';
+import { isRollout } from '../rollouts';
+import { followRolloutCommand } from './rollouts';
 import { windowCommand } from './windows';
 import {
   answerCommand,
@@ -9,7 +11,9 @@ import {
   followOperation,
   out,
   showPlan,
+  dryRunOption,
   startOptions,
+  type StartOpts,
   started,
   withClient,
 } from './shared';
@@ -25,11 +29,8 @@ export function servicingCommand(program: Command, action: Action, parent = prog
       `${action === 'enable' ? 'Turn maintenance mode on' : 'Turn maintenance mode off'} for an environment`,
     )
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg);
-  startOptions(command, 'start the operation and return at once').action(
-    async (
-      environment: string,
-      opts: { reason: string; requestedBy: string; wait: boolean; json?: boolean; dryRun?: boolean },
-    ) => {
+  startOptions(dryRunOption(command), 'start the operation and return at once').action(
+    async (environment: string, opts: StartOpts) => {
       process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
         const input = { environment, reason: opts.reason, requestedBy: opts.requestedBy };
         if (planOnly || opts.dryRun) return showPlan(client, c, action, input, !!opts.json);
@@ -72,9 +73,13 @@ export function watchCommand(program: Command): void {
 export function decisionCommand(program: Command, kind: DecisionKind): void {
   const text = {
     description: `Decide on a failed operation: ${DECISION_HELP[kind]}`,
-    target: 'an environment (its current operation) or a workflow ID',
+    target: 'an environment (its current operation), a workflow ID, or a rollout (resume, abort)',
     by: 'who decides (default: your user name)',
   };
   const expected = ({ resume: 'Succeeded', rollback: 'RolledBack', abort: 'Aborted' } as const)[kind];
-  answerCommand(program, kind, text, (handle, json) => followOperation(handle, { json, expected }));
+  answerCommand(program, kind, text, async (handle, json) =>
+    (await isRollout(handle))
+      ? followRolloutCommand(handle, json, kind === 'abort' ? 'Aborted' : 'Succeeded')
+      : followOperation(handle, { json, expected }),
+  );
 }

@@ -219,17 +219,41 @@ export function started(handle: WorkflowHandle & { firstExecutionRunId: string }
   return ExitCode.Ok;
 }
 
+/** What `startOptions` gives a command's action. */
+export interface StartOpts {
+  reason: string;
+  requestedBy: string;
+  wait: boolean;
+  json?: boolean;
+  dryRun?: boolean;
+}
+
+/** What a window does to the configuration keys, for commands that open windows. */
+export interface KeyChangeOpts {
+  enable: string[];
+  disable: string[];
+}
+export function keyChangeOptions(command: Command, forWhat = ''): Command {
+  return command
+    .option('--enable <keys>', `${forWhat}configuration keys to turn on, comma-separated`, listArg, [])
+    .option('--disable <keys>', `${forWhat}configuration keys to turn off, comma-separated`, listArg, []);
+}
+
 /** The options of every command that starts an operation. */
 export function startOptions(command: Command, noWait: string): Command {
   return command
     .option('-r, --reason <text>', 'why (kept in the environment history)', '')
     .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
     .option('--no-wait', noWait)
-    .option('--json', 'print JSON instead of text')
-    .option(
-      '--dry-run',
-      'print what it would do, read with read-only calls, and change nothing (as `maint plan`)',
-    );
+    .option('--json', 'print JSON instead of text');
+}
+
+/** `--dry-run` of the commands that start an operation (`maint plan` runs the same). */
+export function dryRunOption(command: Command): Command {
+  return command.option(
+    '--dry-run',
+    'print what it would do, read with read-only calls, and change nothing (as `maint plan`)',
+  );
 }
 
 /**
@@ -273,7 +297,7 @@ export interface AnswerText {
  */
 export function answerCommand(
   program: Command,
-  kind: DecisionKind | ApprovalKind,
+  kind: DecisionKind | ApprovalKind | 'pause',
   text: AnswerText,
   followAfter: (handle: WorkflowHandle, json: boolean) => Promise<number>,
 ): void {

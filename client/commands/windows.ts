@@ -9,13 +9,16 @@ import {
   environmentArg,
   err,
   followOperation,
-  listArg,
+  keyChangeOptions,
   me,
   out,
   showPlan,
+  dryRunOption,
   startOptions,
   started,
   withClient,
+  type KeyChangeOpts,
+  type StartOpts,
 } from './shared';
 
 /** Commands for maintenance windows: window, end-window, extend-window. */
@@ -27,23 +30,10 @@ export function windowCommand(program: Command, parent = program): void {
     .command('window')
     .description('Open a maintenance window: enable, apply configuration-key changes, wait, disable')
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
-    .requiredOption('-d, --duration <duration>', 'how long it stays open: ISO 8601 ("PT2H") or minutes')
-    .option('--enable <keys>', 'configuration keys to turn on, comma-separated', listArg, [])
-    .option('--disable <keys>', 'configuration keys to turn off, comma-separated', listArg, []);
-  startOptions(window, 'return once started, not once the window is open').action(
-    async (
-      environment: string,
-      opts: {
-        duration: string;
-        enable: string[];
-        disable: string[];
-        reason: string;
-        requestedBy: string;
-        wait: boolean;
-        json?: boolean;
-        dryRun?: boolean;
-      },
-    ) => {
+    .requiredOption('-d, --duration <duration>', 'how long it stays open: ISO 8601 ("PT2H") or minutes');
+  keyChangeOptions(window);
+  startOptions(dryRunOption(window), 'return once started, not once the window is open').action(
+    async (environment: string, opts: { duration: string } & KeyChangeOpts & StartOpts) => {
       process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
         const input = {
           environment,

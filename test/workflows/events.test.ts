@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { temporal } from '@temporalio/proto';
 import { HTTP } from 'cloudevents';
 import type { OperationEvent } from '../../contract/events';
 import {
@@ -17,6 +16,7 @@ import {
 } from '../../contract/operation';
 import type { WindowResult } from '../../contract/window';
 import { disableMaintenanceMode, enableMaintenanceMode, maintenanceWindow } from '../../workflows';
+import { recordHistory, type HistoryEvent } from '../helpers/record-history';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
@@ -82,7 +82,6 @@ const start = <W extends typeof enableMaintenanceMode | typeof maintenanceWindow
     args: [{ environment: bed.env.name, requestedBy: 'test', reason: 'events test', ...extra }],
   });
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 /** The delivery activity of `id` to the sink named `sink`: when it was scheduled and when it ended, as history positions. */
 function delivery(history: HistoryEvent[], id: string, sink: string) {
   const scheduled = history.find((e) => {
@@ -102,17 +101,6 @@ function delivery(history: HistoryEvent[], id: string, sink: string) {
   )!;
   return { scheduled: Number(scheduled.eventId), ended: Number(ended.eventId) };
 }
-/** With RECORD_HISTORY_DIR set, saves a replay fixture (test/replay/histories/<commit>/). */
-function record(file: string, workflowId: string, history: HistoryEvent[]) {
-  const dir = process.env.RECORD_HISTORY_DIR;
-  if (!dir) return;
-  // The time-skipping server leaves out the workflow ID, which replay needs.
-  const json = JSON.parse(historyToJSON({ events: history }));
-  json.events[0].workflowExecutionStartedEventAttributes.workflowId = workflowId;
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, file), JSON.stringify(json, null, 2));
-}
-
 const scheduledActivity = (history: HistoryEvent[], name: string) =>
   Number(history.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name)!.eventId);
 
@@ -140,7 +128,7 @@ describe('operation events (CloudEvents to a webhook, a failing webhook and a fi
       result = await handle.result();
       log = await handle.query(logQuery);
       history = (await handle.fetchHistory()).events ?? [];
-      record('enable-resumed-with-events.json', workflowId, history);
+      recordHistory('enable-resumed-with-events.json', workflowId, history);
     });
   });
   afterAll(() => withWorker(async () => (await start(disableMaintenanceMode)).result()));
@@ -237,7 +225,7 @@ describe('window events', () => {
         duration: 'PT30M',
       });
       const done = (await handle.result()) as unknown as WindowResult;
-      record('window-with-events.json', handle.workflowId, (await handle.fetchHistory()).events ?? []);
+      recordHistory('window-with-events.json', handle.workflowId, (await handle.fetchHistory()).events ?? []);
       return { result: done, workflowId: handle.workflowId };
     });
     expect(result.result).toBe('Succeeded');

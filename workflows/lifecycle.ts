@@ -1,0 +1,175 @@
+import type { QueryDefinition } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { z } from 'zod';
+import { ErrorType } from '../contract/errors';
+import { formatIssues } from '../contract/validation';
+import {
+  decisionInputSchema,
+  describeDecision,
+  logQuery,
+  searchAttributes,
+  type Decision,
+  type LifecycleKind,
+  type StepName,
+} from '../contract/operation';
+import { callerIdentity } from './caller';
+import { operationFinished, operationStarted } from './metrics';
+import type { LogBook } from './operation-record';
+import { now } from './settings';
+
+/** What the status of every workflow the product runs has: who asked, why, its state, decisions, result. */
+export interface LifecycleStatus {
+  operationId: string;
+  requestedBy: string;
+  reason: string;
+  state: string;
+  startedAt: string;
+  finishedAt?: string;
+  result?: string;
+  decisions: Decision[];
+}
+
+/**
+ * A workflow's input, checked as the CLI checks it: a bad one (typed into the Web UI, say) fails the
+ * workflow at once, non-retryable, naming each field and showing an input that works.
+ */
+export function parseWorkflowInput<T extends z.ZodTypeAny>(
+  schema: T,
+  raw: unknown,
+  {
+    workflowType,
+    example,
+    nothing = 'Nothing was changed.',
+  }: { workflowType: string; example: unknown; nothing?: string },
+): z.infer<T> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw ApplicationFailure.nonRetryable(
+    `Invalid input for ${workflowType}:\n${formatIssues(parsed.error)}\n` +
+      `${nothing} Start it again with an input like ${JSON.stringify(example)}`,
+    ErrorType.InvalidInput,
+  );
+}
+
+/** Why an operator's answer (`{"by", "reason"}` and kin) is not valid input, or undefined when it is. */
+export function inputRefusal(
+  payload: unknown,
+  schema: z.ZodTypeAny = decisionInputSchema,
+): string | undefined {
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return undefined;
+  return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
+}
+
+/** An operator's answer as a decision, with the client identity its sender gave (if any). */
+export function decisionFrom(
+  kind: Decision['kind'],
+  payload: unknown,
+  step: StepName | null,
+  schema: z.ZodType<{ by: string; reason: string }, z.ZodTypeDef, unknown> = decisionInputSchema,
+): Decision {
+  const { by, reason } = schema.parse(payload);
+  const identity = callerIdentity();
+  return { kind, by, reason, at: now(), step, ...(identity && { identity }) };
+}
+
+/**
+ * The lifecycle every workflow type shares (servicing operations, windows, rollouts): the status and
+ * log queries, the log, Current Details in the Web UI, the search attributes, decisions recorded,
+ * the metrics of start and finish, and waiting for handlers before the workflow returns. A workflow
+ * type adds its steps (Operation: activities, the lock, the history; Rollout: child operations).
+ */
+export abstract class Lifecycle<S extends LifecycleStatus> {
+  /** Whether the custom search attributes are registered on the server (from the worker's settings). */
+  protected searchAttributesOn = false;
+
+  constructor(
+    readonly status: S,
+    private readonly book: LogBook,
+    private readonly kind: LifecycleKind,
+    statusQuery: QueryDefinition<S>,
+    { continued }: { continued: boolean },
+  ) {
+    if (!continued) operationStarted(kind);
+    setHandler(statusQuery, () => this.status, {
+      description: 'State, progress, failure and the answers it waits for',
+    });
+    setHandler(logQuery, () => this.book.log, {
+      description: 'The log: steps, attempts, errors, decisions',
+    });
+  }
+
+  /** The Web UI's Current Details (Markdown). */
+  protected abstract details(): string;
+
+  /** Whether the state goes to the MaintenanceState search attribute now. */
+  protected statePublished(): boolean {
+    return this.searchAttributesOn;
+  }
+
+  /** Told of each state change, after the search attribute. */
+  protected stateChanged(_state: S['state']): void {}
+
+  publish(): void {
+    setCurrentDetails(this.details());
+  }
+
+  note(message: string): void {
+    this.book.add({ kind: 'note', message });
+    this.publish();
+  }
+
+  setState(state: S['state']): void {
+    this.status.state = state;
+    if (this.statePublished()) upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
+    this.stateChanged(state);
+    this.publish();
+  }
+
+  /** MaintenanceEnvironment (when there is one), Action and State. */
+  publishSearchAttributes(environment?: string): void {
+    if (!this.searchAttributesOn) return;
+    upsertSearchAttributes([
+      ...(environment ? [{ key: searchAttributes.environment, value: environment }] : []),
+      { key: searchAttributes.action, value: this.kind },
+      { key: searchAttributes.state, value: this.status.state },
+    ]);
+  }
+
+  /** Keeps a decision in the status and the log. */
+  recordDecision(decision: Decision, step?: StepName): void {
+    this.status.decisions.push(decision);
+    const why = decision.reason ? `: ${decision.reason}` : '';
+    this.book.add({
+      kind: 'decision',
+      ...(step && { step }),
+      message: `${describeDecision(decision)}${why}`,
+    });
+  }
+
+  /** The result and the final state, with the finish metrics; `publishResult` follows. */
+  protected conclude(result: NonNullable<S['result']>, finalState: S['state']): void {
+    const s = this.status;
+    s.result = result;
+    operationFinished(this.kind, result, s.startedAt, s.finishedAt ?? now());
+    this.setState(finalState);
+  }
+
+  /** MaintenanceResult. */
+  protected publishResult(): void {
+    if (this.searchAttributesOn && this.status.result)
+      upsertSearchAttributes([{ key: searchAttributes.result, value: this.status.result }]);
+  }
+
+  /** Waits for running handlers before the workflow returns. */
+  async handlersFinished(): Promise<void> {
+    await condition(allHandlersFinished);
+  }
+}

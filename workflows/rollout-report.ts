@@ -1,0 +1,33 @@
+import { getExternalWorkflowHandle, log, patched, workflowInfo } from '@temporalio/workflow';
+import type { OperationStatus } from '../contract/operation';
+import { ROLLOUT_MEMO, childReportSignal } from '../contract/rollout';
+import { Patches } from './settings';
+
+/** The rollout that started this operation (or the window around it), from the memo it set; undefined otherwise. */
+export function rolloutOf(): string | undefined {
+  const id = workflowInfo().memo?.[ROLLOUT_MEMO];
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * Tells the rollout that started this operation when it waits for a decision, and when it got one, so
+ * that the rollout counts the error at once (the decision is still taken here). One signal each way:
+ * cheap, and deterministic on both sides. Operations outside a rollout send nothing and check no patch.
+ */
+export class RolloutReport {
+  // Checked on construction, before the first await (see Operation), and only in a rollout's children.
+  private readonly rollout = rolloutOf() && patched(Patches.rolloutReport) ? rolloutOf() : undefined;
+
+  report(s: OperationStatus, awaitingDecision: boolean): void {
+    if (!this.rollout) return;
+    const report = {
+      environment: s.environment,
+      workflowId: s.operationId,
+      awaitingDecision,
+      ...(awaitingDecision && s.failure && { error: s.failure.error }),
+    };
+    void getExternalWorkflowHandle(this.rollout)
+      .signal(childReportSignal, report)
+      .catch((err: Error) => log.warn('Could not tell the rollout', { error: err.message }));
+  }
+}
