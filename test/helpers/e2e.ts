@@ -1,7 +1,19 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { LoadedConfig } from '../../config/load';
 import { createWorker } from '../../worker/create-worker';
 import { cli, type CliRun } from './cli';
-import { startTestEnvironment, type TestEnvironment } from './environment';
+import {
+  observeEnvironment,
+  startTestEnvironment,
+  type Observed,
+  type TestEnvironment,
+  type TestEnvironmentOptions,
+} from './environment';
+import {
+  startFleetOfEnvironments,
+  type FleetOfEnvironments,
+  type FleetOfEnvironmentsOptions,
+} from './fleet-of-environments';
 import { createDevServerEnv, workflowBundle } from './temporal';
 
 export interface EndToEnd {
@@ -10,40 +22,68 @@ export interface EndToEnd {
   /** The operator CLI against this environment's temporal.yaml. */
   maint(...args: string[]): Promise<CliRun>;
   /** What users would see: the flag, and each running AOS with the mode it read. */
-  observe(): Promise<{ flag: number; running: string[] }>;
+  observe(): Promise<Observed>;
   stop(): Promise<void>;
 }
 
-/** The real dev server, a real fleet, and a worker with the real activities, as `npm start` runs them. */
-export async function startEndToEnd(
-  options: Parameters<typeof startTestEnvironment>[1] = {},
-  server: Parameters<typeof createDevServerEnv>[0] = {},
-): Promise<EndToEnd> {
-  const temporal = await createDevServerEnv(server);
-  const env = await startTestEnvironment(temporal, options);
-  const { worker, close } = await createWorker(env.config, {
+/** A worker with the real activities, in this process, as `npm start` runs it; resolves to how to stop it. */
+async function runWorker(
+  temporal: TestWorkflowEnvironment,
+  config: LoadedConfig,
+): Promise<() => Promise<void>> {
+  const { worker, close } = await createWorker(config, {
     connection: temporal.nativeConnection,
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
+  return async () => {
+    worker.shutdown();
+    await running;
+    await close();
+  };
+}
+
+/** The real dev server, a real fleet, and a worker with the real activities, as `npm start` runs them. */
+export async function startEndToEnd(
+  options: TestEnvironmentOptions = {},
+  server: Parameters<typeof createDevServerEnv>[0] = {},
+): Promise<EndToEnd> {
+  const temporal = await createDevServerEnv(server);
+  const env = await startTestEnvironment(temporal, options);
+  const stopWorker = await runWorker(temporal, env.config);
   return {
     temporal,
     env,
     maint: (...args) => cli(env.configFile, args),
-    async observe() {
-      const aos = await env.fleet.listAos();
-      return {
-        flag: env.readFlag(),
-        running: aos
-          .filter((a) => a.status === 'running')
-          .map((a) => `${a.id}${a.maintenanceMode ? ' (maintenance)' : ''}`),
-      };
-    },
+    observe: () => observeEnvironment(env.fleet, env.databaseFile),
     async stop() {
-      worker.shutdown();
-      await running;
-      await close();
+      await stopWorker();
       await env.stop();
+      await temporal.teardown();
+    },
+  };
+}
+
+export interface FleetEndToEnd {
+  temporal: TestWorkflowEnvironment;
+  fleet: FleetOfEnvironments;
+  /** The operator CLI against the fleet's temporal.yaml. */
+  maint(...args: string[]): Promise<CliRun>;
+  stop(): Promise<void>;
+}
+
+/** As startEndToEnd, with many environments served by one supervisor (see startFleetOfEnvironments). */
+export async function startFleetEndToEnd(options: FleetOfEnvironmentsOptions = {}): Promise<FleetEndToEnd> {
+  const temporal = await createDevServerEnv();
+  const fleet = await startFleetOfEnvironments(temporal, options);
+  const stopWorker = await runWorker(temporal, fleet.config);
+  return {
+    temporal,
+    fleet,
+    maint: (...args) => cli(fleet.configFile, args),
+    async stop() {
+      await stopWorker();
+      await fleet.stop();
       await temporal.teardown();
     },
   };

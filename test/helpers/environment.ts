@@ -41,45 +41,37 @@ function fleetCommands(url: string, databaseFile: string): Record<string, unknow
   return capabilities;
 }
 
+/** What every test's temporal.yaml says besides its environments: its policies, events and schedules. */
+export interface TestConfigOptions {
+  heartbeatTimeout?: string;
+  decisionTimeout?: string;
+  /** Default: long enough that days skipped on the time-skipping server do not fill the entity's history. */
+  lockCheckInterval?: string;
+  continueAsNewAfterEvents?: number;
+  /** `events:` of temporal.yaml (sinks; file paths relative to the environment's folder). */
+  events?: object;
+  approvalTimeout?: string;
+  schedules?: Record<string, unknown>[];
+}
+
 /**
- * A real fleet (supervisor + 5 AOS, processes unless aosMode is "inprocess", + SQLite file) in a temp folder, and a temporal.yaml
- * that points at it and at the `temporal` server, with a fast retry policy so faults resolve quickly.
- * Tests that inject faults say so with `faults: true`; the supervisor refuses them otherwise.
+ * Writes `dir/temporal.yaml` for `environments`, pointing at the `temporal` server on a task queue of
+ * its own, with a fast retry policy so that faults resolve quickly; returns its path.
  */
-export async function startTestEnvironment(
+export function writeTestConfig(
+  dir: string,
   temporal: { address: string; supportsTimeSkipping: boolean },
+  environments: Record<string, object>,
   {
-    name = 'contoso-sandbox',
-    topology = { interactive: 3, batch: 2 },
-    aosStartupMs = 50,
-    aosMode = 'process' as AosMode,
     heartbeatTimeout = '10s',
     decisionTimeout = '7d',
-    faults = false,
-    // Long enough that days skipped on the time-skipping server do not fill the entity's history.
     lockCheckInterval = temporal.supportsTimeSkipping ? '1h' : '5m',
     continueAsNewAfterEvents = 5000,
-    /** `events:` of temporal.yaml (sinks; file paths relative to the environment's folder). */
-    events = undefined as object | undefined,
-    protected: isProtected = false,
+    events,
     approvalTimeout = '24h',
-    schedules = [] as Record<string, unknown>[],
-    /** Reach the fleet only through the commands of examples/fleet-commands (the command driver). */
-    commands = false,
-  } = {},
-): Promise<TestEnvironment> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
-  const databaseFile = path.join(dir, `${name}.db`);
-  const fleetProcess = await startFleet({
-    environment: name,
-    databaseFile,
-    port: 0,
-    topology,
-    aosStartupMs,
-    aosMode,
-    logFile: path.join(dir, 'fleet.log'),
-    faults,
-  });
+    schedules = [],
+  }: TestConfigOptions = {},
+): string {
   const configFile = path.join(dir, 'temporal.yaml');
   fs.writeFileSync(
     configFile,
@@ -109,21 +101,102 @@ export async function startTestEnvironment(
         windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
       },
       ...(events && { events }),
-      environments: {
-        [name]: {
-          driver: 'fleet',
-          supervisorPort: Number(new URL(fleetProcess.url).port),
-          database: databaseFile,
-          topology,
-          aosStartupMs,
-          aosMode,
-          faults,
-          protected: isProtected,
-          ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile) }),
-        },
-      },
+      environments,
       schedules,
     }),
+  );
+  return configFile;
+}
+
+/** The environment's CONFIGURATIONMODE flag, read from its database. */
+export function readFlag(databaseFile: string): number {
+  const db = new Database(databaseFile, { readonly: true });
+  try {
+    return (
+      db.prepare("SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = 'CONFIGURATIONMODE'").get() as {
+        VALUE: number;
+      }
+    ).VALUE;
+  } finally {
+    db.close();
+  }
+}
+
+export interface Observed {
+  flag: number;
+  /** Each running AOS, with " (maintenance)" when it read maintenance mode at start. */
+  running: string[];
+}
+
+/** What users would see of an environment: the flag, and each running AOS with the mode it read. */
+export async function observeEnvironment(fleet: FleetClient, databaseFile: string): Promise<Observed> {
+  const aos = await fleet.listAos();
+  return {
+    flag: readFlag(databaseFile),
+    running: aos
+      .filter((a) => a.status === 'running')
+      .map((a) => `${a.id}${a.maintenanceMode ? ' (maintenance)' : ''}`),
+  };
+}
+
+export interface TestEnvironmentOptions extends TestConfigOptions {
+  name?: string;
+  topology?: { interactive: number; batch: number };
+  aosStartupMs?: number;
+  aosMode?: AosMode;
+  /** Tests that inject faults say so; the supervisor refuses them otherwise. */
+  faults?: boolean;
+  protected?: boolean;
+  /** Reach the fleet only through the commands of examples/fleet-commands (the command driver). */
+  commands?: boolean;
+}
+
+/**
+ * A real fleet (supervisor + 5 AOS, processes unless aosMode is "inprocess", + SQLite file) in a temp
+ * folder, and a temporal.yaml that points at it and at the `temporal` server (see writeTestConfig).
+ */
+export async function startTestEnvironment(
+  temporal: { address: string; supportsTimeSkipping: boolean },
+  {
+    name = 'contoso-sandbox',
+    topology = { interactive: 3, batch: 2 },
+    aosStartupMs = 50,
+    aosMode = 'process',
+    faults = false,
+    protected: isProtected = false,
+    commands = false,
+    ...configOptions
+  }: TestEnvironmentOptions = {},
+): Promise<TestEnvironment> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `maint-${name}-`));
+  const databaseFile = path.join(dir, `${name}.db`);
+  const fleetProcess = await startFleet({
+    environment: name,
+    databaseFile,
+    port: 0,
+    topology,
+    aosStartupMs,
+    aosMode,
+    logFile: path.join(dir, 'fleet.log'),
+    faults,
+  });
+  const configFile = writeTestConfig(
+    dir,
+    temporal,
+    {
+      [name]: {
+        driver: 'fleet',
+        supervisorPort: Number(new URL(fleetProcess.url).port),
+        database: databaseFile,
+        topology,
+        aosStartupMs,
+        aosMode,
+        faults,
+        protected: isProtected,
+        ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile) }),
+      },
+    },
+    configOptions,
   );
   return {
     name,
@@ -132,18 +205,7 @@ export async function startTestEnvironment(
     configFile,
     fleet: new FleetClient(fleetProcess.url),
     databaseFile,
-    readFlag() {
-      const db = new Database(databaseFile, { readonly: true });
-      try {
-        return (
-          db.prepare("SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = 'CONFIGURATIONMODE'").get() as {
-            VALUE: number;
-          }
-        ).VALUE;
-      } finally {
-        db.close();
-      }
-    },
+    readFlag: () => readFlag(databaseFile),
     async stop() {
       await fleetProcess.stop();
       fs.rmSync(dir, { recursive: true, force: true });
