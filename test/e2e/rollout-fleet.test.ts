@@ -1,0 +1,154 @@
+import type { Observed } from '../helpers/environment';
+import { startCli } from '../helpers/cli';
+import { startFleetEndToEnd, type FleetEndToEnd } from '../helpers/e2e';
+
+/** Ten in-process environments (env-01..env-10, tag sandbox) on one supervisor, the dev server, a worker; the CLI as operators run it. */
+let e2e: FleetEndToEnd;
+beforeAll(async () => {
+  e2e = await startFleetEndToEnd({ count: 10, tags: ['sandbox'] });
+});
+afterAll(() => e2e?.stop());
+afterEach(() => Promise.all(e2e.fleet.names.map((name) => e2e.fleet.fleet(name).clearFaults())));
+
+const EVERY_AOS = ['aos-1', 'aos-2', 'aos-3'];
+const NORMAL: Observed = { flag: 0, running: EVERY_AOS };
+/** One interactive and one batch AOS, both started after the flag was set. */
+const IN_MAINTENANCE: Observed = { flag: 1, running: ['aos-1 (maintenance)', 'aos-3 (maintenance)'] };
+
+const rolloutId = (stdout: string) => /Started rollout (\S+) /.exec(stdout)![1];
+const row = (environment: string, state: string, result = '') =>
+  new RegExp(`^${environment}\\s+${state}\\s+${result}`, 'm');
+
+/** Every environment as the fleet shows it, by name. */
+async function observeAll(): Promise<Record<string, Observed>> {
+  const names = e2e.fleet.names;
+  return Object.fromEntries(await Promise.all(names.map(async (n) => [n, await e2e.fleet.observe(n)])));
+}
+
+/** How many of the rollout's child workflows were open at once, from their start and close times on the server. */
+async function mostChildrenAtOnce(id: string): Promise<number> {
+  const children = await Promise.all(
+    e2e.fleet.names.map((n) => e2e.temporal.client.workflow.getHandle(`${id}-${n}`).describe()),
+  );
+  // At the same instant a close comes before a start: a slot freed and refilled is not an overlap.
+  const edges = children
+    .flatMap((c) => [
+      { at: c.startTime.getTime(), delta: 1 },
+      { at: c.closeTime!.getTime(), delta: -1 },
+    ])
+    .sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let open = 0;
+  let most = 0;
+  for (const { delta } of edges) most = Math.max(most, (open += delta));
+  return most;
+}
+
+describe('maint rollout over 10 in-process environments on one supervisor', () => {
+  it('enables all 10 at most 4 at once, then disable --tag brings them all back', async () => {
+    const enabled = await e2e.maint(
+      'rollout',
+      'enable',
+      '--tag',
+      'sandbox',
+      '--max-concurrency',
+      '4',
+      '--max-errors',
+      '0',
+      '--reason',
+      'e2e',
+    );
+    expect(enabled.stderr).toBe('');
+    expect(enabled.code).toBe(0);
+    for (const name of e2e.fleet.names) expect(enabled.stdout).toMatch(row(name, 'Done', 'Succeeded'));
+    expect(enabled.stdout).toContain(
+      '10 succeeded, 0 failed, 0 skipped, 0 not started, 0 running of 10; 0 errors',
+    );
+    expect(Object.values(await observeAll())).toEqual(Array(10).fill(IN_MAINTENANCE));
+    // The first four start together, so the limit is reached, and never passed.
+    expect(await mostChildrenAtOnce(rolloutId(enabled.stdout))).toBe(4);
+
+    const disabled = await e2e.maint(
+      'rollout',
+      'disable',
+      '--tag',
+      'sandbox',
+      '--max-concurrency',
+      '4',
+      '--reason',
+      'e2e',
+    );
+    expect(disabled.code).toBe(0);
+    expect(disabled.stdout).toContain(
+      '10 succeeded, 0 failed, 0 skipped, 0 not started, 0 running of 10; 0 errors',
+    );
+    expect(Object.values(await observeAll())).toEqual(Array(10).fill(NORMAL));
+    expect(await mostChildrenAtOnce(rolloutId(disabled.stdout))).toBe(4);
+  });
+
+  it('maxErrors 0 and a persistent fault on env-02: no new start, and exactly env-01 and env-03 changed', async () => {
+    expect(Object.values(await observeAll())).toEqual(Array(10).fill(NORMAL));
+    // env-02's AOS never start again. Its operation gives up after a few retry rounds (about 4 s);
+    // env-01 and env-03 start slowly (8 s), so the error counts while they are still in flight.
+    await e2e.fleet.fleet('env-02').setFaults({
+      startFailures: Object.fromEntries(EVERY_AOS.map((id) => [id, 1000])),
+    });
+    for (const name of ['env-01', 'env-03'])
+      await e2e.fleet
+        .fleet(name)
+        .setFaults({ startDelayMs: Object.fromEntries(EVERY_AOS.map((id) => [id, 8000])) });
+
+    const rollout = startCli(e2e.fleet.configFile, [
+      'rollout',
+      'enable',
+      '--tag',
+      'sandbox',
+      '--max-concurrency',
+      '3',
+      '--max-errors',
+      '0',
+      '--reason',
+      'e2e',
+    ]);
+    await rollout.waitFor('stdout', row('env-02', 'AwaitingDecision'));
+    await rollout.waitFor('stdout', row('env-01', 'Done', 'Succeeded'));
+    await rollout.waitFor('stdout', row('env-03', 'Done', 'Succeeded'));
+    const id = rolloutId(rollout.stdout());
+    const child = `${id}-env-02`;
+
+    // The in-flight ones finished; the rollout waits for the decision on env-02 and starts nothing more.
+    const waiting = await e2e.maint('status', id);
+    expect(waiting.code).toBe(6);
+    expect(waiting.stdout).toContain(`${id}: Draining`);
+    expect(waiting.stdout).toMatch(row('env-02', 'AwaitingDecision'));
+    for (const name of e2e.fleet.names.slice(3)) expect(waiting.stdout).toMatch(row(name, 'Pending'));
+    expect(waiting.stdout).toContain('No new environment started: 1 error, more than maxErrors 0');
+    expect(waiting.stdout).toContain(`env-02 waits for a decision: maint resume|rollback|abort ${child}`);
+    const failed = { flag: 1, running: [] };
+    expect(await observeAll()).toEqual({
+      'env-01': IN_MAINTENANCE,
+      'env-02': failed,
+      'env-03': IN_MAINTENANCE,
+      ...Object.fromEntries(e2e.fleet.names.slice(3).map((n) => [n, NORMAL])),
+    });
+
+    // The operator clears the cause and rolls env-02 back; then the rollout ends.
+    await e2e.fleet.fleet('env-02').clearFaults();
+    const rolledBack = await e2e.maint('rollback', child, '--reason', 'AOS fixed, retry later');
+    expect(rolledBack.code).toBe(0);
+    expect(rolledBack.stdout).toContain('env-02 is Deployed (RolledBack).');
+
+    const ended = await rollout.exit;
+    expect(ended.code).toBe(1);
+    const table = ended.stdout.slice(ended.stdout.indexOf(`${id}: Failed`));
+    expect(table).toMatch(row('env-01', 'Done', 'Succeeded'));
+    expect(table).toMatch(row('env-02', 'Done', 'RolledBack'));
+    expect(table).toMatch(row('env-03', 'Done', 'Succeeded'));
+    for (const name of e2e.fleet.names.slice(3)) expect(table).toMatch(row(name, 'Done', 'NotStarted'));
+    expect(table).toContain('2 succeeded, 1 failed, 0 skipped, 7 not started, 0 running of 10; 1 errors');
+    expect(await observeAll()).toEqual({
+      'env-01': IN_MAINTENANCE,
+      'env-03': IN_MAINTENANCE,
+      ...Object.fromEntries(['env-02', ...e2e.fleet.names.slice(3)].map((n) => [n, NORMAL])),
+    });
+  });
+});
