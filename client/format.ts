@@ -203,7 +203,7 @@ export function formatRollout(r: RolloutStatus | RolloutResult): string {
   );
   const c = r.counts;
   const head = 'state' in r ? `${r.operationId}: ${r.result ?? r.state}` : `${r.operationId}: ${r.result}`;
-  const counts = `${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.notStarted} not started, ${c.inFlight} running of ${c.targets}; ${c.errors} errors`;
+  const counts = `${c.succeeded} succeeded, ${c.failed} failed, ${c.skipped} skipped, ${c.notStarted} not started, ${c.inFlight} running of ${c.targets}; ${c.errors} error${c.errors === 1 ? '' : 's'}`;
   const limits = 'maxErrors' in r ? ` (maxErrors ${r.maxErrors}, maxConcurrency ${r.maxConcurrency})` : '';
   const stopped = r.stopped ? `\nNo new environment started: ${r.stopped}` : '';
   const waiting = r.environments

@@ -144,7 +144,7 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
     expect(table).toMatch(row('env-02', 'Done', 'RolledBack'));
     expect(table).toMatch(row('env-03', 'Done', 'Succeeded'));
     for (const name of e2e.fleet.names.slice(3)) expect(table).toMatch(row(name, 'Done', 'NotStarted'));
-    expect(table).toContain('2 succeeded, 1 failed, 0 skipped, 7 not started, 0 running of 10; 1 errors');
+    expect(table).toContain('2 succeeded, 1 failed, 0 skipped, 7 not started, 0 running of 10; 1 error');
     expect(await observeAll()).toEqual({
       'env-01': IN_MAINTENANCE,
       'env-03': IN_MAINTENANCE,
