@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:scale -- [--environments N] [--concurrency 1,10,50] [--aos-startup-ms MS]`: enables then
+ * `npm run bench:scale -- [--environments N] [--concurrency 1,10,50] [--rollout-concurrency 50] [--aos-startup-ms MS]`: enables then
  * disables N in-process environments (one supervisor) at each concurrency, through one worker on the
  * dev server; and, in the same run on the same server and worker process, a floor: a trivial workflow
  * with as many no-op activities as an operation runs. Prints and writes JSON (p50/p95 per operation,
- * throughput, the worker's and the dev server's peak RSS and CPU) and a vega-lite spec of latency
- * against concurrency next to it.
+ * throughput, the worker's and the dev server's peak RSS and CPU), the time of a rollout of every
+ * environment at `--rollout-concurrency` (50) against its ideal, and a chart of latency against
+ * concurrency (SVG, and its vega-lite spec) next to it.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -18,16 +19,16 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import YAML from 'yaml';
 import type { TopLevelSpec } from 'vega-lite';
 import { z } from 'zod';
-import { loadConfig } from '../config/load';
-import type { ServicingResult } from '../contract/operation';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startRollout } from '../client/rollouts';
+import { loadConfig, type LoadedConfig } from '../config/load';
 import { describeIssues } from '../fleet/schemas';
-import { startSupervisor } from '../fleet/launch';
+import { startSupervisor, type RunningSupervisor } from '../fleet/launch';
 import { projectRoot } from '../scripts/binaries';
 import { createDevServerEnv } from '../test/helpers/temporal';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../workflows';
 import type { FloorInput } from './floor-workflow';
 import { benchFloor } from './floor-workflow';
-import type { Usage } from './proc-stats';
 import { childPids, sampleUsage } from './proc-stats';
 import { renderSvg } from './chart';
 
@@ -42,6 +43,8 @@ const argsSchema = z
       .transform((list) => list.split(',').map(Number))
       .optional(),
     aosStartupMs: z.coerce.number().int().min(0).max(10_000).default(50),
+    /** The rollout's maxConcurrency (at most the number of environments). */
+    rolloutConcurrency: z.coerce.number().int().min(1).max(1000).default(50),
     out: z.string().min(1).default(path.join(projectRoot(), 'bench/results')),
   })
   .strict()
@@ -146,6 +149,7 @@ function writeConfig(
         topology: { interactive: 2, batch: 1 },
         aosStartupMs,
         aosMode: 'inprocess',
+        tags: ['bench'],
       },
     ]),
   );
@@ -181,12 +185,27 @@ async function activitiesOf(client: Client, workflowId: string): Promise<FloorIn
   };
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+/** What a run measures on: the dev server, one supervisor of in-process environments, the bench worker. */
+interface Bench {
+  args: z.infer<typeof argsSchema>;
+  dir: string;
+  names: string[];
+  temporal: TestWorkflowEnvironment;
+  client: Client;
+  config: LoadedConfig;
+  supervisor: RunningSupervisor;
+  supervisorStartMs: number;
+  devServerPid?: number;
+  worker: ChildProcess;
+  floorQueue: string;
+  run: string;
+  failures: string[];
+}
+
+async function setUp(args: z.infer<typeof argsSchema>): Promise<Bench> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-scale-'));
   const names = Array.from({ length: args.environments }, (_, i) => `env-${String(i + 1).padStart(4, '0')}`);
   const temporal = await createDevServerEnv();
-  const devServerPid = childPids(process.pid, 'temporal')[0];
   const supervisorBegan = performance.now();
   const supervisor = await startSupervisor({
     spec: {
@@ -208,141 +227,224 @@ async function main(): Promise<void> {
     names,
     args.aosStartupMs,
   );
-  const { taskQueue } = loadConfig(configFile, {}).temporal;
   const floorQueue = 'bench-scale-floor';
-  const worker = await startWorker(configFile, floorQueue, dir);
-  const client = temporal.client;
-  const run = Date.now().toString(36);
-  const operation = (wf: typeof enableMaintenanceMode, environment: string, id: string) =>
-    client.workflow.execute(wf, {
-      workflowId: `bench-${run}-${id}`,
-      taskQueue,
-      args: [{ environment, requestedBy: 'bench', reason: 'scale benchmark' }],
-    });
-  const failures: string[] = [];
-  const checked = async (result: Promise<ServicingResult>): Promise<void> => {
-    const { result: outcome, environment, action } = await result;
-    if (outcome !== 'Succeeded') failures.push(`${action} ${environment}: ${outcome}`);
+  return {
+    args,
+    dir,
+    names,
+    temporal,
+    client: temporal.client,
+    config: loadConfig(configFile, {}),
+    supervisor,
+    supervisorStartMs,
+    devServerPid: childPids(process.pid, 'temporal')[0],
+    worker: await startWorker(configFile, floorQueue, dir),
+    floorQueue,
+    run: Date.now().toString(36),
+    failures: [],
   };
+}
 
-  try {
-    // Warm-up, and the floor's size: as many activities as one enable and one disable schedule on average.
-    await checked(operation(enableMaintenanceMode, names[0], 'warmup-enable'));
-    await checked(operation(disableMaintenanceMode, names[0], 'warmup-disable'));
-    const [enabled, disabled] = [
-      await activitiesOf(client, `bench-${run}-warmup-enable`),
-      await activitiesOf(client, `bench-${run}-warmup-disable`),
-    ];
-    const floorActivities: FloorInput = {
+async function tearDown(b: Bench): Promise<void> {
+  b.worker.kill('SIGTERM');
+  await new Promise((resolve) => b.worker.once('exit', resolve));
+  await b.supervisor.stop();
+  await b.temporal.teardown();
+  fs.rmSync(b.dir, { recursive: true, force: true });
+}
+
+/** One enable or disable, recorded as a failure unless it Succeeded. */
+async function operation(b: Bench, wf: typeof enableMaintenanceMode, environment: string, id: string) {
+  const { result, action } = await b.client.workflow.execute(wf, {
+    workflowId: `bench-${b.run}-${id}`,
+    taskQueue: b.config.temporal.taskQueue,
+    args: [{ environment, requestedBy: 'bench', reason: 'scale benchmark' }],
+  });
+  if (result !== 'Succeeded') b.failures.push(`${action} ${environment}: ${result}`);
+}
+
+/**
+ * Warm-up, one operation's time alone (the median of three enables and their disables, for the
+ * rollout's ideal), and the floor's size: as many activities as one enable and one disable schedule.
+ */
+async function calibrate(b: Bench): Promise<{ singleEnableMs: number; floor: FloorInput }> {
+  const enables: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const began = performance.now();
+    await operation(b, enableMaintenanceMode, b.names[0], `single-enable-${i}`);
+    enables.push(performance.now() - began);
+    await operation(b, disableMaintenanceMode, b.names[0], `single-disable-${i}`);
+  }
+  const [enabled, disabled] = [
+    await activitiesOf(b.client, `bench-${b.run}-single-enable-0`),
+    await activitiesOf(b.client, `bench-${b.run}-single-disable-0`),
+  ];
+  return {
+    singleEnableMs: Math.round(percentile(enables, 50)),
+    floor: {
       activities: Math.round((enabled.activities + disabled.activities) / 2),
       localActivities: Math.round((enabled.localActivities + disabled.localActivities) / 2),
-    };
-    const floor = (id: string) =>
-      client.workflow.execute(benchFloor, {
-        workflowId: `bench-${run}-${id}`,
-        taskQueue: floorQueue,
-        args: [floorActivities],
+    },
+  };
+}
+
+/** The worker, the dev server and the supervisor (where the in-process AOS run), sampled while `work` runs. */
+async function measured<T>(b: Bench, work: () => Promise<T>) {
+  const w = sampleUsage(b.worker.pid!);
+  const d = b.devServerPid ? sampleUsage(b.devServerPid) : undefined;
+  const f = sampleUsage(b.supervisor.pid);
+  const result = await work();
+  return { result, usage: { worker: w.stop(), devServer: d?.stop(), supervisor: f.stop() } };
+}
+
+/** Every environment enabled then disabled with at most `concurrency` at once; then the floor, as many times. */
+async function measureLevel(b: Bench, concurrency: number, floorInput: FloorInput) {
+  const n = b.names.length;
+  const ours = await measured(b, async () => ({
+    enable: await pool(n, concurrency, (i) =>
+      operation(b, enableMaintenanceMode, b.names[i], `c${concurrency}-enable-${i}`),
+    ),
+    disable: await pool(n, concurrency, (i) =>
+      operation(b, disableMaintenanceMode, b.names[i], `c${concurrency}-disable-${i}`),
+    ),
+  }));
+  const floor = await measured(b, () =>
+    pool(2 * n, concurrency, (i) =>
+      b.client.workflow.execute(benchFloor, {
+        workflowId: `bench-${b.run}-c${concurrency}-floor-${i}`,
+        taskQueue: b.floorQueue,
+        args: [floorInput],
+      }),
+    ),
+  );
+  const { enable, disable } = ours.result;
+  const operations = phase({
+    latencies: [...enable.latencies, ...disable.latencies],
+    wallMs: enable.wallMs + disable.wallMs,
+  });
+  const level = {
+    concurrency,
+    enable: phase(enable),
+    disable: phase(disable),
+    operations,
+    floor: phase(floor.result),
+    p95RatioToFloor: Number((operations.p95Ms / phase(floor.result).p95Ms).toFixed(2)),
+    resources: { operations: ours.usage, floor: floor.usage },
+  };
+  process.stderr.write(
+    `  concurrency ${concurrency}: operations p50 ${operations.p50Ms} ms, p95 ${operations.p95Ms} ms, ` +
+      `${operations.throughputPerSecond}/s; floor p95 ${level.floor.p95Ms} ms; ` +
+      `worker peak ${ours.usage.worker.peakRssMiB.toFixed(0)} MiB, ${ours.usage.worker.cores.toFixed(2)} cores\n`,
+  );
+  return level;
+}
+
+/** A rollout enabling every environment at maxConcurrency `concurrency`, against the ideal: waves × one enable. */
+async function measureRollout(b: Bench, concurrency: number, singleEnableMs: number) {
+  const rollout = (action: 'enable' | 'disable') =>
+    measured(b, async () => {
+      const began = performance.now();
+      const handle = await startRollout(b.client, b.config, {
+        action,
+        tag: 'bench',
+        maxConcurrency: concurrency,
+        maxErrors: 0,
+        requestedBy: 'bench',
+        reason: 'scale benchmark',
       });
-    await floor('warmup-floor');
+      const result = await handle.result();
+      if (result.result !== 'Succeeded') b.failures.push(`rollout ${action}: ${result.result}`);
+      return Math.round(performance.now() - began);
+    });
+  const enabled = await rollout('enable');
+  const disabled = await rollout('disable');
+  const idealMs = Math.ceil(b.names.length / concurrency) * singleEnableMs;
+  return {
+    environments: b.names.length,
+    maxConcurrency: concurrency,
+    enableMs: enabled.result,
+    disableMs: disabled.result,
+    singleEnableMs,
+    idealMs,
+    ratioToIdeal: Number((enabled.result / idealMs).toFixed(2)),
+    workerPeakRssMiB: Math.round(enabled.usage.worker.peakRssMiB),
+  };
+}
 
-    const levels = [];
-    for (const concurrency of args.concurrency) {
-      /** The worker, the dev server and the supervisor (where the in-process AOS run). */
-      const usage = (): { stop(): { worker: Usage; devServer?: Usage; supervisor: Usage } } => {
-        const w = sampleUsage(worker.pid!);
-        const d = devServerPid ? sampleUsage(devServerPid) : undefined;
-        const f = sampleUsage(supervisor.pid);
-        return { stop: () => ({ worker: w.stop(), devServer: d?.stop(), supervisor: f.stop() }) };
-      };
-      const oursUsage = usage();
-      const enable = await pool(names.length, concurrency, (i) =>
-        checked(operation(enableMaintenanceMode, names[i], `c${concurrency}-enable-${i}`)),
-      );
-      const disable = await pool(names.length, concurrency, (i) =>
-        checked(operation(disableMaintenanceMode, names[i], `c${concurrency}-disable-${i}`)),
-      );
-      const ours = oursUsage.stop();
-      const floorUsage = usage();
-      const floorRun = await pool(2 * names.length, concurrency, (i) => floor(`c${concurrency}-floor-${i}`));
-      const floorResources = floorUsage.stop();
-      const both = {
-        latencies: [...enable.latencies, ...disable.latencies],
-        wallMs: enable.wallMs + disable.wallMs,
-      };
-      const level = {
-        concurrency,
-        enable: phase(enable),
-        disable: phase(disable),
-        operations: phase(both),
-        floor: phase(floorRun),
-        p95RatioToFloor: Number((phase(both).p95Ms / phase(floorRun).p95Ms).toFixed(2)),
-        resources: { operations: ours, floor: floorResources },
-      };
-      levels.push(level);
-      process.stderr.write(
-        `  concurrency ${concurrency}: operations p50 ${level.operations.p50Ms} ms, p95 ${level.operations.p95Ms} ms, ` +
-          `${level.operations.throughputPerSecond}/s; floor p95 ${level.floor.p95Ms} ms; ` +
-          `worker peak ${ours.worker.peakRssMiB.toFixed(0)} MiB, ${ours.worker.cores.toFixed(2)} cores\n`,
-      );
-    }
+type Level = Awaited<ReturnType<typeof measureLevel>>;
+type Rollout = Awaited<ReturnType<typeof measureRollout>>;
 
-    const date = new Date().toISOString();
-    const results = {
-      date,
-      environments: names.length,
-      topology: { interactive: 2, batch: 1, aosMode: 'inprocess' },
-      aosStartupMs: args.aosStartupMs,
-      cpus: os.cpus().length,
-      supervisor: { startMs: supervisorStartMs },
-      floorPerWorkflow: floorActivities,
-      failures,
-      levels,
-      targets: { p95RatioToFloorAt200: 2, workerRssMiB: 400, rolloutRatioToIdeal: 1.5 },
-      rollout: {
-        measured: false,
-        reason: 'the maintenanceRollout workflow (issue 10 point 1) is not on this branch',
-      },
-    };
-    fs.mkdirSync(args.out, { recursive: true });
-    const base = path.join(args.out, `scale-${date.replace(/[:.]/g, '-')}`);
-    fs.writeFileSync(`${base}.json`, JSON.stringify(results, null, 2));
-    const chart = latencyChart(levels);
-    fs.writeFileSync(`${base}.vl.json`, JSON.stringify(chart, null, 2));
-    fs.writeFileSync(`${base}.svg`, await renderSvg(chart));
-    process.stdout.write(
+function table(b: Bench, levels: Level[], rollout: Rollout, floor: FloorInput): string {
+  return [
+    '',
+    `${b.names.length} in-process environments (2 interactive + 1 batch AOS each, ${b.args.aosStartupMs} ms AOS start), ` +
+      `supervisor up in ${b.supervisorStartMs} ms; floor: ${floor.activities} no-op activities and ` +
+      `${floor.localActivities} no-op local activities per workflow`,
+    'concurrency  ops p50  ops p95  ops/s   floor p50  floor p95  p95 ratio  worker peak  cores: worker  dev server  supervisor',
+    ...levels.map((l) =>
       [
-        '',
-        `${names.length} in-process environments (2 interactive + 1 batch AOS each, ${args.aosStartupMs} ms AOS start), ` +
-          `supervisor up in ${supervisorStartMs} ms; floor: ${floorActivities.activities} no-op activities and ` +
-          `${floorActivities.localActivities} no-op local activities per workflow`,
-        'concurrency  ops p50  ops p95  ops/s   floor p50  floor p95  p95 ratio  worker peak  cores: worker  dev server  supervisor',
-        ...levels.map((l) =>
-          [
-            String(l.concurrency).padStart(11),
-            `${l.operations.p50Ms}`.padStart(8),
-            `${l.operations.p95Ms}`.padStart(8),
-            `${l.operations.throughputPerSecond}`.padStart(6),
-            `${l.floor.p50Ms}`.padStart(10),
-            `${l.floor.p95Ms}`.padStart(10),
-            `${l.p95RatioToFloor}`.padStart(10),
-            `${l.resources.operations.worker.peakRssMiB.toFixed(0)} MiB`.padStart(12),
-            `${l.resources.operations.worker.cores.toFixed(2)}`.padStart(13),
-            `${l.resources.operations.devServer?.cores.toFixed(2) ?? '?'}`.padStart(11),
-            `${l.resources.operations.supervisor.cores.toFixed(2)}`.padStart(11),
-          ].join(' '),
-        ),
-        failures.length ? `FAILED operations: ${failures.join('; ')}` : 'every operation Succeeded',
-        `written to ${path.relative(process.cwd(), base)}.json, .svg (the chart) and .vl.json (its vega-lite spec)`,
-        '',
-      ].join('\n'),
+        String(l.concurrency).padStart(11),
+        `${l.operations.p50Ms}`.padStart(8),
+        `${l.operations.p95Ms}`.padStart(8),
+        `${l.operations.throughputPerSecond}`.padStart(6),
+        `${l.floor.p50Ms}`.padStart(10),
+        `${l.floor.p95Ms}`.padStart(10),
+        `${l.p95RatioToFloor}`.padStart(10),
+        `${l.resources.operations.worker.peakRssMiB.toFixed(0)} MiB`.padStart(12),
+        `${l.resources.operations.worker.cores.toFixed(2)}`.padStart(13),
+        `${l.resources.operations.devServer?.cores.toFixed(2) ?? '?'}`.padStart(11),
+        `${l.resources.operations.supervisor.cores.toFixed(2)}`.padStart(11),
+      ].join(' '),
+    ),
+    `rollout of ${rollout.environments} at maxConcurrency ${rollout.maxConcurrency}: enable ${rollout.enableMs} ms, ` +
+      `ideal ${rollout.idealMs} ms (${Math.ceil(rollout.environments / rollout.maxConcurrency)} waves × ` +
+      `${rollout.singleEnableMs} ms), ratio ${rollout.ratioToIdeal}; disable ${rollout.disableMs} ms; ` +
+      `worker peak ${rollout.workerPeakRssMiB} MiB`,
+    b.failures.length ? `FAILED: ${b.failures.join('; ')}` : 'every operation and rollout Succeeded',
+  ].join('\n');
+}
+
+async function report(b: Bench, levels: Level[], rollout: Rollout, floor: FloorInput): Promise<void> {
+  const date = new Date().toISOString();
+  const results = {
+    date,
+    environments: b.names.length,
+    topology: { interactive: 2, batch: 1, aosMode: 'inprocess' },
+    aosStartupMs: b.args.aosStartupMs,
+    cpus: os.cpus().length,
+    supervisor: { startMs: b.supervisorStartMs },
+    floorPerWorkflow: floor,
+    failures: b.failures,
+    levels,
+    rollout,
+    targets: { p95RatioToFloorAt200: 2, workerRssMiB: 400, rolloutRatioToIdeal: 1.5 },
+  };
+  fs.mkdirSync(b.args.out, { recursive: true });
+  const base = path.join(b.args.out, `scale-${date.replace(/[:.]/g, '-')}`);
+  const chart = latencyChart(levels);
+  fs.writeFileSync(`${base}.json`, JSON.stringify(results, null, 2));
+  fs.writeFileSync(`${base}.vl.json`, JSON.stringify(chart, null, 2));
+  fs.writeFileSync(`${base}.svg`, await renderSvg(chart));
+  process.stdout.write(
+    `${table(b, levels, rollout, floor)}\nwritten to ${base}.json, .svg (the chart) and .vl.json (its vega-lite spec)\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const b = await setUp(parseArgs(process.argv.slice(2)));
+  try {
+    const { singleEnableMs, floor } = await calibrate(b);
+    const levels: Level[] = [];
+    for (const concurrency of b.args.concurrency) levels.push(await measureLevel(b, concurrency, floor));
+    const rollout = await measureRollout(
+      b,
+      Math.min(b.args.rolloutConcurrency, b.names.length),
+      singleEnableMs,
     );
-    if (failures.length) process.exitCode = 1;
+    await report(b, levels, rollout, floor);
+    if (b.failures.length) process.exitCode = 1;
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((resolve) => worker.once('exit', resolve));
-    await supervisor.stop();
-    await temporal.teardown();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await tearDown(b);
   }
 }
 
