@@ -181,7 +181,7 @@ export const scheduleSchema = z
     message:
       'give either environment (a window on one environment) or rollout (a window on every environment of a tag or list, e.g. rollout: { tag: sandbox }), one of them',
   })
-  .refine((s) => !s.approvedBy || s.approvedBy !== (s.requestedBy ?? `schedule:${s.id}`), {
+  .refine((s) => !s.approvedBy || s.approvedBy !== requesterOf(s), {
     message: 'approvedBy must be someone other than the requester (requestedBy): no self-approval',
     path: ['approvedBy'],
   })
@@ -207,13 +207,17 @@ export const scheduleSchema = z
   });
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 
+/** Who a schedule's runs are requested by: its `requestedBy`, else the schedule itself. */
+function requesterOf(s: { id: string; requestedBy?: string }): string {
+  return s.requestedBy ?? `schedule:${s.id}`;
+}
+
 /** What every run of a schedule starts: a window on its environment, or a rollout of windows. */
 export type ScheduledWorkflow =
   | { workflowType: typeof WORKFLOW_TYPES.window; input: WindowInput }
   | { workflowType: typeof ROLLOUT_WORKFLOW_TYPE; input: RolloutInput };
 
 export function scheduledWorkflowOf(s: ScheduleConfig): ScheduledWorkflow {
-  const requestedBy = s.requestedBy ?? `schedule:${s.id}`;
   if (s.rollout)
     return {
       workflowType: ROLLOUT_WORKFLOW_TYPE,
@@ -222,7 +226,7 @@ export function scheduledWorkflowOf(s: ScheduleConfig): ScheduledWorkflow {
         ...s.rollout,
         duration: s.duration,
         changes: s.changes,
-        requestedBy,
+        requestedBy: requesterOf(s),
         reason: s.reason,
       },
     };
@@ -235,7 +239,7 @@ export function windowInputOf(s: ScheduleConfig): WindowInput {
   return {
     environment: s.environment,
     duration: s.duration,
-    requestedBy: s.requestedBy ?? `schedule:${s.id}`,
+    requestedBy: requesterOf(s),
     reason: s.reason,
     changes: s.changes,
     ...(s.approvedBy && { approvedBy: s.approvedBy }),
