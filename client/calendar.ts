@@ -3,7 +3,7 @@ import { cronValues } from '../config/cron';
 import type { LoadedConfig } from '../config/load';
 import { DAYS, MONTHS, type ScheduleConfig } from '../config/schema';
 import { durationSchema, formatDuration } from '../contract/window';
-import { scheduleIdOnServer } from './schedules';
+import { describeTargets, scheduleIdOnServer } from './schedules';
 
 /**
  * The upcoming windows of the declared schedules, computed from their specs in temporal.yaml the way
@@ -16,7 +16,10 @@ const DAY_MS = 86_400_000;
 export interface UpcomingWindow {
   /** The schedule's id on the server (with the installation prefix, as `schedule list` shows it). */
   scheduleId: string;
-  environment: string;
+  /** What the run services: an environment, or a rollout and its environments. */
+  targets: string;
+  /** A rollout's limit, e.g. "25%": its windows may start one after another, past `end`. */
+  maxConcurrency?: string;
   start: Date;
   end: Date;
   /** The start as wall-clock time in the schedule's zone, e.g. "2025-10-26 01:30". */
@@ -114,7 +117,8 @@ export function upcomingWindows(
           seen.add(at);
           windows.push({
             scheduleId: scheduleIdOnServer(config.installation, s.id),
-            environment: s.environment,
+            targets: describeTargets(config, s),
+            ...(s.rollout && { maxConcurrency: String(s.rollout.maxConcurrency) }),
             start: new Date(at),
             end: new Date(at + length),
             localStart: formatWall(wallClock(s.timezone, at)),
@@ -151,13 +155,18 @@ export function maintenanceCalendar(config: LoadedConfig, windows: UpcomingWindo
       start: w.start,
       end: w.end,
       stamp: w.start,
-      summary: `Maintenance window: ${w.environment}${w.paused ? ' (schedule paused)' : ''}`,
+      summary: `Maintenance window: ${w.targets}${w.paused ? ' (schedule paused)' : ''}`,
       status: w.paused ? ICalEventStatus.TENTATIVE : ICalEventStatus.CONFIRMED,
       description: [
         w.reason || 'Scheduled maintenance window',
         `Configuration keys: ${keys.length > 0 ? keys.join('; ') : 'no changes'}`,
         `Starts ${w.localStart} ${w.timezone}, for ${formatDuration(w.end.getTime() - w.start.getTime())}. ` +
           `Only System administrators and Maintenance mode users can sign in meanwhile.`,
+        ...(w.maxConcurrency
+          ? [
+              `A rollout: at most ${w.maxConcurrency} of its environments at once, each window for that long, so the last may end later.`,
+            ]
+          : []),
         `Schedule ${w.scheduleId}`,
       ].join('\n'),
     });

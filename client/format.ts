@@ -179,7 +179,7 @@ export function formatSchedules(rows: ScheduleRow[]): string {
     ['schedule', 'environment', 'state', 'next runs', 'recent windows', 'managed'],
     rows.map((r) => [
       r.id,
-      r.environment ?? '',
+      r.environment ?? (r.rollout ? `rollout: ${r.rollout}` : ''),
       r.paused ? `paused${r.note ? ` (${r.note})` : ''}` : 'active',
       r.nextRuns.map((t) => t.replace('T', ' ').slice(0, 16)).join(', '),
       r.recentRuns.map((a) => a.workflowId).join(', '),

@@ -8,9 +8,13 @@ import {
   type ScheduleOptions,
 } from '@temporalio/client';
 import { createDrivers } from '../drivers';
-import { DEFAULT_INSTALLATION, windowInputOf, type ScheduleConfig } from '../config/schema';
+import {
+  DEFAULT_INSTALLATION,
+  scheduleTargets,
+  scheduledWorkflowOf,
+  type ScheduleConfig,
+} from '../config/schema';
 import type { LoadedConfig } from '../config/load';
-import { WORKFLOW_TYPES } from '../contract/operation';
 
 /**
  * Schedules this tool created carry this memo with their installation; `schedule sync` touches only
@@ -48,14 +52,21 @@ export interface SyncLine {
   detail: string;
 }
 
+/** What a schedule's runs service: "sbx-a", or "rollout on tag sandbox (sbx-a, sbx-b)". */
+export function describeTargets(config: LoadedConfig, s: ScheduleConfig): string {
+  if (s.environment) return s.environment;
+  const targets = scheduleTargets(config.environments, s).join(', ');
+  return s.rollout?.tag ? `rollout on tag ${s.rollout.tag} (${targets})` : `rollout on ${targets}`;
+}
+
 function describeWhen(s: ScheduleConfig): string {
   return `${s.cron ? `cron "${s.cron}"` : `calendar ${JSON.stringify(s.calendar)}`} (${s.timezone})`;
 }
 
 /**
- * The Temporal Schedule a declared window becomes. The fingerprint says when it must be updated.
- * The action's memo also records the `paused` value of temporal.yaml at this sync: the schedule's own
- * memo cannot be changed after creation, the action's can.
+ * The Temporal Schedule a declared window (or rollout of windows) becomes. The fingerprint says when
+ * it must be updated. The action's memo also records the `paused` value of temporal.yaml at this
+ * sync: the schedule's own memo cannot be changed after creation, the action's can.
  */
 export function desiredSchedule(
   config: LoadedConfig,
@@ -64,7 +75,7 @@ export function desiredSchedule(
   const spec = s.cron
     ? { cronExpressions: [s.cron], timezone: s.timezone }
     : { calendars: [s.calendar as CalendarSpec], timezone: s.timezone };
-  const input = windowInputOf(s);
+  const { workflowType, input } = scheduledWorkflowOf(s);
   const policies = {
     overlap: ScheduleOverlapPolicy.SKIP,
     catchupWindow: config.policies.windows.catchupWindow,
@@ -75,17 +86,21 @@ export function desiredSchedule(
     .slice(0, 16);
   const scheduleId = scheduleIdOnServer(config.installation, s.id);
   const managed = { managedBy: MANAGED_BY, installation: config.installation };
+  // The tag, not its environments: the worker resolves it at each run, so the summary stays true.
+  const what = s.rollout
+    ? `Rollout of maintenance windows on ${s.rollout.tag ? `tag ${s.rollout.tag}` : s.rollout.environments?.join(', ')}`
+    : `Maintenance window on ${s.environment}`;
   return {
     scheduleId,
     spec,
     action: {
       type: 'startWorkflow',
-      workflowType: WORKFLOW_TYPES.window,
+      workflowType,
       taskQueue: config.temporal.taskQueue,
       args: [input],
-      workflowId: `window-${scheduleId}`,
+      workflowId: `${s.rollout ? 'rollout' : 'window'}-${scheduleId}`,
       memo: { ...managed, scheduleFingerprint: fingerprint, declaredPaused: s.paused },
-      staticSummary: `Maintenance window on ${s.environment} (schedule ${s.id})`,
+      staticSummary: `${what} (schedule ${s.id})`.slice(0, 200),
       staticDetails: `${describeWhen(s)}, for ${String(s.duration)}${s.reason ? `: ${s.reason}` : ''}`,
     },
     policies,
@@ -119,29 +134,39 @@ export function readKnownKeys(config: LoadedConfig): KnownKeys {
 }
 
 /**
- * Why a declared schedule must not be synced (it names a key the environment does not have), or a
- * note when the keys could not be checked (the environment is down: its windows check again in
- * preflight).
+ * Why a declared schedule must not be synced (it names a key that one of its environments does not
+ * have), or a note when some environment's keys could not be checked (it is down: its window checks
+ * again in preflight).
  */
 async function checkKeys(
+  config: LoadedConfig,
   s: ScheduleConfig,
   knownKeys: KnownKeys,
 ): Promise<{ refusal?: string; note?: string }> {
-  const { changes } = windowInputOf(s);
-  const named = [...(changes?.enable ?? []), ...(changes?.disable ?? [])];
+  const named = [...s.changes.enable, ...s.changes.disable];
   if (named.length === 0) return {};
-  let known: string[];
-  try {
-    known = await knownKeys(s.environment);
-  } catch (err) {
-    return { note: `; configuration keys not checked (${(err as Error).message})` };
+  const refusals: string[] = [];
+  const unchecked: string[] = [];
+  for (const environment of scheduleTargets(config.environments, s)) {
+    let known: string[];
+    try {
+      known = await knownKeys(environment);
+    } catch (err) {
+      unchecked.push(s.rollout ? `${environment}: ${(err as Error).message}` : (err as Error).message);
+      continue;
+    }
+    const unknown = named.filter((k) => !known.includes(k));
+    if (unknown.length > 0)
+      refusals.push(
+        `unknown configuration key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} on ${environment} ` +
+          `(known keys: ${known.join(', ')})`,
+      );
   }
-  const unknown = named.filter((k) => !known.includes(k));
-  if (unknown.length === 0) return {};
   return {
-    refusal:
-      `unknown configuration key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} on ${s.environment} ` +
-      `(known keys: ${known.join(', ')}); correct schedules[id=${s.id}].changes in temporal.yaml. Left as it was on the server.`,
+    ...(refusals.length > 0 && {
+      refusal: `${refusals.join('; ')}; correct schedules[id=${s.id}].changes in temporal.yaml. Left as it was on the server.`,
+    }),
+    ...(unchecked.length > 0 && { note: `; configuration keys not checked (${unchecked.join('; ')})` }),
   };
 }
 
@@ -149,7 +174,7 @@ async function checkKeys(
  * Makes the server's Schedules match `temporal.yaml`: creates the declared ones that are missing,
  * updates those whose definition changed, and deletes the ones this installation made that the file
  * no longer declares. Schedules of other installations, or made by anyone else, are left alone. A
- * schedule whose key changes name a key its environment does not have is refused.
+ * schedule whose key changes name a key that one of its environments does not have is refused.
  */
 export async function syncSchedules(
   client: Client,
@@ -167,7 +192,7 @@ export async function syncSchedules(
   const cached = new Map<string, Promise<string[]>>();
   const keysOnce: KnownKeys = (env) => cached.get(env) ?? cached.set(env, knownKeys(env)).get(env)!;
   for (const s of config.schedules) {
-    const { refusal, note = '' } = await checkKeys(s, keysOnce);
+    const { refusal, note = '' } = await checkKeys(config, s, keysOnce);
     const id = scheduleIdOnServer(config.installation, s.id);
     if (refusal) lines.push({ id, change: 'refused', detail: refusal });
     else {
@@ -190,7 +215,7 @@ async function syncOne(
 ): Promise<SyncLine> {
   const { fingerprint, ...desired } = desiredSchedule(config, s);
   const id = desired.scheduleId;
-  const when = `${s.environment}, ${describeWhen(s)}`;
+  const when = `${describeTargets(config, s)}, ${describeWhen(s)}`;
   const current = await describe(client, id);
   if (!current) {
     if (!dryRun) await client.schedule.create(desired);
@@ -232,6 +257,8 @@ async function syncOne(
 export interface ScheduleRow {
   id: string;
   environment?: string;
+  /** A rollout schedule's targets: "tag sandbox", or its list of environments. */
+  rollout?: string;
   /** Made by this installation: `schedule sync` keeps it. */
   managed: boolean;
   /** The installation that made it; undefined when this tool did not. */
@@ -248,10 +275,13 @@ export async function listSchedules(client: Client, installation: string): Promi
   for await (const summary of client.schedule.list()) {
     const d = await describe(client, summary.scheduleId);
     if (!d) continue;
-    const input = d.action.args?.[0] as { environment?: string } | undefined;
+    const input = d.action.args?.[0] as
+      { environment?: string; tag?: string; environments?: string[] } | undefined;
+    const rollout = input?.tag ? `tag ${input.tag}` : input?.environments?.join(', ');
     rows.push({
       id: d.scheduleId,
       environment: input?.environment,
+      ...(rollout && { rollout }),
       managed: installationOf(d) === installation,
       installation: installationOf(d),
       paused: d.state.paused,

@@ -8,6 +8,8 @@ import {
 } from '../drivers/command/settings';
 import { fleetSettingsSchema, sharedSupervisorIssues } from '../drivers/fleet/settings';
 import { z } from 'zod';
+import { WORKFLOW_TYPES } from '../contract/operation';
+import { ROLLOUT_WORKFLOW_TYPE, rolloutInputSchema, type RolloutInput } from '../contract/rollout';
 import { windowInputSchema, type WindowInput } from '../contract/window';
 import { cronProblem } from './cron';
 import { duration } from './duration';
@@ -134,12 +136,21 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+/** What a rollout schedule services: a tag or a list, and the limits, as a rollout's input takes them. */
+const rolloutTargetsSchema = rolloutInputSchema
+  .innerType()
+  .pick({ environments: true, tag: true, maxConcurrency: true, maxErrors: true, onBusy: true })
+  .strict();
+const ROLLOUT_FIELDS = Object.keys(rolloutTargetsSchema.shape);
+
 export const scheduleSchema = z
   .object({
     id: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'schedule ids are lower-case letters, digits and dashes'),
-    environment: environmentName,
+    /** A window on this environment at each run, or (`rollout`) a window on each environment of a tag or list. */
+    environment: environmentName.optional(),
+    rollout: rolloutTargetsSchema.optional(),
     /** Five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * SUN". */
     cron: z
       .string()
@@ -166,27 +177,87 @@ export const scheduleSchema = z
   })
   .strict()
   .refine((s) => !s.cron !== !s.calendar, { message: 'give either cron or calendar (one of them)' })
-  .refine((s) => !s.approvedBy || s.approvedBy !== (s.requestedBy ?? `schedule:${s.id}`), {
+  .refine((s) => !s.environment !== !s.rollout, {
+    message:
+      'give either environment (a window on one environment) or rollout (a window on every environment of a tag or list, e.g. rollout: { tag: sandbox }), one of them',
+  })
+  .refine((s) => !s.approvedBy || s.approvedBy !== requesterOf(s), {
     message: 'approvedBy must be someone other than the requester (requestedBy): no self-approval',
     path: ['approvedBy'],
   })
+  // A rollout's children get no standing approval: each protected one waits for `maint approve`.
+  .refine((s) => !s.rollout || !s.approvedBy, {
+    message:
+      'a rollout schedule takes no standing approval: the window on each protected environment of the rollout asks for approval (maint approve) at every run. Remove approvedBy, or give protected environments window schedules of their own with approvedBy',
+    path: ['approvedBy'],
+  })
   .superRefine((s, ctx) => {
-    const window = windowInputSchema.safeParse(windowInputOf(s));
-    for (const issue of window.success ? [] : window.error.issues)
-      ctx.addIssue({ ...issue, path: issue.path });
+    if (!s.environment === !s.rollout) return;
+    const run = scheduledWorkflowOf(s);
+    const parsed =
+      run.workflowType === ROLLOUT_WORKFLOW_TYPE
+        ? rolloutInputSchema.safeParse(run.input)
+        : windowInputSchema.safeParse(run.input);
+    for (const issue of parsed.success ? [] : parsed.error.issues) {
+      // The rollout's own fields sit under `rollout:` in temporal.yaml.
+      const nested =
+        run.workflowType === ROLLOUT_WORKFLOW_TYPE && ROLLOUT_FIELDS.includes(String(issue.path[0]));
+      ctx.addIssue({ ...issue, path: nested ? ['rollout', ...issue.path] : issue.path });
+    }
   });
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 
-/** The maintenanceWindow input a schedule starts its windows with. */
-export function windowInputOf(s: z.infer<typeof scheduleSchema>): WindowInput {
+/** Who a schedule's runs are requested by: its `requestedBy`, else the schedule itself. */
+function requesterOf(s: { id: string; requestedBy?: string }): string {
+  return s.requestedBy ?? `schedule:${s.id}`;
+}
+
+/** What every run of a schedule starts: a window on its environment, or a rollout of windows. */
+export type ScheduledWorkflow =
+  | { workflowType: typeof WORKFLOW_TYPES.window; input: WindowInput }
+  | { workflowType: typeof ROLLOUT_WORKFLOW_TYPE; input: RolloutInput };
+
+export function scheduledWorkflowOf(s: ScheduleConfig): ScheduledWorkflow {
+  if (s.rollout)
+    return {
+      workflowType: ROLLOUT_WORKFLOW_TYPE,
+      input: {
+        action: 'window',
+        ...s.rollout,
+        duration: s.duration,
+        changes: s.changes,
+        requestedBy: requesterOf(s),
+        reason: s.reason,
+      },
+    };
+  return { workflowType: WORKFLOW_TYPES.window, input: windowInputOf(s) };
+}
+
+/** The maintenanceWindow input a window schedule starts its windows with. */
+export function windowInputOf(s: ScheduleConfig): WindowInput {
+  if (!s.environment) throw new Error(`schedule ${s.id} starts a rollout, not a single window`);
   return {
     environment: s.environment,
     duration: s.duration,
-    requestedBy: s.requestedBy ?? `schedule:${s.id}`,
+    requestedBy: requesterOf(s),
     reason: s.reason,
     changes: s.changes,
     ...(s.approvedBy && { approvedBy: s.approvedBy }),
   };
+}
+
+/**
+ * The environments a schedule's runs service, as temporal.yaml declares them now: its environment,
+ * its rollout's list, or the environments with its rollout's tag (the worker resolves the tag again
+ * at each run).
+ */
+export function scheduleTargets(environments: Config['environments'], s: ScheduleConfig): string[] {
+  if (s.environment) return [s.environment];
+  const { tag, environments: list } = s.rollout ?? {};
+  if (list) return list;
+  return Object.entries(environments)
+    .filter(([, e]) => tag !== undefined && e.tags?.includes(tag))
+    .map(([name]) => name);
 }
 
 export const configSchema = z
@@ -274,7 +345,7 @@ export const configSchema = z
       .object({ port: port.optional(), host: z.string().min(1).default('0.0.0.0') })
       .strict()
       .default({}),
-    /** Maintenance windows that Temporal Schedules start; `schedule sync` makes the server match. */
+    /** Maintenance windows (or rollouts of them) that Temporal Schedules start; `schedule sync` makes the server match. */
     schedules: z.array(scheduleSchema).default([]),
     /** CloudEvents of every operation and window, delivered to webhooks and files. */
     events: eventsSchema(duration, retryPolicy),
@@ -292,11 +363,30 @@ export const configSchema = z
           message: `"${s.id}" is declared twice`,
         });
       seen.add(s.id);
+      const declared = Object.keys(c.environments).join(', ');
+      (s.rollout?.environments ?? []).forEach((e, j) => {
+        if (!c.environments[e])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['schedules', i, 'rollout', 'environments', j],
+            message: `unknown environment "${e}"; declared: ${declared}`,
+          });
+      });
+      const tag = s.rollout?.tag;
+      if (tag !== undefined && scheduleTargets(c.environments, s).length === 0) {
+        const tags = [...new Set(Object.values(c.environments).flatMap((e) => e.tags ?? []))];
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', i, 'rollout', 'tag'],
+          message: `no environment has the tag "${tag}"; tags declared: ${tags.join(', ') || 'none'} (add \`tags: [${tag}]\` to the environments)`,
+        });
+      }
+      if (s.environment === undefined) return;
       if (!c.environments[s.environment]) {
         ctx.addIssue({
           code: 'custom',
           path: ['schedules', i, 'environment'],
-          message: `unknown environment "${s.environment}"; declared: ${Object.keys(c.environments).join(', ')}`,
+          message: `unknown environment "${s.environment}"; declared: ${declared}`,
         });
       } else if (s.approvedBy && !c.environments[s.environment].protected) {
         ctx.addIssue({

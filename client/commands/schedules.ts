@@ -7,12 +7,12 @@ import { ExitCode, OperatorError } from '../operations';
 import { listSchedules, resolveScheduleId, syncSchedules } from '../schedules';
 import { config, err, me, out, withClient } from './shared';
 
-/** `schedule sync|list|calendar|trigger|pause|unpause`: Temporal Schedules of maintenance windows. */
+/** `schedule sync|list|calendar|trigger|pause|unpause`: Temporal Schedules of maintenance windows and rollouts. */
 
 export function scheduleCommands(program: Command): void {
   const schedule = program
     .command('schedule')
-    .description('Temporal Schedules of maintenance windows (declared in temporal.yaml)');
+    .description('Temporal Schedules of maintenance windows and rollouts (declared in temporal.yaml)');
   schedule
     .command('sync')
     .description('Make the Schedules on the server match temporal.yaml; print what changed')
@@ -69,7 +69,7 @@ export function scheduleCommands(program: Command): void {
       );
     });
   for (const [verb, description] of [
-    ['trigger', 'Start a window of this schedule now (skipped if one is running)'],
+    ['trigger', 'Start a run of this schedule now, window or rollout (skipped if one is running)'],
     ['pause', 'Pause a schedule (kept across syncs until temporal.yaml changes its `paused` value)'],
     ['unpause', 'Unpause a schedule'],
   ] as const) {

@@ -7,11 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import Database from 'better-sqlite3';
 import YAML from 'yaml';
 import { desiredSchedule } from '../../client/schedules';
 import { loadConfig } from '../../config/load';
 import { fleetSettingsOf } from '../../drivers/fleet/settings';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contract/operation';
+import type { RolloutResult } from '../../contract/rollout';
 import { FleetClient } from '../../fleet/client';
 import { temporalCliPath } from '../../scripts/binaries';
 import { cli } from '../helpers/cli';
@@ -42,10 +44,17 @@ const window = (id: string, fields: object = {}) => ({
 });
 
 let files = 0;
-/** A temporal.yaml for `server` with these schedules; the fleet is only reached by `npm start`. */
+/**
+ * A temporal.yaml for `server` with these schedules, and `sandboxes` (small in-process fleets tagged
+ * "sandbox") beside contoso-sandbox; the fleets are only reached by `npm start`.
+ */
 async function configFile(
   server: TestWorkflowEnvironment,
-  { installation, schedules = [] }: { installation?: string; schedules?: object[] },
+  {
+    installation,
+    schedules = [],
+    sandboxes = [],
+  }: { installation?: string; schedules?: object[]; sandboxes?: string[] },
 ): Promise<string> {
   const file = path.join(dir, `temporal-${++files}.yaml`);
   const doc = {
@@ -61,6 +70,22 @@ async function configFile(
         topology: { interactive: 1, batch: 1 },
         aosStartupMs: 50,
       },
+      ...Object.fromEntries(
+        await Promise.all(
+          sandboxes.map(async (name) => [
+            name,
+            {
+              driver: 'fleet',
+              supervisorPort: await freePort(),
+              database: `data-${files}/${name}.db`,
+              topology: { interactive: 1, batch: 1 },
+              aosStartupMs: 50,
+              aosMode: 'inprocess',
+              tags: ['sandbox'],
+            },
+          ]),
+        ),
+      ),
     },
     schedules,
   };
@@ -345,5 +370,102 @@ describe('npm start', () => {
       await stopRuns();
       await noSchedules.teardown();
     }
+  });
+});
+
+describe('a schedule that starts a rollout', () => {
+  afterEach(stopRuns);
+  const weekly = (fields: object = {}) => ({
+    id: 'sandboxes-weekly',
+    rollout: { tag: 'sandbox', maxConcurrency: '100%', maxErrors: 0 },
+    cron: '0 2 * * SUN',
+    timezone: 'Europe/Berlin',
+    duration: 'PT3S',
+    changes: { enable: ['WHSandTMS'] },
+    reason: 'Weekly window for every sandbox',
+    ...fields,
+  });
+  const WHEN = 'rollout on tag sandbox (sbx-a, sbx-b), cron "0 2 * * SUN" (Europe/Berlin)';
+
+  it('is synced by npm start; `schedule trigger` starts a rollout that opens a window on every tagged environment; re-sync changes nothing; removed from the file, it is deleted', async () => {
+    const file = await configFile(temporal, { schedules: [weekly()], sandboxes: ['sbx-a', 'sbx-b'] });
+    const run = npmStart(file);
+    await run.ready;
+    expect(messages(run.output())).toContain(`Schedule sandboxes-weekly created: ${WHEN}`);
+    const handle = temporal.client.schedule.getHandle('sandboxes-weekly');
+    expect((await handle.describe()).action).toMatchObject({
+      workflowType: 'maintenanceRollout',
+      workflowId: 'rollout-sandboxes-weekly',
+      args: [{ action: 'window', tag: 'sandbox', maxConcurrency: '100%', duration: 'PT3S' }],
+    });
+    const rows = JSON.parse((await cli(file, ['schedule', 'list', '--json'])).stdout) as object[];
+    expect(rows).toEqual([expect.objectContaining({ id: 'sandboxes-weekly', rollout: 'tag sandbox' })]);
+
+    expect((await cli(file, ['schedule', 'pause', 'sandboxes-weekly'])).code).toBe(0);
+    expect((await serverState('sandboxes-weekly')).paused).toBe(true);
+    expect((await cli(file, ['schedule', 'unpause', 'sandboxes-weekly'])).code).toBe(0);
+    expect((await serverState('sandboxes-weekly')).paused).toBe(false);
+
+    expect((await cli(file, ['schedule', 'trigger', 'sandboxes-weekly'])).stdout).toBe(
+      'sandboxes-weekly: triggered.\n',
+    );
+    let workflowId: string | undefined;
+    for (let i = 0; i < 100 && !workflowId; i++) {
+      workflowId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+      if (!workflowId) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(workflowId).toMatch(/^rollout-sandboxes-weekly-/);
+    const result: RolloutResult = await temporal.client.workflow.getHandle(workflowId!).result();
+    expect(result).toMatchObject({ action: 'window', result: 'Succeeded' });
+    expect(result.counts).toMatchObject({ targets: 2, succeeded: 2, errors: 0 });
+    expect(result.environments.map((r) => [r.environment, r.result, r.workflowId])).toEqual([
+      ['sbx-a', 'Succeeded', `${workflowId}-sbx-a`],
+      ['sbx-b', 'Succeeded', `${workflowId}-sbx-b`],
+    ]);
+    // Each window turned the key on and left maintenance.
+    const config = loadConfig(file, {});
+    for (const name of ['sbx-a', 'sbx-b']) {
+      const db = new Database(fleetSettingsOf(config.environments[name]).database, { readonly: true });
+      try {
+        expect(db.prepare("SELECT ENABLED FROM CONFIGURATIONKEYS WHERE NAME = 'WHSandTMS'").get()).toEqual({
+          ENABLED: 1,
+        });
+        expect(
+          db.prepare("SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = 'CONFIGURATIONMODE'").get(),
+        ).toEqual({ VALUE: 0 });
+      } finally {
+        db.close();
+      }
+    }
+
+    expect(await sync(file)).toEqual([`unchanged sandboxes-weekly ${WHEN}`]);
+    expect(await sync(rewrite(file, []))).toEqual([
+      'deleted sandboxes-weekly no longer declared in temporal.yaml',
+    ]);
+    expect(await serverIds()).toEqual([]);
+    expect(await run.stop()).toBe(0);
+  });
+
+  it('refuses a rollout schedule whose key changes name a key one of its environments lacks, naming that environment', async () => {
+    const file = await configFile(temporal, { schedules: [weekly()], sandboxes: ['sbx-a', 'sbx-b'] });
+    const run = npmStart(file);
+    await run.ready;
+    expect(messages(run.output())).toContain(`Schedule sandboxes-weekly created: ${WHEN}`);
+    const db = new Database(fleetSettingsOf(loadConfig(file, {}).environments['sbx-b']).database);
+    try {
+      db.prepare("DELETE FROM CONFIGURATIONKEYS WHERE NAME = 'WHSandTMS'").run();
+    } finally {
+      db.close();
+    }
+    rewrite(file, [weekly({ duration: 'PT2H' })]);
+    const refused = await cli(file, ['schedule', 'sync']);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toMatch(
+      /^refused\s+sandboxes-weekly\s+unknown configuration key "WHSandTMS" on sbx-b \(known keys: [^)]*\); correct schedules\[id=sandboxes-weekly\]\.changes in temporal\.yaml\. Left as it was on the server\.\n$/,
+    );
+    expect((await temporal.client.schedule.getHandle('sandboxes-weekly').describe()).action.args).toEqual([
+      expect.objectContaining({ duration: 'PT3S' }),
+    ]);
+    expect(await run.stop()).toBe(0);
   });
 });

@@ -126,6 +126,36 @@ describe('maintenance calendar', () => {
     expect(shared.length).toBeGreaterThan(20);
   });
 
+  it('exports one event per run of a rollout schedule, naming the rollout and the environments it services', () => {
+    const file = path.join(dir, 'rollout.yaml');
+    const fleet = (name: string, port: number) =>
+      `  ${name}:\n    driver: fleet\n    supervisorPort: ${port}\n    database: fleet/${name}.db\n    topology: { interactive: 1, batch: 1 }\n    tags: [sandbox]\n`;
+    fs.writeFileSync(
+      file,
+      `environments:\n${fleet('sbx-a', 9001)}${fleet('sbx-b', 9002)}schedules:\n` +
+        `  - id: sandboxes-weekly\n    rollout: { tag: sandbox, maxConcurrency: "25%" }\n    cron: '0 2 * * SUN'\n` +
+        `    timezone: Europe/Berlin\n    duration: PT2H\n    changes: { enable: [WHSandTMS] }\n    reason: Weekly window for every sandbox\n`,
+    );
+    const config = loadConfig(file, {});
+    const windows = upcomingWindows(config, { from: new Date('2025-02-15T00:00:00Z'), days: 14 });
+    const events = parseEvents(maintenanceCalendar(config, windows));
+    // Sundays 16 and 23 February, 02:00 CET: one event per run, not one per environment.
+    expect(events.map((e) => [e.start.toISOString(), e.end.toISOString()])).toEqual([
+      ['2025-02-16T01:00:00.000Z', '2025-02-16T03:00:00.000Z'],
+      ['2025-02-23T01:00:00.000Z', '2025-02-23T03:00:00.000Z'],
+    ]);
+    expect(events[0]).toMatchObject({
+      uid: 'sandboxes-weekly-20250216T010000000Z@maintenance-orchestrator',
+      summary: 'Maintenance window: rollout on tag sandbox (sbx-a, sbx-b)',
+      status: 'CONFIRMED',
+    });
+    expect(events[0].description).toContain('Weekly window for every sandbox');
+    expect(events[0].description).toContain('turns on WHSandTMS');
+    expect(events[0].description).toContain(
+      'A rollout: at most 25% of its environments at once, each window for that long, so the last may end later.',
+    );
+  });
+
   it('reads a time in the spring gap with the offset before the change, and a repeated time as its first occurrence', () => {
     // 2025-03-30 02:30 does not exist in Berlin: it is 03:30 CEST (01:30 UTC).
     expect(new Date(zonedInstant('Europe/Berlin', Date.UTC(2025, 2, 30, 2, 30))).toISOString()).toBe(

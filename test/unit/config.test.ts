@@ -4,6 +4,7 @@ import path from 'node:path';
 import { cronProblem } from '../../config/cron';
 import { connectionOptions } from '../../config/connection';
 import { ConfigError, loadConfig } from '../../config/load';
+import { scheduledWorkflowOf } from '../../config/schema';
 import { fleetSettingsOf } from '../../drivers/fleet/settings';
 
 const shipped = path.resolve(__dirname, '../../temporal.yaml');
@@ -218,6 +219,118 @@ describe('loadConfig', () => {
     const pointless = `${schedule(good)}    approvedBy: cab\n`;
     expect(() => loadConfig(write('pointless.yaml', pointless), {})).toThrow(
       /schedules\.0\.approvedBy: dev-box is not protected, so there is nothing to approve/,
+    );
+  });
+
+  const fleet = (name: string, port: number, extra: string) =>
+    `  ${name}:\n    driver: fleet\n    supervisorPort: ${port}\n    database: fleet/${name}.db\n    topology: { interactive: 1, batch: 1 }\n${extra}`;
+  const sandboxes = `environments:\n${fleet('sbx-a', 9001, '    tags: [sandbox]\n')}${fleet('sbx-b', 9002, '    tags: [sandbox, eu]\n')}${fleet('prod', 9003, '    protected: true\n')}`;
+  const rolloutSchedule = (fields: string) =>
+    `${sandboxes}schedules:\n  - id: sandboxes-weekly\n${good}    changes: { enable: [WHSandTMS] }\n${fields}`;
+
+  it('accepts a schedule that starts a rollout of windows over a tag or a list, and gives it the rollout input', () => {
+    const byTag = loadConfig(
+      write(
+        'rollout.yaml',
+        rolloutSchedule('    rollout: { tag: sandbox, maxConcurrency: "25%", maxErrors: "10%" }\n'),
+      ),
+      {},
+    ).schedules[0];
+    expect(byTag).toMatchObject({
+      id: 'sandboxes-weekly',
+      rollout: { tag: 'sandbox', maxConcurrency: '25%', maxErrors: '10%', onBusy: 'skip' },
+    });
+    expect(byTag.environment).toBeUndefined();
+    expect(scheduledWorkflowOf(byTag)).toEqual({
+      workflowType: 'maintenanceRollout',
+      input: {
+        action: 'window',
+        tag: 'sandbox',
+        maxConcurrency: '25%',
+        maxErrors: '10%',
+        onBusy: 'skip',
+        duration: 'PT2H',
+        changes: { enable: ['WHSandTMS'], disable: [] },
+        requestedBy: 'schedule:sandboxes-weekly',
+        reason: '',
+      },
+    });
+    // A protected environment may be a target: its window asks for approval at each run.
+    const byList = loadConfig(
+      write(
+        'rollout-list.yaml',
+        rolloutSchedule('    rollout: { environments: [sbx-a, prod], onBusy: wait }\n'),
+      ),
+      {},
+    ).schedules[0];
+    expect(scheduledWorkflowOf(byList).input).toMatchObject({
+      environments: ['sbx-a', 'prod'],
+      maxConcurrency: 1,
+      maxErrors: 0,
+      onBusy: 'wait',
+    });
+  });
+
+  it.each([
+    [
+      'an environment and a rollout',
+      '    environment: sbx-a\n    rollout: { tag: sandbox }\n',
+      /schedules\.0: give either environment \(a window on one environment\) or rollout/,
+    ],
+    ['neither an environment nor a rollout', '', /schedules\.0: give either environment .* or rollout/],
+    [
+      'a tag that no environment has',
+      '    rollout: { tag: web }\n',
+      /schedules\.0\.rollout\.tag: no environment has the tag "web"; tags declared: sandbox, eu/,
+    ],
+    [
+      'an unknown environment in its list',
+      '    rollout: { environments: [sbx-a, sbx-c] }\n',
+      /schedules\.0\.rollout\.environments\.1: unknown environment "sbx-c"; declared: sbx-a, sbx-b, prod/,
+    ],
+    [
+      'both a tag and a list',
+      '    rollout: { tag: sandbox, environments: [sbx-a] }\n',
+      /schedules\.0\.rollout\.environments: give either "environments": \["a", "b"\] or "tag": "sandbox"/,
+    ],
+    [
+      'neither a tag nor a list',
+      '    rollout: { maxConcurrency: 2 }\n',
+      /schedules\.0\.rollout\.environments: give either "environments"/,
+    ],
+    [
+      'a maxConcurrency that is not a number or a percentage',
+      '    rollout: { tag: sandbox, maxConcurrency: lots }\n',
+      /schedules\.0\.rollout\.maxConcurrency: maxConcurrency is a whole number of environments/,
+    ],
+    [
+      'a maxErrors over 100%',
+      '    rollout: { tag: sandbox, maxErrors: "150%" }\n',
+      /schedules\.0\.rollout\.maxErrors: maxErrors as a percentage is 0% to 100%/,
+    ],
+    [
+      'an action of its own (a schedule starts windows)',
+      '    rollout: { tag: sandbox, action: enable }\n',
+      /schedules\.0\.rollout: Unrecognized key\(s\) in object: 'action'/,
+    ],
+    [
+      'a standing approval',
+      '    rollout: { environments: [prod] }\n    approvedBy: cab\n',
+      /schedules\.0\.approvedBy: a rollout schedule takes no standing approval: the window on each protected environment of the rollout asks for approval \(maint approve\) at every run/,
+    ],
+  ])('rejects a rollout schedule with %s, naming the field', (_name, fields, expected) => {
+    expect(() => loadConfig(write('bad-rollout.yaml', rolloutSchedule(fields)), {})).toThrow(expected);
+  });
+
+  it("checks a rollout schedule's duration and key changes as the window's, under their own names", () => {
+    const bad = rolloutSchedule('    rollout: { tag: sandbox }\n')
+      .replace('PT2H', 'two hours')
+      .replace('enable: [WHSandTMS]', 'enable: [A], disable: [A]');
+    expect(() => loadConfig(write('bad-rollout-window.yaml', bad), {})).toThrow(
+      /schedules\.0\.duration: "two hours" is not a duration/,
+    );
+    expect(() => loadConfig(write('bad-rollout-window.yaml', bad), {})).toThrow(
+      /schedules\.0\.changes: a configuration key cannot be both enabled and disabled/,
     );
   });
 
