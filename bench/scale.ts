@@ -16,7 +16,6 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import YAML from 'yaml';
 import type { TopLevelSpec } from 'vega-lite';
 import { z } from 'zod';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -25,6 +24,7 @@ import { loadConfig, type LoadedConfig } from '../config/load';
 import { describeIssues } from '../fleet/schemas';
 import { startSupervisor, type RunningSupervisor } from '../fleet/launch';
 import { projectRoot } from '../scripts/binaries';
+import { writeTestConfig } from '../test/helpers/environment';
 import { createDevServerEnv } from '../test/helpers/temporal';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../workflows';
 import type { FloorInput } from './floor-workflow';
@@ -131,14 +131,14 @@ async function startWorker(configFile: string, floorQueue: string, dir: string):
   });
 }
 
+/** The environments in temporal.yaml: all on the one supervisor, in-process, tagged for the rollout. */
 function writeConfig(
   dir: string,
-  address: string,
+  temporal: TestWorkflowEnvironment,
   supervisorPort: number,
   names: string[],
   aosStartupMs: number,
 ) {
-  const file = path.join(dir, 'temporal.yaml');
   const environments = Object.fromEntries(
     names.map((name) => [
       name,
@@ -153,25 +153,8 @@ function writeConfig(
       },
     ]),
   );
-  const policies = {
-    activity: {
-      startToCloseTimeout: '1m',
-      heartbeatTimeout: '10s',
-      retry: {
-        initialInterval: '100ms',
-        backoffCoefficient: 2,
-        maximumInterval: '500ms',
-        maximumAttempts: 4,
-      },
-    },
-    // A failed operation waits this long for a decision before it ends Failed, so the bench cannot hang.
-    decisionTimeout: '30s',
-  };
-  fs.writeFileSync(
-    file,
-    YAML.stringify({ temporal: { address, taskQueue: 'bench-scale' }, policies, environments }),
-  );
-  return file;
+  // A failed operation waits this long for a decision before it ends Failed, so the bench cannot hang.
+  return writeTestConfig(dir, temporal, environments, { decisionTimeout: '30s' });
 }
 
 /** How many activities and local activities one operation's history records. */
@@ -222,7 +205,7 @@ async function setUp(args: z.infer<typeof argsSchema>): Promise<Bench> {
   const supervisorStartMs = Math.round(performance.now() - supervisorBegan);
   const configFile = writeConfig(
     dir,
-    temporal.address,
+    temporal,
     Number(new URL(supervisor.url).port),
     names,
     args.aosStartupMs,
