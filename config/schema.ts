@@ -1,10 +1,9 @@
+import { CAPABILITIES, type Capability } from '../drivers/capabilities';
 import {
-  CAPABILITIES,
   REQUIRED_CAPABILITIES,
   commandHelp,
   commandSettingsSchema,
   missingCommands,
-  type Capability,
 } from '../drivers/command/settings';
 import { fleetSettingsSchema, sharedSupervisorIssues } from '../drivers/fleet/settings';
 import { z } from 'zod';
@@ -37,7 +36,6 @@ const port = z.number().int().min(1).max(65535);
 /** The settings of one driver (`drivers/<name>/settings.ts`), told apart by `driver`. */
 const driverSettingsSchema = z.discriminatedUnion('driver', [fleetSettingsSchema, commandSettingsSchema]);
 export type DriverSettings = z.infer<typeof driverSettingsSchema>;
-export type { Capability };
 
 /** What every environment has, whatever its driver. */
 const environmentCommon = {

@@ -55,6 +55,10 @@ export interface LicenseConfiguration {
 export type DriverErrorKind =
   'databaseUnreachable' | 'controlPlaneUnreachable' | 'unavailable' | 'unknownAos' | 'rejected';
 
+/** The capabilities an environment has, each served by its own driver or another (`capabilities:`). */
+export const CAPABILITIES = ['flagStore', 'aosControl', 'probe', 'license'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
 /** A change a plan (`maint plan`, `"dryRun": true`) lists; its driver says how it would make it. */
 export type PlannedCall =
   | { capability: 'flagStore'; call: 'writeFlag'; value: 0 | 1 }

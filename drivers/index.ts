@@ -5,8 +5,7 @@
  * error classification).
  */
 import type { DriverSettings, EnvironmentConfig } from '../config/schema';
-import { CAPABILITIES } from './command/settings';
-import type { EnvironmentDrivers } from './capabilities';
+import { CAPABILITIES, type Capability, type EnvironmentDrivers } from './capabilities';
 import { createCommandDrivers } from './command';
 import { createFleetDrivers } from './fleet';
 
@@ -43,7 +42,7 @@ export function createDrivers(settings: EnvironmentConfig, context: DriverContex
   });
   if (others.length === 0) return own;
   const serving = Object.fromEntries(CAPABILITIES.map((c) => [c, own])) as Record<
-    (typeof CAPABILITIES)[number],
+    Capability,
     EnvironmentDrivers
   >;
   for (const { capability, drivers } of others) serving[capability] = drivers;

@@ -4,7 +4,7 @@ import type { AosState, DriverErrorKind, EnvironmentDrivers, FlagStore, PlannedC
 import { OUTPUTS, type JsonCommand } from './outputs';
 import { CommandError, CommandRunner, commandLine, withVariables, type CommandErrorKind } from './run';
 import { Secrets } from './secrets';
-import { COMMANDS, type CommandName, type CommandSettings } from './settings';
+import { commandHelp, type CommandSettings } from './settings';
 
 export { CommandError } from './run';
 
@@ -13,9 +13,6 @@ const KINDS: Record<CommandErrorKind, DriverErrorKind> = {
   rejected: 'rejected',
   unknownAos: 'unknownAos',
 };
-
-/** What each command is for, as its error messages remind the reader. */
-const PURPOSE = Object.assign({}, ...Object.values(COMMANDS)) as Record<CommandName, string>;
 
 /** How much of a command's unusable output an error message quotes. */
 const QUOTED_CHARS = 300;
@@ -58,7 +55,7 @@ export function createCommandDrivers(
         'rejected',
         name,
         `${shown} ${what}; it printed ${JSON.stringify(stdout.trim().slice(0, QUOTED_CHARS))}` +
-          `${stdout.trim().length > QUOTED_CHARS ? '…' : ''}, and should print ${PURPOSE[name].replace(/^prints /, '')}`,
+          `${stdout.trim().length > QUOTED_CHARS ? '…' : ''}, and should print ${commandHelp(name).replace(/^prints /, '')}`,
       );
     if (stdoutMore > 0)
       throw new CommandError(

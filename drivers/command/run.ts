@@ -5,7 +5,7 @@ import type { PlannedCall } from '../capabilities';
 import { noteRun } from '../transcript';
 import { BoundedOutput, execute, type Outcome } from './process';
 import type { Secrets } from './secrets';
-import { COMMANDS, type CommandName, type CommandSettings, type CommandSpec } from './settings';
+import { COMMANDS, capabilityOf, type CommandName, type CommandSettings, type CommandSpec } from './settings';
 
 /** `retryable`: may work later; `rejected`: will fail the same way again; `unknownAos`: no such instance. */
 export type CommandErrorKind = 'retryable' | 'rejected' | 'unknownAos';
@@ -106,8 +106,8 @@ export class CommandRunner {
   spec(name: CommandName): CommandSpec {
     const spec = this.settings.commands[name];
     if (spec) return spec;
-    const [capability, all] = Object.entries(COMMANDS).find(([, c]) => name in c)!;
-    const needed = Object.keys(all).map((n) => `commands.${n}`);
+    const capability = capabilityOf(name);
+    const needed = Object.keys(COMMANDS[capability]).map((n) => `commands.${n}`);
     throw new CommandError(
       'rejected',
       name,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration';
+import { CAPABILITIES, type Capability } from '../capabilities';
 
 const exitCode = z.number().int().min(1).max(255);
 const variableName = z
@@ -59,15 +60,17 @@ export const COMMANDS = {
     listKeys: 'prints {"KEYNAME": true | false, ...}',
     setKey: 'sets MAINTENANCE_KEY to MAINTENANCE_KEY_ENABLED (1 or 0); its output is not read',
   },
-} as const;
-export type Capability = keyof typeof COMMANDS;
-export const CAPABILITIES = Object.keys(COMMANDS) as Capability[];
+} as const satisfies Record<Capability, Record<string, string>>;
 export type CommandName = { [C in Capability]: keyof (typeof COMMANDS)[C] }[Capability];
+
+/** The capability a command serves. */
+export function capabilityOf(name: CommandName): Capability {
+  return CAPABILITIES.find((c) => name in COMMANDS[c])!;
+}
 
 /** What a command gets and prints, as COMMANDS says. */
 export function commandHelp(name: CommandName): string {
-  const capability = CAPABILITIES.find((c) => name in COMMANDS[c])!;
-  return (COMMANDS[capability] as Record<CommandName, string>)[name];
+  return (COMMANDS[capabilityOf(name)] as Record<CommandName, string>)[name];
 }
 
 /** Capabilities every environment needs; without probe commands verification skips the sign-in checks. */
