@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CloudEvent, HTTP } from 'cloudevents';
-import { ENV_REFERENCE, type EventSinkConfig } from '../config/events';
+import type { EventSinkConfig } from '../config/events';
+import { ENV_REFERENCE } from '../config/env-reference';
 import type { OperationEvent } from '../contract/events';
 
 /** Why a delivery failed, and whether trying again can help. Messages never carry URLs' paths or header values. */
@@ -46,7 +47,7 @@ export function describeEvent(e: OperationEvent): string {
 
 /** Replaces `${env:NAME}` from the worker's environment; a missing variable is named, its value never shown. */
 function resolveSecrets(value: string, env: NodeJS.ProcessEnv, where: string): string {
-  return value.replace(new RegExp(ENV_REFERENCE.source, 'g'), (_, name: string) => {
+  return value.replace(ENV_REFERENCE, (_, name: string) => {
     const found = env[name];
     if (found === undefined)
       throw new SinkError(
@@ -85,8 +86,8 @@ async function post(
   signal: AbortSignal,
 ): Promise<void> {
   const url = resolveSecrets(sink.url, env, 'the url');
-  const host = URL.canParse(url) ? new URL(url).host : 'an invalid url';
   if (!URL.canParse(url)) throw new SinkError(`the url does not parse once its variables are set`, false);
+  const host = new URL(url).host;
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(sink.headers))
     headers[key] = resolveSecrets(value, env, `header ${key}`);

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Config } from '../config/schema';
+import { declaredTags, taggedEnvironments, type Config } from '../config/schema';
 import { ErrorType } from '../contract/errors';
 
 export interface RolloutTargetsInput {
@@ -20,11 +20,10 @@ export function createRolloutActivities(deps: {
   return {
     /** Local activity: resolves the targets; unknown names and empty tags fail at once, nothing started. */
     async resolveRolloutTargets({ environments, tag }: RolloutTargetsInput): Promise<RolloutSettings> {
-      const declared = Object.entries(deps.environments);
       if (tag !== undefined) {
-        const tagged = declared.filter(([, e]) => e.tags?.includes(tag)).map(([name]) => name);
+        const tagged = taggedEnvironments(deps.environments, tag);
         if (tagged.length === 0) {
-          const tags = [...new Set(declared.flatMap(([, e]) => e.tags ?? []))].join(', ') || 'none';
+          const tags = declaredTags(deps.environments).join(', ') || 'none';
           throw ApplicationFailure.nonRetryable(
             `No environment has the tag "${tag}" (tags in temporal.yaml: ${tags}). Nothing was started. ` +
               'Add `tags: [...]` to the environments in temporal.yaml, or name them with "environments".',
@@ -37,7 +36,7 @@ export function createRolloutActivities(deps: {
       if (unknown.length > 0) {
         throw ApplicationFailure.nonRetryable(
           `Unknown environment${unknown.length > 1 ? 's' : ''} ${unknown.map((e) => `"${e}"`).join(', ')}. ` +
-            `Known environments: ${declared.map(([n]) => n).join(', ')}. Nothing was started.`,
+            `Known environments: ${Object.keys(deps.environments).join(', ')}. Nothing was started.`,
           ErrorType.UnknownEnvironment,
         );
       }

@@ -33,6 +33,8 @@ import { childPids, sampleUsage } from './proc-stats';
 import { renderSvg } from './chart';
 
 const DEFAULT_CONCURRENCY = [1, 10, 50, 100, 200];
+/** Every environment's AOS: two interactive and one batch, in-process. */
+const TOPOLOGY = { interactive: 2, batch: 1 };
 
 const argsSchema = z
   .object({
@@ -146,7 +148,7 @@ function writeConfig(
         driver: 'fleet',
         supervisorPort,
         database: path.join(dir, `${name}.db`),
-        topology: { interactive: 2, batch: 1 },
+        topology: TOPOLOGY,
         aosStartupMs,
         aosMode: 'inprocess',
         tags: ['bench'],
@@ -195,7 +197,7 @@ async function setUp(args: z.infer<typeof argsSchema>): Promise<Bench> {
       environments: names.map((environment) => ({
         environment,
         databaseFile: path.join(dir, `${environment}.db`),
-        topology: { interactive: 2, batch: 1 },
+        topology: TOPOLOGY,
         aosStartupMs: args.aosStartupMs,
         aosMode: 'inprocess' as const,
       })),
@@ -305,13 +307,14 @@ async function measureLevel(b: Bench, concurrency: number, floorInput: FloorInpu
     latencies: [...enable.latencies, ...disable.latencies],
     wallMs: enable.wallMs + disable.wallMs,
   });
+  const floorPhase = phase(floor.result);
   const level = {
     concurrency,
     enable: phase(enable),
     disable: phase(disable),
     operations,
-    floor: phase(floor.result),
-    p95RatioToFloor: Number((operations.p95Ms / phase(floor.result).p95Ms).toFixed(2)),
+    floor: floorPhase,
+    p95RatioToFloor: Number((operations.p95Ms / floorPhase.p95Ms).toFixed(2)),
     resources: { operations: ours.usage, floor: floor.usage },
   };
   process.stderr.write(
@@ -392,7 +395,7 @@ async function report(b: Bench, levels: Level[], rollout: Rollout, floor: FloorI
   const results = {
     date,
     environments: b.names.length,
-    topology: { interactive: 2, batch: 1, aosMode: 'inprocess' },
+    topology: { ...TOPOLOGY, aosMode: 'inprocess' },
     aosStartupMs: b.args.aosStartupMs,
     cpus: os.cpus().length,
     supervisor: { startMs: b.supervisorStartMs },

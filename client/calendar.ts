@@ -102,6 +102,16 @@ export function upcomingWindows(
       [...set].sort((a, b) => a - b),
     );
     const length = durationSchema.parse(s.duration);
+    // What every window of this schedule shares.
+    const common = {
+      scheduleId: scheduleIdOnServer(config.installation, s.id),
+      targets: describeTargets(config, s),
+      ...(s.rollout && { maxConcurrency: String(s.rollout.maxConcurrency) }),
+      timezone: s.timezone,
+      paused: s.paused,
+      reason: s.reason,
+      changes: { enable: s.changes.enable, disable: s.changes.disable },
+    };
     const seen = new Set<number>();
     // Local calendar days from the day before `from` (in the zone) to the day after the horizon.
     const firstDay = Math.floor(wallClock(s.timezone, start) / DAY_MS) - 1;
@@ -116,16 +126,10 @@ export function upcomingWindows(
           if (at < start || at >= end || seen.has(at)) continue;
           seen.add(at);
           windows.push({
-            scheduleId: scheduleIdOnServer(config.installation, s.id),
-            targets: describeTargets(config, s),
-            ...(s.rollout && { maxConcurrency: String(s.rollout.maxConcurrency) }),
+            ...common,
             start: new Date(at),
             end: new Date(at + length),
             localStart: formatWall(wallClock(s.timezone, at)),
-            timezone: s.timezone,
-            paused: s.paused,
-            reason: s.reason,
-            changes: { enable: s.changes.enable, disable: s.changes.disable },
           });
         }
     }

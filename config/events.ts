@@ -1,9 +1,9 @@
 import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
 
-/** `${env:NAME}`: a secret read from the worker's environment when an event is delivered. */
-export const ENV_REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const hasReference = (v: string) => new RegExp(ENV_REFERENCE.source).test(v);
+import { referencedNames } from './env-reference';
+
+const hasReference = (v: string) => referencedNames(v).length > 0;
 
 const name = z
   .string()

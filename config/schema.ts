@@ -8,7 +8,7 @@ import {
 import { fleetSettingsSchema, sharedSupervisorIssues } from '../drivers/fleet/settings';
 import { z } from 'zod';
 import { WORKFLOW_TYPES } from '../contract/operation';
-import { ROLLOUT_WORKFLOW_TYPE, rolloutInputSchema, type RolloutInput } from '../contract/rollout';
+import { ROLLOUT_WORKFLOW_TYPE, rolloutInputSchema, tagSchema, type RolloutInput } from '../contract/rollout';
 import { windowInputSchema, type WindowInput } from '../contract/window';
 import { cronProblem } from './cron';
 import { duration } from './duration';
@@ -55,9 +55,7 @@ const environmentCommon = {
     .strict()
     .default({}),
   /** Labels that a rollout can name (`tag: sandbox`) to service every environment that has them. */
-  tags: z
-    .array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tags are lower-case letters, digits and dashes'))
-    .optional(),
+  tags: z.array(tagSchema).optional(),
 };
 
 /** One schema per driver, told apart by `driver`; the command driver must have the commands it serves. */
@@ -253,9 +251,19 @@ export function scheduleTargets(environments: Config['environments'], s: Schedul
   if (s.environment) return [s.environment];
   const { tag, environments: list } = s.rollout ?? {};
   if (list) return list;
+  return tag === undefined ? [] : taggedEnvironments(environments, tag);
+}
+
+/** The environments with `tag`, in temporal.yaml's order. */
+export function taggedEnvironments(environments: Config['environments'], tag: string): string[] {
   return Object.entries(environments)
-    .filter(([, e]) => tag !== undefined && e.tags?.includes(tag))
+    .filter(([, e]) => e.tags?.includes(tag))
     .map(([name]) => name);
+}
+
+/** Every tag temporal.yaml gives its environments, for messages that list them. */
+export function declaredTags(environments: Config['environments']): string[] {
+  return [...new Set(Object.values(environments).flatMap((e) => e.tags ?? []))];
 }
 
 export const configSchema = z
@@ -372,7 +380,7 @@ export const configSchema = z
       });
       const tag = s.rollout?.tag;
       if (tag !== undefined && scheduleTargets(c.environments, s).length === 0) {
-        const tags = [...new Set(Object.values(c.environments).flatMap((e) => e.tags ?? []))];
+        const tags = declaredTags(c.environments);
         ctx.addIssue({
           code: 'custom',
           path: ['schedules', i, 'rollout', 'tag'],

@@ -3,8 +3,7 @@
  * `protected: true` waits for `approve` or `reject` from someone other than its requester. Updates
  * (the CLI gets an answer or the refusal) and signals of the same names (the Web UI). Import-safe.
  */
-import { defineSignal, defineUpdate } from '@temporalio/workflow';
-import { decisionInputSchema, type Decision, type DecisionInput } from './operation';
+import { answerDefinitions } from './operation';
 
 export const APPROVAL_DECISIONS = ['approve', 'reject'] as const;
 export type ApprovalKind = (typeof APPROVAL_DECISIONS)[number];
@@ -13,23 +12,7 @@ export const APPROVAL_HELP: Record<ApprovalKind, string> = {
   reject: 'end the operation Rejected; nothing is changed',
 };
 
-/** `{"by": "jane.doe", "reason": "..."}`, as for the decisions on a failed step. */
-export const approvalInputSchema = decisionInputSchema;
-
-export interface ApprovalAck {
-  accepted: true;
-  decision: Decision;
-  message: string;
-}
-
-export const approvalUpdates = {
-  approve: defineUpdate<ApprovalAck, [DecisionInput]>('approve'),
-  reject: defineUpdate<ApprovalAck, [DecisionInput]>('reject'),
-} satisfies Record<ApprovalKind, unknown>;
-export const approvalSignals = {
-  approve: defineSignal<[DecisionInput]>('approve'),
-  reject: defineSignal<[DecisionInput]>('reject'),
-} satisfies Record<ApprovalKind, unknown>;
+export const { updates: approvalUpdates, signals: approvalSignals } = answerDefinitions(APPROVAL_DECISIONS);
 
 /** The refusal of a self-approval, as the CLI and the Web UI's log show it. */
 export const SELF_APPROVAL = 'you requested it; someone else must approve';

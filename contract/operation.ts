@@ -2,7 +2,7 @@
  * The contract shared by workflows, activities, the worker and the CLI: names, schemas, message
  * definitions and search attributes. Import-safe in workflow code (no Node APIs, no I/O).
  */
-import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineSearchAttributeKey, type SignalDefinition, type UpdateDefinition } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 
@@ -170,7 +170,8 @@ export const CLIENT_IDENTITY_HEADER = 'maintenance-client-identity';
 
 /** "resume by jane (client maint-cli jane@host)"; an operator's decision from a client that did not say is "client unknown". */
 export function describeDecision(d: Decision): string {
-  const operator = ([...DECISIONS, 'approve', 'reject', 'pause'] as readonly string[]).includes(d.kind);
+  // Every kind but the system's own (a cancellation request, a deadline) is an operator's answer.
+  const operator = d.kind !== 'cancel' && d.kind !== 'timeout';
   const client = d.identity ? ` (client ${d.identity})` : operator ? ' (client unknown)' : '';
   return `${d.kind} by ${d.by}${client}`;
 }
@@ -316,17 +317,25 @@ export interface ServicingResult {
 export const statusQuery = defineQuery<OperationStatus>('status');
 export const logQuery = defineQuery<OperationLog>('log');
 
-/** Decisions are updates (the CLI gets an answer or a refusal) and signals of the same names (the Web UI). */
-export const decisionUpdates = {
-  resume: defineUpdate<DecisionAck, [DecisionInput]>('resume'),
-  rollback: defineUpdate<DecisionAck, [DecisionInput]>('rollback'),
-  abort: defineUpdate<DecisionAck, [DecisionInput]>('abort'),
-} satisfies Record<DecisionKind, unknown>;
-export const decisionSignals = {
-  resume: defineSignal<[DecisionInput]>('resume'),
-  rollback: defineSignal<[DecisionInput]>('rollback'),
-  abort: defineSignal<[DecisionInput]>('abort'),
-} satisfies Record<DecisionKind, unknown>;
+/**
+ * An operator's answers (decisions, approvals, rollout commands), each an update (the CLI gets an
+ * answer or a refusal) and a signal of the same name (the Web UI), with input `{"by", "reason"}`.
+ */
+export function answerDefinitions<K extends string>(
+  names: readonly K[],
+): {
+  updates: Record<K, UpdateDefinition<DecisionAck, [DecisionInput]>>;
+  signals: Record<K, SignalDefinition<[DecisionInput]>>;
+} {
+  const each = <T>(define: (name: K) => T) =>
+    Object.fromEntries(names.map((n) => [n, define(n)])) as Record<K, T>;
+  return {
+    updates: each((n) => defineUpdate<DecisionAck, [DecisionInput]>(n)),
+    signals: each((n) => defineSignal<[DecisionInput]>(n)),
+  };
+}
+
+export const { updates: decisionUpdates, signals: decisionSignals } = answerDefinitions(DECISIONS);
 
 /** Workflow IDs are business keys: one per environment for operations started by the CLI. */
 export function operationWorkflowId(environment: string): string {

@@ -1,14 +1,12 @@
 /** The rollout's contract: one operation per environment over many, with concurrency and error limits. */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { z } from 'zod';
 import {
-  decisionInputSchema,
+  answerDefinitions,
   type BusyPolicy,
   environmentNameSchema,
   servicingInputSchema,
   type Decision,
-  type DecisionAck,
-  type DecisionInput,
   type ErrorInfo,
   type Result,
 } from './operation';
@@ -48,6 +46,11 @@ export function resolveLimit(limit: Limit, targets: number, { atLeastOne }: { at
   return atLeastOne ? Math.max(1, n) : n;
 }
 
+/** A label of environments in temporal.yaml (`tags: [sandbox]`) that a rollout can name. */
+export const tagSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tags are lower-case letters, digits and dashes');
+
 export const rolloutInputSchema = servicingInputSchema
   .omit({ environment: true })
   .extend({
@@ -60,10 +63,7 @@ export const rolloutInputSchema = servicingInputSchema
       .max(MAX_ROLLOUT_TARGETS, `at most ${MAX_ROLLOUT_TARGETS} environments per rollout: split the list`)
       .refine((e) => new Set(e).size === e.length, 'an environment is named twice')
       .optional(),
-    tag: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tags are lower-case letters, digits and dashes')
-      .optional(),
+    tag: tagSchema.optional(),
     maxConcurrency: limitSchema('maxConcurrency', 1, '10 or "25%"').default(1),
     maxErrors: limitSchema('maxErrors', 0, '0 or "10%"').default(0),
     onBusy: servicingInputSchema.shape.onBusy.unwrap().default('skip'),
@@ -174,17 +174,7 @@ export const ROLLOUT_COMMAND_HELP: Record<RolloutCommand, string> = {
   resume: 'start new environments again',
   abort: 'start no new environment; running ones finish (each can be decided on by itself)',
 };
-export const rolloutUpdates = {
-  pause: defineUpdate<DecisionAck, [DecisionInput]>('pause'),
-  resume: defineUpdate<DecisionAck, [DecisionInput]>('resume'),
-  abort: defineUpdate<DecisionAck, [DecisionInput]>('abort'),
-} satisfies Record<RolloutCommand, unknown>;
-export const rolloutSignals = {
-  pause: defineSignal<[DecisionInput]>('pause'),
-  resume: defineSignal<[DecisionInput]>('resume'),
-  abort: defineSignal<[DecisionInput]>('abort'),
-} satisfies Record<RolloutCommand, unknown>;
-export const rolloutCommandInputSchema = decisionInputSchema;
+export const { updates: rolloutUpdates, signals: rolloutSignals } = answerDefinitions(ROLLOUT_COMMANDS);
 
 /** The memo key a rollout sets on its children (a window passes it to its own): the rollout's workflow ID. */
 export const ROLLOUT_MEMO = 'maintenanceRollout';

@@ -36,17 +36,14 @@ export function driverSummary(settings: EnvironmentConfig): string {
 
 export function createDrivers(settings: EnvironmentConfig, context: DriverContext): EnvironmentDrivers {
   const own = createDriver(settings, context);
-  const others = CAPABILITIES.flatMap((c) => {
-    const other = settings.capabilities[c];
-    return other ? [{ capability: c, drivers: createDriver(other, context) }] : [];
-  });
-  if (others.length === 0) return own;
-  const serving = Object.fromEntries(CAPABILITIES.map((c) => [c, own])) as Record<
-    Capability,
-    EnvironmentDrivers
-  >;
-  for (const { capability, drivers } of others) serving[capability] = drivers;
-  const all = [own, ...others.map((o) => o.drivers)];
+  const serving = Object.fromEntries(
+    CAPABILITIES.map((c) => {
+      const other = settings.capabilities[c];
+      return [c, other ? createDriver(other, context) : own];
+    }),
+  ) as Record<Capability, EnvironmentDrivers>;
+  const all = [...new Set([own, ...Object.values(serving)])];
+  if (all.length === 1) return own;
   return {
     flagStore: serving.flagStore.flagStore,
     aosControl: serving.aosControl.aosControl,

@@ -3,15 +3,19 @@ import {
   APPROVAL_DECISIONS,
   APPROVAL_HELP,
   SELF_APPROVAL,
-  approvalInputSchema,
   approvalSignals,
   approvalUpdates,
   type ApprovalKind,
   type StandingApproval,
 } from '../contract/approval';
-import { describeDecision, type Decision, type OperationStatus } from '../contract/operation';
+import {
+  decisionInputSchema,
+  describeDecision,
+  type Decision,
+  type OperationStatus,
+} from '../contract/operation';
 import { setAnswerHandlers } from './answers';
-import { decisionFrom } from './lifecycle';
+import { decisionFrom, inputRefusal } from './lifecycle';
 import { rolloutOf } from './rollout-report';
 import type { Operation } from './operation';
 import { Patches, now } from './settings';
@@ -106,8 +110,8 @@ export class ApprovalGate {
   }
 
   private check(kind: ApprovalKind, payload: unknown): string | undefined {
-    const parsed = approvalInputSchema.safeParse(payload);
-    if (!parsed.success) return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
+    const invalid = inputRefusal(payload);
+    if (invalid) return invalid;
     const s = this.op.status;
     if (!this.awaiting || this.answer) {
       const d = this.answer ?? s.approval?.decision;
@@ -116,12 +120,13 @@ export class ApprovalGate {
         return `the operation is not waiting for approval (${s.environment} is not protected, or it was approved)`;
       return 'the operation is not waiting for approval';
     }
-    if (kind === 'approve' && samePerson(parsed.data.by, s.requestedBy)) return SELF_APPROVAL;
+    if (kind === 'approve' && samePerson(decisionInputSchema.parse(payload).by, s.requestedBy))
+      return SELF_APPROVAL;
     return undefined;
   }
 
   private accept(kind: ApprovalKind, payload: unknown): Decision {
-    this.answer = decisionFrom(kind, payload, null, approvalInputSchema);
+    this.answer = decisionFrom(kind, payload, null);
     return this.answer;
   }
 

@@ -47,7 +47,7 @@ import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
 import { Operation, RollbackRequested, causeOf, stopped } from './operation';
 import { dryRun } from './plan';
-import { parseWorkflowInput } from './lifecycle';
+import { inputRefusal, parseWorkflowInput } from './lifecycle';
 import { restoreSnapshot } from './restore';
 import { rolloutOf } from './rollout-report';
 import { Patches, now } from './settings';
@@ -147,11 +147,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     say(`window ended early by ${by}${clientOf(sender)}${reason ? ` (${reason})` : ''}`);
     return window;
   };
-  const endRefusal = (payload: unknown) => {
-    const parsed = decisionInputSchema.safeParse(payload);
-    if (!parsed.success) return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
-    return notOpen();
-  };
+  const endRefusal = (payload: unknown) => inputRefusal(payload) ?? notOpen();
   const note = (message: string) => op.note(message);
   setAnswerHandlers({
     name: 'extendWindow',

@@ -132,7 +132,7 @@ export class CommandRunner {
   ): Promise<CommandOutput> {
     const spec = this.spec(name);
     const shown = this.shown(name);
-    const missing = this.secrets.missing(spec, this.settings.env);
+    const missing = this.secrets.missing(spec);
     if (missing.length > 0)
       throw new CommandError(
         'rejected',

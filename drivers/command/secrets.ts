@@ -1,9 +1,5 @@
+import { ENV_REFERENCE, envReference, referencedNames } from '../../config/env-reference';
 import type { CommandSettings, CommandSpec } from './settings';
-
-/** `${env:NAME}`: a secret taken from the worker's environment when the command runs. */
-const REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
-const placeholder = (name: string) => `\${env:${name}}`;
 
 /** The texts of a command that may hold references: its program and arguments (or line) and its variables. */
 function texts(spec: CommandSpec): string[] {
@@ -19,15 +15,16 @@ export class Secrets {
   /** Longest first, so that a secret containing another is masked whole. */
   private readonly known: { name: string; value: string; bytes: Buffer }[];
 
+  /** The variables every command gets, which may reference secrets too. */
+  private readonly shared: string[];
+
   constructor(
     settings: CommandSettings,
     private readonly env: NodeJS.ProcessEnv,
   ) {
-    const all = [
-      ...Object.values(settings.env),
-      ...Object.values(settings.commands).flatMap((c) => texts(c)),
-    ];
-    const names = new Set(all.flatMap((t) => [...t.matchAll(REFERENCE)].map((m) => m[1])));
+    this.shared = Object.values(settings.env);
+    const all = [...this.shared, ...Object.values(settings.commands).flatMap((c) => texts(c))];
+    const names = new Set(all.flatMap(referencedNames));
     this.known = [...names]
       .flatMap((name) => {
         const value = env[name];
@@ -37,19 +34,18 @@ export class Secrets {
   }
 
   /** The variables a command's texts reference that the worker's environment lacks. */
-  missing(spec: CommandSpec, shared: Record<string, string>): string[] {
-    const all = [...texts(spec), ...Object.values(shared)];
-    const names = all.flatMap((t) => [...t.matchAll(REFERENCE)].map((m) => m[1]));
+  missing(spec: CommandSpec): string[] {
+    const names = [...texts(spec), ...this.shared].flatMap(referencedNames);
     return [...new Set(names.filter((n) => this.env[n] === undefined))];
   }
 
   /** `text` with its references replaced by their values (call `missing` first). */
   substitute(text: string): string {
-    return text.replace(REFERENCE, (_, name: string) => this.env[name] ?? '');
+    return text.replace(ENV_REFERENCE, (_, name: string) => this.env[name] ?? '');
   }
 
   mask(text: string): string {
-    return this.known.reduce((t, s) => t.split(s.value).join(placeholder(s.name)), text);
+    return this.known.reduce((t, s) => t.split(s.value).join(envReference(s.name)), text);
   }
 
   /**
@@ -62,7 +58,7 @@ export class Secrets {
       for (let n = Math.min(s.bytes.length - 1, bytes.length); n > (cut?.n ?? 0); n--)
         if (bytes.subarray(bytes.length - n).equals(s.bytes.subarray(0, n))) cut = { name: s.name, n };
     return cut
-      ? Buffer.concat([bytes.subarray(0, bytes.length - cut.n), Buffer.from(placeholder(cut.name))])
+      ? Buffer.concat([bytes.subarray(0, bytes.length - cut.n), Buffer.from(envReference(cut.name))])
       : bytes;
   }
 }
