@@ -10,6 +10,7 @@ import {
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
+import type { QueryDefinition } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { connectionOptions } from '../config/connection';
 import { ENVIRONMENT_WORKFLOW_TYPE, type EnvironmentView, type LockHolder } from '../contract/environment';
@@ -340,6 +341,11 @@ export const NO_WORKER_AFTER_MS = 10_000;
 const STATUS_QUERY_TIMEOUT_MS = 5_000;
 const WORKER_CHECK_MS = 1_000;
 
+/** A query that gives up after STATUS_QUERY_TIMEOUT_MS, for loops that poll and look again. */
+export function promptQuery<R>(handle: WorkflowHandle, query: QueryDefinition<R>): Promise<R> {
+  return handle.client.withDeadline(Date.now() + STATUS_QUERY_TIMEOUT_MS, () => handle.query(query));
+}
+
 export interface FollowOptions {
   /** Stop following once the status satisfies this (a window that is open). */
   until?: (s: OperationStatus) => boolean;
@@ -386,9 +392,7 @@ export async function follow(
   try {
     while (!ended) {
       try {
-        const s = await handle.client.withDeadline(Date.now() + STATUS_QUERY_TIMEOUT_MS, () =>
-          handle.query(statusQuery),
-        );
+        const s = await promptQuery(handle, statusQuery);
         const key = JSON.stringify([s.steps, s.state, s.awaitingDecision]);
         if (key !== last) {
           last = key;

@@ -14,7 +14,7 @@ import {
   type RolloutStatus,
   type ValidRolloutInput,
 } from '../contract/rollout';
-import { ExitCode, OperatorError, isConnectionLost, requireEnvironment } from './operations';
+import { ExitCode, OperatorError, isConnectionLost, promptQuery, requireEnvironment } from './operations';
 
 /** `rollout-enable-sandbox-20261126t0442z`: the action, what it covers, and when it was asked for. */
 export function rolloutWorkflowId(input: RolloutInput, at = new Date()): string {
@@ -83,7 +83,7 @@ export async function followRollout(
   let last = '';
   while (!ended) {
     try {
-      const s = await handle.query(rolloutStatusQuery);
+      const s = await promptQuery(handle, rolloutStatusQuery);
       const key = JSON.stringify([s.state, s.environments.map((r) => [r.state, r.result])]);
       if (key !== last) {
         last = key;
