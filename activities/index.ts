@@ -5,9 +5,8 @@ import { ErrorType } from '../contract/errors';
 import type { ApprovalSettings } from '../contract/approval';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
 import type { OperationPlan, PlanRequest } from '../contract/plan';
-import { DEFAULT_INSTALLATION, windowInputOf, type Config } from '../config/schema';
+import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
 import type { EventSettings } from '../contract/events';
-import { windowInputSchema } from '../contract/window';
 import type { AosControl, AosState, EnvironmentDrivers } from '../drivers/capabilities';
 import { collectTranscript } from '../drivers/transcript';
 import { classify } from './errors';
@@ -15,6 +14,7 @@ import { buildPlan } from './plan';
 import { createEventActivities, eventSettings } from './events';
 import { createLockActivities, type LockDeps } from './lock';
 import { createRolloutActivities } from './rollout';
+import { approvalSettings, createTrustActivities } from './trust';
 
 export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   environments: Config['environments'];
@@ -22,6 +22,10 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   history: Config['history'];
   /** The declared schedules, for their standing approvals. */
   schedules?: Config['schedules'];
+  /** Who signs on protected environments, with their keys. */
+  people?: Config['people'];
+  /** The worker's task queue: a parent that vouches for a child operation must run on it. */
+  taskQueue: string;
   searchAttributes: boolean;
   /** Event sinks (none when absent) and what names them in events' `source`. */
   installation?: string;
@@ -193,6 +197,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities({ ...deps, requireEnvironment }),
     ...createEventActivities({ sinks: deps.events?.sinks ?? [], env: deps.env ?? {} }),
     ...createRolloutActivities(deps),
+    ...createTrustActivities(deps),
 
     /** Local activity: checks the environment is declared and hands the workflow its settings. */
     async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {
@@ -225,23 +230,16 @@ export function createActivities(deps: ActivityDeps) {
         ...(deps.events?.sinks.length && {
           events: eventSettings(deps.events, deps.installation ?? DEFAULT_INSTALLATION, environment),
         }),
-        approval: {
-          protected: deps.environments[environment].protected,
-          timeoutMs: msToNumber(deps.policies.approvalTimeout),
-          standing: (deps.schedules ?? [])
-            .filter((s) => s.environment === environment && s.approvedBy)
-            .map((s) => {
-              const input = windowInputSchema.parse(windowInputOf(s));
-              return {
-                schedule: s.id,
-                requestedBy: input.requestedBy,
-                approvedBy: s.approvedBy!,
-                durationMs: input.duration,
-                enable: input.changes.enable,
-                disable: input.changes.disable,
-              };
-            }),
-        },
+        approval: approvalSettings(
+          {
+            environments: deps.environments,
+            people: deps.people ?? {},
+            schedules: deps.schedules ?? [],
+            installation: deps.installation ?? DEFAULT_INSTALLATION,
+            policies: deps.policies,
+          },
+          environment,
+        ),
       };
     },
 

@@ -8,7 +8,8 @@ import {
   type OperationStatus,
   type StepRecord,
 } from '../contract/operation';
-import { APPROVAL_HELP } from '../contract/approval';
+import { APPROVAL_HELP, type RequesterProof } from '../contract/approval';
+import { samePerson } from '../contract/signing';
 import type { RolloutResult, RolloutRow, RolloutStatus } from '../contract/rollout';
 import { formatDuration } from '../contract/window';
 import type { EnvironmentStatus } from './operations';
@@ -54,12 +55,23 @@ export function formatDecisionNeeded(s: OperationStatus): string {
 
 /** Who may answer a request on a protected environment, until when, and the commands to type. */
 export function formatApprovalNeeded(s: OperationStatus): string {
+  const head = `${s.environment} is protected: ${s.operationId} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`;
+  const asked = `  requested by ${s.requester?.person ?? s.requestedBy}${s.reason ? ` — ${s.reason}` : ''}`;
+  if (!s.requester)
+    return [
+      head,
+      `${asked}; anyone else may approve:`,
+      `  maint approve ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.approve}`,
+      `  maint reject  ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.reject}`,
+      '  (Web UI: signal approve or reject with {"by": "your.name", "reason": "..."})',
+    ].join('\n');
+  const others = (s.approval?.approvers ?? []).filter((a) => !samePerson(a, s.requester!.person));
   return [
-    `${s.environment} is protected: ${s.operationId} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`,
-    `  requested by ${s.requestedBy}${s.reason ? ` — ${s.reason}` : ''}; anyone else may approve:`,
-    `  maint approve ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.approve}`,
-    `  maint reject  ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.reject}`,
-    '  (Web UI: signal approve or reject with {"by": "your.name", "reason": "..."})',
+    head,
+    `${asked}; ${others.length ? `one of ${others.join(', ')}` : 'an approver other than the requester'} may approve, signing with their SSH key:`,
+    `  maint approve ${s.environment} --reason "..."   ${APPROVAL_HELP.approve}`,
+    `  maint reject  ${s.environment} --reason "..."   ${APPROVAL_HELP.reject}`,
+    `  (Web UI: signal approve or reject with the input \`maint approve ${s.operationId} --print-signal\` prints)`,
   ].join('\n');
 }
 
@@ -95,13 +107,29 @@ export function formatStatus(st: EnvironmentStatus): string {
     lines.push(`  key ${c.name}: ${c.from ? 'on' : 'off'} → ${c.to ? 'on' : 'off'}`);
   for (const d of s.decisions)
     lines.push(`  decision: ${describeDecision(d)} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
+  if (s.requester) lines.push(`  requester proved by ${describeRequester(s.requester)}`);
   if (s.approval?.standing) lines.push(`  approved: standing approval of schedule ${s.approval.standing}`);
+  else if (s.approval?.verified?.parent)
+    lines.push(`  approved: with its window ${s.approval.verified.parent}`);
   if (s.awaitingDecision) lines.push('', formatDecisionNeeded(s));
   else if (s.approval?.awaiting) lines.push('', formatApprovalNeeded(s));
   else if (s.failure && s.result !== 'Succeeded' && s.result !== 'RolledBack') {
     lines.push(`  last failure at ${s.failure.step}: ${s.failure.error.message}`);
   }
   return lines.join('\n');
+}
+
+function describeRequester(r: RequesterProof): string {
+  switch (r.via) {
+    case 'signature':
+      return `${r.person}'s signature (key ${r.fingerprint})`;
+    case 'schedule':
+      return `schedule ${r.source}`;
+    case 'parent':
+      return `${r.source}, requested by ${r.person}`;
+    case 'name':
+      return `nothing but the name ${r.person} (given by ${r.source}, of an earlier release)`;
+  }
 }
 
 function formatEntry(e: LogEntry): string {

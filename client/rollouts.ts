@@ -5,6 +5,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import type { LoadedConfig } from '../config/load';
+import { taggedEnvironments } from '../config/schema';
 import {
   ROLLOUT_WORKFLOW_TYPE,
   rolloutInputSchema,
@@ -43,14 +44,19 @@ export function checkRollout(config: LoadedConfig, input: RolloutInput): ValidRo
   return parsed.data;
 }
 
+/** The environments a checked rollout services, as temporal.yaml declares them now. */
+export function rolloutTargets(config: LoadedConfig, input: ValidRolloutInput): string[] {
+  return input.environments ?? taggedEnvironments(config.environments, input.tag!);
+}
+
 /** Starts a checked rollout under a new ID (see rolloutWorkflowId). */
 export async function startRollout(
   client: Client,
   config: LoadedConfig,
   input: RolloutInput,
+  workflowId = rolloutWorkflowId(input),
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const { tag, environments = [], action, requestedBy, reason } = checkRollout(config, input);
-  const workflowId = rolloutWorkflowId(input);
   try {
     return await client.workflow.start(ROLLOUT_WORKFLOW_TYPE, {
       workflowId,

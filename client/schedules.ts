@@ -10,6 +10,7 @@ import {
 import { createDrivers } from '../drivers';
 import {
   DEFAULT_INSTALLATION,
+  scheduleIdOnServer,
   scheduleTargets,
   scheduledWorkflowOf,
   type ScheduleConfig,
@@ -21,14 +22,6 @@ import type { LoadedConfig } from '../config/load';
  * its own installation's.
  */
 export const MANAGED_BY = 'maintenance-orchestrator';
-
-/**
- * The id on the server of a declared schedule. The default installation keeps the declared id (as
- * releases before installations did); others prefix it and a dot, which declared ids cannot contain.
- */
-export function scheduleIdOnServer(installation: string, id: string): string {
-  return installation === DEFAULT_INSTALLATION ? id : `${installation}.${id}`;
-}
 
 /** What an operator typed: a schedule declared in temporal.yaml, or any id `schedule list` shows. */
 export function resolveScheduleId(config: LoadedConfig, id: string): string {

@@ -39,6 +39,8 @@ export async function createWorker(
     policies: config.policies,
     history: config.history,
     schedules: config.schedules,
+    people: config.people,
+    taskQueue: config.temporal.taskQueue,
     searchAttributes: config.temporal.searchAttributes,
     installation: config.installation,
     events: config.events,

@@ -4,6 +4,7 @@ import { BUSY_POLICIES, type Result } from '../../contract/operation';
 import {
   ROLLOUT_ACTIONS,
   ROLLOUT_COMMAND_HELP,
+  ROLLOUT_WORKFLOW_TYPE,
   type Limit,
   type RolloutAction,
   type RolloutInput,
@@ -13,7 +14,7 @@ import {
 } from '../../contract/rollout';
 import { formatRollout } from '../format';
 import { ExitCode, OperatorError } from '../operations';
-import { checkRollout, followRollout, startRollout } from '../rollouts';
+import { checkRollout, followRollout, rolloutTargets, rolloutWorkflowId, startRollout } from '../rollouts';
 import {
   answerCommand,
   config,
@@ -22,6 +23,8 @@ import {
   keyChangeOptions,
   listArg,
   out,
+  prepareStart,
+  printStart,
   startOptions,
   started,
   withClient,
@@ -121,9 +124,12 @@ export function rolloutCommand(program: Command): void {
           changes: { enable: opts.enable, disable: opts.disable },
         }),
       };
-      checkRollout(config(program), input);
+      const checked = checkRollout(config(program), input);
       process.exitCode = await withClient(program, undefined, async ({ config: c, client }) => {
-        const handle = await startRollout(client, c, input);
+        const target = { workflowId: rolloutWorkflowId(input), workflowType: ROLLOUT_WORKFLOW_TYPE };
+        const signed = prepareStart(c, opts, target, input, rolloutTargets(c, checked));
+        if (opts.printInput) return printStart(c, target, signed, !!opts.json);
+        const handle = await startRollout(client, c, signed, target.workflowId);
         (opts.json ? err : out)(`Started rollout ${handle.workflowId} (${action}).`);
         if (!opts.wait) return started(handle, !!opts.json);
         return followRolloutCommand(handle, !!opts.json);

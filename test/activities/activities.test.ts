@@ -23,6 +23,7 @@ beforeAll(async () => {
     environments: env.config.environments,
     policies: env.config.policies,
     history: env.config.history,
+    taskQueue: env.config.temporal.taskQueue,
     searchAttributes: true,
     drivers: () => drivers,
     // The lock lives in Temporal (tested in test/workflows/environment.test.ts); nothing here calls it.

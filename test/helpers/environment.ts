@@ -52,6 +52,8 @@ export interface TestConfigOptions {
   events?: object;
   approvalTimeout?: string;
   schedules?: Record<string, unknown>[];
+  /** `people:` of temporal.yaml: who signs on protected environments (test/helpers/people.ts makes their keys). */
+  people?: Record<string, string>;
 }
 
 /**
@@ -70,6 +72,7 @@ export function writeTestConfig(
     events,
     approvalTimeout = '24h',
     schedules = [],
+    people,
   }: TestConfigOptions = {},
 ): string {
   const configFile = path.join(dir, 'temporal.yaml');
@@ -101,6 +104,7 @@ export function writeTestConfig(
         windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
       },
       ...(events && { events }),
+      ...(people && { people }),
       environments,
       schedules,
     }),
@@ -147,6 +151,8 @@ export interface TestEnvironmentOptions extends TestConfigOptions {
   /** Tests that inject faults say so; the supervisor refuses them otherwise. */
   faults?: boolean;
   protected?: boolean;
+  /** Who may approve on the protected environment (names from `people`). */
+  approvers?: string[];
   /** Reach the fleet only through the commands of examples/fleet-commands (the command driver). */
   commands?: boolean;
 }
@@ -164,6 +170,7 @@ export async function startTestEnvironment(
     aosMode = 'process',
     faults = false,
     protected: isProtected = false,
+    approvers,
     commands = false,
     ...configOptions
   }: TestEnvironmentOptions = {},
@@ -193,6 +200,7 @@ export async function startTestEnvironment(
         aosMode,
         faults,
         protected: isProtected,
+        ...(approvers && { approvers }),
         ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile) }),
       },
     },

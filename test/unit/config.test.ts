@@ -20,6 +20,13 @@ function write(name: string, text: string): string {
   return file;
 }
 
+/** Two people with real public keys (ssh-keygen's), for protected environments. */
+const CAB_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1pwQs9mLtlvui/wUUvqvLKG+dZaIlmeDolR5UwsFFJ cab@example';
+const OPS_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILSSmPMNmxnyx/ts3RqltfSXg4oOogN3TOmU2lvb0EEI ops@example';
+const people = `people:\n  cab: ${CAB_KEY}\n  ops: [${OPS_KEY}]\n`;
+
 const minimal = `
 environments:
   dev-box:
@@ -209,12 +216,16 @@ describe('loadConfig', () => {
     const defaults = loadConfig(write('unprotected.yaml', minimal), {});
     expect(defaults.environments['dev-box'].protected).toBe(false);
     expect(defaults.policies.approvalTimeout).toBe('24h');
-    const prot = minimal.replace('driver: fleet', 'driver: fleet\n    protected: true');
+    const prot = `${people}${minimal.replace('driver: fleet', 'driver: fleet\n    protected: true\n    approvers: [cab]')}`;
     const standing = `${prot}schedules:\n  - id: weekly\n    environment: dev-box\n${good}    approvedBy: cab\n`;
     expect(loadConfig(write('standing.yaml', standing), {}).schedules[0].approvedBy).toBe('cab');
-    const self = `${standing}    requestedBy: cab\n`;
+    const self = `${standing}    requestedBy: ' CAB'\n`;
     expect(() => loadConfig(write('self.yaml', self), {})).toThrow(
       /schedules\.0\.approvedBy: approvedBy must be someone other than the requester/,
+    );
+    const notApprover = standing.replace('approvedBy: cab', 'approvedBy: ops');
+    expect(() => loadConfig(write('not-approver.yaml', notApprover), {})).toThrow(
+      /schedules\.0\.approvedBy: ops is not an approver of dev-box: name one of its approvers \(cab\)/,
     );
     const pointless = `${schedule(good)}    approvedBy: cab\n`;
     expect(() => loadConfig(write('pointless.yaml', pointless), {})).toThrow(
@@ -222,9 +233,63 @@ describe('loadConfig', () => {
     );
   });
 
+  describe('people and approvers (who signs on protected environments)', () => {
+    const protectedBox = (approvers: string) =>
+      minimal.replace('driver: fleet', `driver: fleet\n    protected: true${approvers}`);
+
+    it('takes people with one key or several, and approvers named as samePerson compares them', () => {
+      const config = loadConfig(
+        write('people.yaml', `${people}${protectedBox('\n    approvers: [CAB, " ops "]')}`),
+        {},
+      );
+      expect(config.people).toEqual({ cab: CAB_KEY, ops: [OPS_KEY] });
+      expect(config.environments['dev-box'].approvers).toEqual(['CAB', 'ops']);
+    });
+
+    it.each([
+      [
+        'a protected environment without approvers',
+        `${people}${protectedBox('')}`,
+        /environments\.dev-box\.approvers: dev-box is protected: name who may approve its operations/,
+      ],
+      [
+        'approvers on an unprotected environment',
+        `${people}${minimal.replace('driver: fleet', 'driver: fleet\n    approvers: [cab]')}`,
+        /environments\.dev-box\.approvers: dev-box is not protected, so nothing waits for approval/,
+      ],
+      [
+        'an approver who is not in people',
+        `${people}${protectedBox('\n    approvers: [cab, dave]')}`,
+        /environments\.dev-box\.approvers\.1: dave is not in people: add dave: "ssh-ed25519 AAAA… dave@host"/,
+      ],
+      [
+        'a key that is not an SSH public key',
+        `people:\n  cab: not-a-key\n${protectedBox('\n    approvers: [cab]')}`,
+        /people\.cab: not a usable SSH public key .*paste the line of your ~\/\.ssh\/id_ed25519\.pub/,
+      ],
+      [
+        'a key type that is not supported',
+        `people:\n  cab: ssh-dss AAAAB3NzaC1kc3MAAACBAP old@box\n${protectedBox('\n    approvers: [cab]')}`,
+        /people\.cab: not a usable SSH public key/,
+      ],
+      [
+        'one key for two people',
+        `people:\n  cab: ${CAB_KEY}\n  ops: ${CAB_KEY}\n${protectedBox('\n    approvers: [cab]')}`,
+        /people\.ops: this key \(SHA256:\S+\) is also cab's: a key belongs to one person/,
+      ],
+      [
+        'one person twice',
+        `people:\n  cab: ${CAB_KEY}\n  Cab: ${OPS_KEY}\n${protectedBox('\n    approvers: [cab]')}`,
+        /people\.Cab: "Cab" and "cab" are the same person: keep one entry/,
+      ],
+    ])('refuses %s, naming the field and the fix', (_, text, expected) => {
+      expect(() => loadConfig(write('bad-people.yaml', text), {})).toThrow(expected);
+    });
+  });
+
   const fleet = (name: string, port: number, extra: string) =>
     `  ${name}:\n    driver: fleet\n    supervisorPort: ${port}\n    database: fleet/${name}.db\n    topology: { interactive: 1, batch: 1 }\n${extra}`;
-  const sandboxes = `environments:\n${fleet('sbx-a', 9001, '    tags: [sandbox]\n')}${fleet('sbx-b', 9002, '    tags: [sandbox, eu]\n')}${fleet('prod', 9003, '    protected: true\n')}`;
+  const sandboxes = `${people}environments:\n${fleet('sbx-a', 9001, '    tags: [sandbox]\n')}${fleet('sbx-b', 9002, '    tags: [sandbox, eu]\n')}${fleet('prod', 9003, '    protected: true\n    approvers: [cab]\n')}`;
   const rolloutSchedule = (fields: string) =>
     `${sandboxes}schedules:\n  - id: sandboxes-weekly\n${good}    changes: { enable: [WHSandTMS] }\n${fields}`;
 
