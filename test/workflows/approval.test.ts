@@ -214,7 +214,9 @@ describe('approval on a protected environment: signed by people, not typed names
       const before = await observe();
       const { error, runId } = await withWorker(async () => {
         const handle = await start(enableMaintenanceMode, how);
-        return { error: await handle.result().catch((e: unknown) => e), runId: handle.firstExecutionRunId };
+        const error = await handle.result().catch((e: unknown) => e);
+        if (!how.signer) await record('enable-unsigned-refused.json', handle.workflowId);
+        return { error, runId: handle.firstExecutionRunId };
       });
       expect(error).toBeInstanceOf(WorkflowFailedError);
       const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
@@ -377,7 +379,9 @@ describe('approval on a protected environment: signed by people, not typed names
       await handle.executeUpdate(decisionUpdates.rollback, {
         args: [await signed(handle, 'rollback', 'alice')],
       });
-      return { unsigned, replayed, result: await handle.result() };
+      const result = await handle.result();
+      await record('enable-signed-resume-rollback.json', handle.workflowId);
+      return { unsigned, replayed, result };
     });
     expect(unsigned).toMatch(/^resume refused: it is not signed/);
     expect(replayed).toBe(
