@@ -135,9 +135,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     return undefined;
   };
   const extend = (payload: unknown) => {
-    const { reason, duration } = extendWindowInputSchema.parse(payload);
+    const { by, reason, duration } = extendWindowInputSchema.parse(payload);
     window.endsAt = new Date(Date.parse(window.endsAt!) + duration).toISOString();
-    const sender = caller('extendWindow', payload);
+    const sender = caller('extendWindow', payload, by);
     window.extensions.push({ duration: formatDuration(duration), reason, at: now(), ...sender });
     say(
       `window extended by ${formatDuration(duration)} by ${sender.by}${clientOf(sender)}${reason ? ` (${reason})` : ''}: closes at ${window.endsAt}`,
@@ -145,16 +145,15 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     return window;
   };
   const end = (payload: unknown) => {
-    const { reason } = decisionInputSchema.parse(payload);
+    const { by, reason } = decisionInputSchema.parse(payload);
     endRequested = true;
-    const sender = caller('endWindow', payload);
+    const sender = caller('endWindow', payload, by);
     window.endedEarly = { reason, at: now(), ...sender };
     say(`window ended early by ${sender.by}${clientOf(sender)}${reason ? ` (${reason})` : ''}`);
     return window;
   };
   /** Who sent an accepted answer: the signer where signed, else the typed `by` and the client identity. */
-  const caller = (answer: string, payload: unknown) => {
-    const { by } = decisionInputSchema.parse(payload);
+  const caller = (answer: string, payload: unknown, by: string) => {
     const signer = op.answered(answer, payload);
     if (signer) return { by: signer.person, fingerprint: signer.fingerprint };
     const identity = callerIdentity();

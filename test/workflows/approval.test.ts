@@ -16,7 +16,7 @@ import {
   type DecisionInput,
   type OperationStatus,
 } from '../../contract/operation';
-import { endWindowUpdate } from '../../contract/window';
+import { endWindowUpdate, extendWindowUpdate } from '../../contract/window';
 import { signedAnswer, signedStart, signingKey, type SigningKey } from '../../client/signing';
 import { parsePublicKeyLine } from '../../contract/sshsig';
 import { EnvironmentEntities } from '../../client/environment-entity';
@@ -78,10 +78,15 @@ async function start(
 }
 
 /** An answer to `handle` signed by `signer`, as `maint <answer>` (or `--print-signal`) makes it. */
-async function signed(handle: WorkflowHandle, answer: string, signer: PersonName, payload: object = {}) {
+async function signed<T extends object>(
+  handle: WorkflowHandle,
+  answer: string,
+  signer: PersonName,
+  payload = {} as T,
+) {
   const s = await handle.query(statusQuery);
   return signedAnswer(bed.env.config, keyOf(signer), handle, answer, {
-    payload: { by: signer, reason: '', ...payload },
+    payload: { by: signer as string, reason: '', ...payload },
     answers: s.answers ?? 0,
   });
 }
@@ -493,6 +498,9 @@ describe('approval on a protected environment: signed by people, not typed names
         .getHandle(`${handle.workflowId}-enable`)
         .query(statusQuery);
       const unsignedEnd = await refusal(handle, endWindowUpdate, { by: 'bob' });
+      await handle.executeUpdate(extendWindowUpdate, {
+        args: [await signed(handle, 'extendWindow', 'carol', { duration: 'PT30M' })],
+      });
       await handle.executeUpdate(endWindowUpdate, { args: [await signed(handle, 'endWindow', 'mallory')] });
       const result = await handle.result();
       await record('window-signed.json', handle.workflowId);
@@ -508,7 +516,10 @@ describe('approval on a protected environment: signed by people, not typed names
     expect(unsignedEnd).toMatch(/^endWindow refused: it is not signed/);
     expect(result).toMatchObject({
       result: 'Succeeded',
-      window: { endedEarly: { by: 'mallory', fingerprint: keyOf('mallory').fingerprint } },
+      window: {
+        extensions: [{ by: 'carol', duration: '30m', fingerprint: keyOf('carol').fingerprint }],
+        endedEarly: { by: 'mallory', fingerprint: keyOf('mallory').fingerprint },
+      },
     });
     expect(result.steps.map((s) => `${s.name} ${s.status}`)).toEqual([
       'preflight succeeded',
