@@ -488,6 +488,7 @@ export function createActivities(deps: ActivityDeps) {
         {
           ...facts,
           protected: deps.environments[request.environment].protected,
+          approvers: deps.environments[request.environment].approvers,
           approvalTimeout: String(deps.policies.approvalTimeout),
         },
         (call) => d.describe(call),

@@ -142,6 +142,7 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
     aos: [aos('AOS1', 'interactive'), aos('AOS2', 'interactive'), aos('AOS3', 'batch')],
     users: {},
     protected: true,
+    approvers: ['cab.chair', 'ops.lead'],
     approvalTimeout: '24h',
   };
 
@@ -157,7 +158,13 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
       drivers.describe,
     );
     const text = JSON.stringify(plan);
-    expect(plan.steps.map((s) => s.step)[0]).toBe('approval');
+    expect(plan.steps[0]).toEqual({
+      step: 'approval',
+      does: [
+        'prove the requester: a start signed with their SSH key, or a run its schedule started (protected environment)',
+        'wait up to 24h for an approval signed by one of cab.chair, ops.lead other than the requester',
+      ],
+    });
     expect(plan.steps.find((s) => s.step === 'flipFlag')!.does).toEqual([
       'MAINTENANCE_FLAG=1 pwsh -NoProfile -NonInteractive -File Set-Flag.ps1 (skipped when CONFIGURATIONMODE is already 1)',
     ]);
