@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { WORKFLOW_TYPES } from '../contract/operation';
 import { ROLLOUT_WORKFLOW_TYPE, rolloutInputSchema, tagSchema, type RolloutInput } from '../contract/rollout';
 import { windowInputSchema, type WindowInput } from '../contract/window';
+import { activityTimeoutIssues } from './activity-timeouts';
 import { cronProblem } from './cron';
 import { duration } from './duration';
 import { eventsSchema } from './events';
@@ -360,6 +361,8 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     for (const { path, message } of sharedSupervisorIssues(c.environments))
       ctx.addIssue({ code: 'custom', path: ['environments', ...path], message });
+    for (const { path, message } of activityTimeoutIssues(c.environments, c.policies.activity))
+      ctx.addIssue({ code: 'custom', path, message });
     const seen = new Set<string>();
     c.schedules.forEach((s, i) => {
       if (seen.has(s.id))
