@@ -1,4 +1,5 @@
 import type { Observed } from '../helpers/environment';
+import { statusQuery } from '../../contract/operation';
 import { startCli } from '../helpers/cli';
 import { startFleetEndToEnd, type FleetEndToEnd } from '../helpers/e2e';
 
@@ -97,6 +98,7 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
         .fleet(name)
         .setFaults({ startDelayMs: Object.fromEntries(EVERY_AOS.map((id) => [id, 8000])) });
 
+    // --wait-decisions: it keeps following while env-02 waits, until the rollout ends.
     const rollout = startCli(e2e.fleet.configFile, [
       'rollout',
       'enable',
@@ -108,6 +110,7 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
       '0',
       '--reason',
       'e2e',
+      '--wait-decisions',
     ]);
     await rollout.waitFor('stdout', row('env-02', 'AwaitingDecision'));
     await rollout.waitFor('stdout', row('env-01', 'Done', 'Succeeded'));
@@ -150,5 +153,49 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
       'env-03': IN_MAINTENANCE,
       ...Object.fromEntries(['env-02', ...e2e.fleet.names.slice(3)].map((n) => [n, NORMAL])),
     });
+  });
+
+  it('a rollout that cannot go on without a decision exits 6, naming the environment, its failure and the three commands', async () => {
+    // env-04's AOS never start again; maxErrors 0 stops new starts once it waits for a decision.
+    await e2e.fleet.fleet('env-04').setFaults({
+      startFailures: Object.fromEntries(EVERY_AOS.map((id) => [id, 1000])),
+    });
+    const started = Date.now();
+    const run = await e2e.maint(
+      'rollout',
+      'enable',
+      '--tag',
+      'sandbox',
+      '--max-concurrency',
+      '4',
+      '--max-errors',
+      '0',
+      '--reason',
+      'e2e',
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(6);
+    // Once env-01..03 are done it can only wait (the member waits up to 7 days): it says so, at once.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const id = rolloutId(run.stdout);
+    const child = `${id}-env-04`;
+    const { failure } = await e2e.temporal.client.workflow.getHandle(child).query(statusQuery);
+    for (const name of ['env-01', 'env-02', 'env-03'])
+      expect(run.stdout).toMatch(row(name, 'Done', 'Succeeded'));
+    expect(run.stdout).toMatch(row('env-04', 'AwaitingDecision'));
+    expect(run.stdout).toContain(
+      `${id} cannot go on without a decision: 1 environment waits for one, nothing else runs, and nothing new starts ` +
+        '(no new environment starts: 1 error, more than maxErrors 0).',
+    );
+    expect(run.stdout).toContain(`env-04: ${child} needs a decision.\n  failed at: Restart AOS instances\n`);
+    expect(run.stdout).toContain(`  error: ${failure!.error.message}\n`);
+    for (const decision of ['resume', 'rollback', 'abort'])
+      expect(run.stdout).toMatch(new RegExp(`^  maint ${decision}\\s+${child} --reason "\\.\\.\\."`, 'm'));
+
+    // The rollout itself is still there, waiting: deciding on env-04 lets it end.
+    await e2e.fleet.fleet('env-04').clearFaults();
+    expect((await e2e.maint('abort', child, '--reason', 'by hand later')).code).toBe(0);
+    const result = await e2e.temporal.client.workflow.getHandle(id).result();
+    expect(result).toMatchObject({ result: 'Failed', stopped: '1 error, more than maxErrors 0' });
   });
 });
