@@ -77,6 +77,31 @@ describe('loadConfig', () => {
     expect(config.apiKey).toBe('secret-key');
   });
 
+  it('refuses a YAML alias bomb with a ConfigError saying what is wrong, and still takes a few aliases', () => {
+    // Each level refers to the one before nine times: 9^10 values once expanded.
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i <= 10; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    const file = write('bomb.yaml', `${minimal}bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\n`);
+    let error: unknown;
+    try {
+      loadConfig(file, {});
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(
+      `${file} is not valid YAML:\n  - Excessive alias count indicates a resource exhaustion attack: its aliases ` +
+        '(*name) expand too much. Refer to each anchor (&name) only a few times, or write the values out',
+    );
+    const few = `${minimal}    tags: &tags [sandbox]\n  other-box:\n    driver: fleet\n    supervisorPort: 9001\n    database: fleet/other.db\n    topology: { interactive: 1, batch: 1 }\n    tags: *tags\n`;
+    expect(loadConfig(write('aliases.yaml', few), {}).environments['other-box'].tags).toEqual(['sandbox']);
+  });
+
   it('never takes an API key from the file', () => {
     const file = write('key.yaml', `temporal:\n  apiKey: leaked\n${minimal}`);
     expect(() => loadConfig(file, {})).toThrow(/temporal: Unrecognized key\(s\) in object: 'apiKey'/);
