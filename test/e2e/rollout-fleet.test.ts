@@ -198,4 +198,36 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
     const result = await e2e.temporal.client.workflow.getHandle(id).result();
     expect(result).toMatchObject({ result: 'Failed', stopped: '1 error, more than maxErrors 0' });
   });
+
+  it("a window rollout that cannot go on names the window's operation that waits, not the window", async () => {
+    // Out of maintenance first (an earlier rollout may have enabled it), so that the window's enable restarts AOS.
+    expect((await e2e.maint('disable', 'env-10', '--reason', 'e2e')).code).toBe(0);
+    await e2e.fleet.fleet('env-10').setFaults({
+      startFailures: Object.fromEntries(EVERY_AOS.map((id) => [id, 1000])),
+    });
+    const run = await e2e.maint(
+      'rollout',
+      'window',
+      '--environments',
+      'env-10',
+      '-d',
+      '30',
+      '--reason',
+      'e2e',
+    );
+    expect(run.code).toBe(6);
+    const id = rolloutId(run.stdout);
+    // The window's enable child failed and waits; the window itself has nothing to decide.
+    const waiting = `${id}-env-10-enable`;
+    expect(run.stdout).toContain(
+      `env-10: ${waiting} needs a decision.\n  failed at: Restart AOS instances\n`,
+    );
+    for (const decision of ['resume', 'rollback', 'abort'])
+      expect(run.stdout).toMatch(new RegExp(`^  maint ${decision}\\s+${waiting} --reason`, 'm'));
+
+    await e2e.fleet.fleet('env-10').clearFaults();
+    expect((await e2e.maint('rollback', waiting, '--reason', 'later')).code).toBe(0);
+    expect(await e2e.temporal.client.workflow.getHandle(id).result()).toMatchObject({ result: 'Failed' });
+    expect(await e2e.fleet.observe('env-10')).toEqual(NORMAL);
+  });
 });
