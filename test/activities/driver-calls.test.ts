@@ -12,14 +12,13 @@ import { createDrivers } from '../../drivers';
 import type { DriverCall } from '../../drivers/capabilities';
 import { commandsOfCall } from '../../drivers/command/calls';
 import type { CommandSettings } from '../../drivers/command/settings';
+import { FAKE_COMMANDS, FAKE_ENVIRONMENT } from '../helpers/fake-environment';
 
 /**
  * The table the activity timeout check adds up (activities/driver-calls.ts, with the command driver's
  * drivers/command/calls.ts) against the code: each activity runs through the command driver on the
  * fake environment, on its longest path, and runs exactly the commands the table counts for it.
  */
-const FAKE = path.resolve(__dirname, '../../dist/test/fixtures/commands/fake-environment.js');
-const fake = (action: string) => ({ argv: [process.execPath, FAKE, action] });
 
 interface FakeAos {
   id: string;
@@ -84,7 +83,8 @@ const SCENARIOS: Record<
 
 let dir: string;
 beforeAll(() => {
-  if (!fs.existsSync(FAKE)) throw new Error(`${FAKE} is missing: run npm run build first`);
+  if (!fs.existsSync(FAKE_ENVIRONMENT))
+    throw new Error(`${FAKE_ENVIRONMENT} is missing: run npm run build first`);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'driver-calls-'));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -95,17 +95,7 @@ const settings = () =>
     workingDirectory: dir,
     timeout: '10s',
     env: { FAKE_ENVIRONMENT_STATE: path.join(dir, 'state.json') },
-    commands: {
-      readFlag: fake('read-flag'),
-      writeFlag: fake('write-flag'),
-      listAos: fake('list-aos'),
-      restartAos: fake('restart-aos'),
-      stopAos: fake('stop-aos'),
-      probeUsers: fake('probe-users'),
-      signIn: fake('sign-in'),
-      listKeys: fake('list-keys'),
-      setKey: fake('set-key'),
-    },
+    commands: FAKE_COMMANDS,
   });
 
 /** Runs `activity` on the fake environment; resolves to the commands it ran, in the order they ended. */

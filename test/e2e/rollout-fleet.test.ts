@@ -19,6 +19,18 @@ const IN_MAINTENANCE: Observed = { flag: 1, running: ['aos-1 (maintenance)', 'ao
 const rolloutId = (stdout: string) => /Started rollout (\S+) /.exec(stdout)![1];
 const row = (environment: string, state: string, result = '') =>
   new RegExp(`^${environment}\\s+${state}\\s+${result}`, 'm');
+/** `maint rollout <action>` on every environment tagged sandbox, at most `concurrency` at once. */
+const onSandbox = (action: string, concurrency: number, ...more: string[]) => [
+  'rollout',
+  action,
+  '--tag',
+  'sandbox',
+  '--max-concurrency',
+  String(concurrency),
+  '--reason',
+  'e2e',
+  ...more,
+];
 
 /** Every environment as the fleet shows it, by name. */
 async function observeAll(): Promise<Record<string, Observed>> {
@@ -46,18 +58,7 @@ async function mostChildrenAtOnce(id: string): Promise<number> {
 
 describe('maint rollout over 10 in-process environments on one supervisor', () => {
   it('enables all 10 at most 4 at once, then disable --tag brings them all back', async () => {
-    const enabled = await e2e.maint(
-      'rollout',
-      'enable',
-      '--tag',
-      'sandbox',
-      '--max-concurrency',
-      '4',
-      '--max-errors',
-      '0',
-      '--reason',
-      'e2e',
-    );
+    const enabled = await e2e.maint(...onSandbox('enable', 4, '--max-errors', '0'));
     expect(enabled.stderr).toBe('');
     expect(enabled.code).toBe(0);
     for (const name of e2e.fleet.names) expect(enabled.stdout).toMatch(row(name, 'Done', 'Succeeded'));
@@ -68,16 +69,7 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
     // The first four start together, so the limit is reached, and never passed.
     expect(await mostChildrenAtOnce(rolloutId(enabled.stdout))).toBe(4);
 
-    const disabled = await e2e.maint(
-      'rollout',
-      'disable',
-      '--tag',
-      'sandbox',
-      '--max-concurrency',
-      '4',
-      '--reason',
-      'e2e',
-    );
+    const disabled = await e2e.maint(...onSandbox('disable', 4));
     expect(disabled.code).toBe(0);
     expect(disabled.stdout).toContain(
       '10 succeeded, 0 failed, 0 skipped, 0 not started, 0 running of 10; 0 errors',
@@ -99,19 +91,10 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
         .setFaults({ startDelayMs: Object.fromEntries(EVERY_AOS.map((id) => [id, 8000])) });
 
     // --wait-decisions: it keeps following while env-02 waits, until the rollout ends.
-    const rollout = startCli(e2e.fleet.configFile, [
-      'rollout',
-      'enable',
-      '--tag',
-      'sandbox',
-      '--max-concurrency',
-      '3',
-      '--max-errors',
-      '0',
-      '--reason',
-      'e2e',
-      '--wait-decisions',
-    ]);
+    const rollout = startCli(
+      e2e.fleet.configFile,
+      onSandbox('enable', 3, '--max-errors', '0', '--wait-decisions'),
+    );
     await rollout.waitFor('stdout', row('env-02', 'AwaitingDecision'));
     await rollout.waitFor('stdout', row('env-01', 'Done', 'Succeeded'));
     await rollout.waitFor('stdout', row('env-03', 'Done', 'Succeeded'));
@@ -161,18 +144,7 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
       startFailures: Object.fromEntries(EVERY_AOS.map((id) => [id, 1000])),
     });
     const started = Date.now();
-    const run = await e2e.maint(
-      'rollout',
-      'enable',
-      '--tag',
-      'sandbox',
-      '--max-concurrency',
-      '4',
-      '--max-errors',
-      '0',
-      '--reason',
-      'e2e',
-    );
+    const run = await e2e.maint(...onSandbox('enable', 4, '--max-errors', '0'));
     expect(run.stderr).toBe('');
     expect(run.code).toBe(6);
     // Once env-01..03 are done it can only wait (the member waits up to 7 days): it says so, at once.

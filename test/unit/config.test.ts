@@ -20,6 +20,18 @@ function write(name: string, text: string): string {
   return file;
 }
 
+/** The message of the ConfigError that loading `file` throws. */
+function refusal(file: string): string {
+  let error: unknown;
+  try {
+    loadConfig(file, {});
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  return (error as Error).message;
+}
+
 const minimal = `
 environments:
   dev-box:
@@ -87,14 +99,7 @@ describe('loadConfig', () => {
           .join(', ')}]`,
       );
     const file = write('bomb.yaml', `${minimal}bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\n`);
-    let error: unknown;
-    try {
-      loadConfig(file, {});
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toBe(
+    expect(refusal(file)).toBe(
       `${file} is not valid YAML:\n  - Excessive alias count indicates a resource exhaustion attack: its aliases ` +
         '(*name) expand too much. Refer to each anchor (&name) only a few times, or write the values out',
     );
@@ -141,15 +146,9 @@ describe('loadConfig', () => {
     ],
   ])('rejects %s with the file name and the field path', (_name, text, expected) => {
     const file = write('bad.yaml', text);
-    let error: unknown;
-    try {
-      loadConfig(file, {});
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toContain(file);
-    expect((error as Error).message).toMatch(expected);
+    const message = refusal(file);
+    expect(message).toContain(file);
+    expect(message).toMatch(expected);
   });
 
   const schedule = (fields: string) =>
