@@ -9,6 +9,7 @@ import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
 import type { EventSettings } from '../contract/events';
 import type { AosControl, AosState, EnvironmentDrivers } from '../drivers/capabilities';
 import { collectTranscript } from '../drivers/transcript';
+import { SETTLE_POLL_MS, SETTLE_TIMEOUT_MS } from './driver-calls';
 import { classify } from './errors';
 import { buildPlan } from './plan';
 import { createEventActivities, eventSettings } from './events';
@@ -105,10 +106,6 @@ function changingAos<T>(
     }
   };
 }
-
-/** How long a snapshot, or a cancelled restart or stop, waits for AOS starting or stopping to settle. */
-const SETTLE_TIMEOUT_MS = 30_000;
-const SETTLE_POLL_MS = 250;
 
 /**
  * The AOS once none of `ids` (default: all) is starting or stopping, or as they are when the wait is

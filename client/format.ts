@@ -1,5 +1,6 @@
 import type { HistoryEntry, LockHolder } from '../contract/environment';
 import {
+  DECISIONS,
   DECISION_HELP,
   STEP_TITLES,
   describeDecision,
@@ -40,16 +41,53 @@ export function formatProgress(s: OperationStatus): string {
   return `${progressBar(s.progress)}  ${s.state.padEnd(20)} ${what}`;
 }
 
-/** What failed and what the operator can do about it, with the commands to type. */
-export function formatDecisionNeeded(s: OperationStatus): string {
+/** What failed and what the operator can do about it, with the commands to type (on `target`). */
+export function formatDecisionNeeded(s: OperationStatus, target = s.environment): string {
   const lines = [`${s.environment}: ${s.operationId} needs a decision.`];
   if (s.failure)
     lines.push(`  failed at: ${STEP_TITLES[s.failure.step]}`, `  error: ${s.failure.error.message}`);
   if (s.decisionDeadline)
     lines.push(`  decide by ${s.decisionDeadline}, or it ends Failed with the environment as it is`);
   for (const d of s.availableDecisions) {
-    lines.push(`  maint ${d.padEnd(8)} ${s.environment} --reason "..."   ${DECISION_HELP[d]}`);
+    lines.push(`  maint ${d.padEnd(8)} ${target} --reason "..."   ${DECISION_HELP[d]}`);
   }
+  return lines.join('\n');
+}
+
+/**
+ * Why a rollout cannot go on without a decision, then each environment that waits for one: its
+ * operation, its failure and the commands to decide on it. `waiting` is the operation that waits, when
+ * it answered; otherwise the row says what the rollout knows.
+ */
+export function formatRolloutDecisions(
+  s: RolloutStatus,
+  members: { row: RolloutRow; waiting?: OperationStatus }[],
+): string {
+  const n = members.length;
+  const why =
+    s.state === 'Paused'
+      ? `it is paused (\`maint resume ${s.operationId}\` starts new environments again)`
+      : s.stopped
+        ? `no new environment starts: ${s.stopped}`
+        : `all ${s.maxConcurrency} of its slots (maxConcurrency) are taken by environments that wait`;
+  const lines = [
+    `${s.operationId} cannot go on without a decision: ${n === 1 ? '1 environment waits' : `${n} environments wait`} ` +
+      `for one, nothing else runs, and nothing new starts (${why}).`,
+  ];
+  for (const { row, waiting } of members) {
+    if (waiting) lines.push(formatDecisionNeeded(waiting, waiting.operationId));
+    else
+      lines.push(
+        `${row.environment}: ${row.workflowId} needs a decision.`,
+        ...(row.error ? [`  error: ${row.error.message}`] : []),
+        ...DECISIONS.map(
+          (d) => `  maint ${d.padEnd(8)} ${row.workflowId} --reason "..."   ${DECISION_HELP[d]}`,
+        ),
+      );
+  }
+  lines.push(
+    `The rollout goes on once ${n === 1 ? 'it is' : 'they are'} decided; \`maint status ${s.operationId}\` shows where it stands.`,
+  );
   return lines.join('\n');
 }
 

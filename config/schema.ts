@@ -12,6 +12,7 @@ import { samePerson } from '../contract/signing';
 import { parsePublicKeyLine } from '../contract/sshsig';
 import { ROLLOUT_WORKFLOW_TYPE, rolloutInputSchema, tagSchema, type RolloutInput } from '../contract/rollout';
 import { windowInputSchema, type WindowInput } from '../contract/window';
+import { activityTimeoutIssues } from './activity-timeouts';
 import { cronProblem } from './cron';
 import { duration } from './duration';
 import { eventsSchema } from './events';
@@ -406,6 +407,8 @@ export const configSchema = z
     for (const { path, message } of sharedSupervisorIssues(c.environments))
       ctx.addIssue({ code: 'custom', path: ['environments', ...path], message });
     for (const { path, message } of signingIssues(c)) ctx.addIssue({ code: 'custom', path, message });
+    for (const { path, message } of activityTimeoutIssues(c.environments, c.policies.activity))
+      ctx.addIssue({ code: 'custom', path, message });
     const seen = new Set<string>();
     c.schedules.forEach((s, i) => {
       if (seen.has(s.id))

@@ -84,7 +84,7 @@ export function decisionCommand(program: Command, kind: DecisionKind): void {
   const expected = ({ resume: 'Succeeded', rollback: 'RolledBack', abort: 'Aborted' } as const)[kind];
   answerCommand(program, kind, text, async (handle, json) =>
     (await isRollout(handle))
-      ? followRolloutCommand(handle, json, kind === 'abort' ? 'Aborted' : 'Succeeded')
+      ? followRolloutCommand(handle, json, { expected: kind === 'abort' ? 'Aborted' : 'Succeeded' })
       : followOperation(handle, { json, expected }),
   );
 }

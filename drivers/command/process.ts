@@ -5,6 +5,8 @@ import type { Secrets } from './secrets';
 const KILL_GRACE_MS = 2000;
 /** How long output is still read once the command exited, when something it left running holds its stdout. */
 const DRAIN_MS = 1000;
+/** The longest a command can run past its timeout: the grace before SIGKILL, then the drain of its output. */
+export const OVERRUN_MS = KILL_GRACE_MS + DRAIN_MS;
 
 /** The first `limit` bytes of a stream; the rest is counted, not kept. */
 export class BoundedOutput {

@@ -89,7 +89,8 @@ export function writeTestConfig(
       history: { continueAsNewAfterEvents },
       policies: {
         activity: {
-          startToCloseTimeout: '1m',
+          // Fits the commands of examples/fleet-commands, each run to its timeout (checked at load).
+          startToCloseTimeout: '5m',
           heartbeatTimeout,
           retry: {
             initialInterval: '100ms',

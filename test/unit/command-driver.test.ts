@@ -11,9 +11,8 @@ import { CommandRunner } from '../../drivers/command/run';
 import { Secrets } from '../../drivers/command/secrets';
 import { commandSettingsSchema } from '../../drivers/command/settings';
 import { collectTranscript } from '../../drivers/transcript';
+import { FAKE_COMMANDS, FAKE_ENVIRONMENT } from '../helpers/fake-environment';
 
-/** The fake environment runs from built code, like the other processes tests start (`npm run build`). */
-const FAKE = path.resolve(__dirname, '../../dist/test/fixtures/commands/fake-environment.js');
 const NODE = process.execPath;
 
 let dir: string;
@@ -311,23 +310,12 @@ describe('command driver: output', () => {
 });
 
 describe('command driver: a whole environment through commands', () => {
-  const fake = (action: string) => ({ argv: [NODE, FAKE, action] });
-  const COMMANDS = {
-    readFlag: fake('read-flag'),
-    writeFlag: fake('write-flag'),
-    listAos: fake('list-aos'),
-    restartAos: fake('restart-aos'),
-    stopAos: fake('stop-aos'),
-    probeUsers: fake('probe-users'),
-    signIn: fake('sign-in'),
-    listKeys: fake('list-keys'),
-    setKey: fake('set-key'),
-  };
   const stateFile = () => path.join(dir, 'state.json');
   const state = () => JSON.parse(fs.readFileSync(stateFile(), 'utf8')) as { changes: string[]; keys: object };
 
   beforeEach(() => {
-    if (!fs.existsSync(FAKE)) throw new Error(`${FAKE} is missing: run npm run build first`);
+    if (!fs.existsSync(FAKE_ENVIRONMENT))
+      throw new Error(`${FAKE_ENVIRONMENT} is missing: run npm run build first`);
     fs.writeFileSync(
       stateFile(),
       JSON.stringify({
@@ -346,7 +334,7 @@ describe('command driver: a whole environment through commands', () => {
   });
 
   it('reads and flips the flag, restarts and stops AOS, probes sign-in and sets keys', async () => {
-    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
     const { transcript } = await collectTranscript(async () => {
       expect(await d.flagStore.readConfigurationMode()).toBe(0);
       expect(await d.flagStore.writeConfigurationMode(1)).toEqual({ previous: 0 });
@@ -390,15 +378,15 @@ describe('command driver: a whole environment through commands', () => {
       'set-key WHSandTMS=1 (test-env)',
     ]);
     expect(transcript.map((line) => line.replace(/ in \d+\.\d s$/, ''))).toEqual([
-      `writeFlag: MAINTENANCE_FLAG=1 ${NODE} ${FAKE} write-flag → exit 0`,
-      `restartAos: MAINTENANCE_AOS_ID=aos-1 ${NODE} ${FAKE} restart-aos → exit 0`,
-      `stopAos: MAINTENANCE_AOS_ID=aos-2 ${NODE} ${FAKE} stop-aos → exit 0`,
-      `setKey: MAINTENANCE_KEY=WHSandTMS MAINTENANCE_KEY_ENABLED=1 ${NODE} ${FAKE} set-key → exit 0`,
+      `writeFlag: MAINTENANCE_FLAG=1 ${NODE} ${FAKE_ENVIRONMENT} write-flag → exit 0`,
+      `restartAos: MAINTENANCE_AOS_ID=aos-1 ${NODE} ${FAKE_ENVIRONMENT} restart-aos → exit 0`,
+      `stopAos: MAINTENANCE_AOS_ID=aos-2 ${NODE} ${FAKE_ENVIRONMENT} stop-aos → exit 0`,
+      `setKey: MAINTENANCE_KEY=WHSandTMS MAINTENANCE_KEY_ENABLED=1 ${NODE} ${FAKE_ENVIRONMENT} set-key → exit 0`,
     ]);
   });
 
   it('an AOS the environment does not list is refused without running anything', async () => {
-    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
     const err = await rejection(d.aosControl.restart('aos-9'));
     expect(d.classify(err)).toBe('unknownAos');
     expect((err as Error).message).toBe(
@@ -408,14 +396,14 @@ describe('command driver: a whole environment through commands', () => {
   });
 
   it('a restart that exits 0 but leaves the AOS down may be retried', async () => {
-    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
     const err = await rejection(d.aosControl.restart('aos-3'));
     expect(d.classify(err)).toBe('unavailable');
     expect((err as Error).message).toBe('restartAos exited 0 but aos-3 is stopped');
   });
 
   it('a key the environment refuses to set fails with what it said', async () => {
-    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
     await expect(d.license.set('WHSandTMS', true)).rejects.toThrow(
       /^setKey \(.*set-key\) exited 1; stderr: License configuration is read-only outside maintenance mode$/,
     );
@@ -423,7 +411,7 @@ describe('command driver: a whole environment through commands', () => {
   });
 
   it('without probe commands there is nobody to try; without key commands the error says what to add', async () => {
-    const { readFlag, writeFlag, listAos, restartAos, stopAos } = COMMANDS;
+    const { readFlag, writeFlag, listAos, restartAos, stopAos } = FAKE_COMMANDS;
     const d = driversOf({ commands: { readFlag, writeFlag, listAos, restartAos, stopAos } });
     expect(await d.probe.probeUsers()).toEqual({});
     for (const call of [d.license.list(), d.license.set('K', true)]) {

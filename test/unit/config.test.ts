@@ -27,6 +27,18 @@ const OPS_KEY =
   'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILSSmPMNmxnyx/ts3RqltfSXg4oOogN3TOmU2lvb0EEI ops@example';
 const people = `people:\n  cab: ${CAB_KEY}\n  ops: [${OPS_KEY}]\n`;
 
+/** The message of the ConfigError that loading `file` throws. */
+function refusal(file: string): string {
+  let error: unknown;
+  try {
+    loadConfig(file, {});
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  return (error as Error).message;
+}
+
 const minimal = `
 environments:
   dev-box:
@@ -84,6 +96,24 @@ describe('loadConfig', () => {
     expect(config.apiKey).toBe('secret-key');
   });
 
+  it('refuses a YAML alias bomb with a ConfigError saying what is wrong, and still takes a few aliases', () => {
+    // Each level refers to the one before nine times: 9^10 values once expanded.
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i <= 10; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    const file = write('bomb.yaml', `${minimal}bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\n`);
+    expect(refusal(file)).toBe(
+      `${file} is not valid YAML:\n  - Excessive alias count indicates a resource exhaustion attack: its aliases ` +
+        '(*name) expand too much. Refer to each anchor (&name) only a few times, or write the values out',
+    );
+    const few = `${minimal}    tags: &tags [sandbox]\n  other-box:\n    driver: fleet\n    supervisorPort: 9001\n    database: fleet/other.db\n    topology: { interactive: 1, batch: 1 }\n    tags: *tags\n`;
+    expect(loadConfig(write('aliases.yaml', few), {}).environments['other-box'].tags).toEqual(['sandbox']);
+  });
+
   it('never takes an API key from the file', () => {
     const file = write('key.yaml', `temporal:\n  apiKey: leaked\n${minimal}`);
     expect(() => loadConfig(file, {})).toThrow(/temporal: Unrecognized key\(s\) in object: 'apiKey'/);
@@ -123,15 +153,9 @@ describe('loadConfig', () => {
     ],
   ])('rejects %s with the file name and the field path', (_name, text, expected) => {
     const file = write('bad.yaml', text);
-    let error: unknown;
-    try {
-      loadConfig(file, {});
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toContain(file);
-    expect((error as Error).message).toMatch(expected);
+    const message = refusal(file);
+    expect(message).toContain(file);
+    expect(message).toMatch(expected);
   });
 
   const schedule = (fields: string) =>

@@ -32,11 +32,11 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any shape, that is the point
 type Profile = Record<string, any>;
 
-/** The profile with `change` applied to its one environment, written next to a copy of it. */
-function variant(name: string, change: (env: Profile) => void): string {
+/** The profile with `change` applied to its one environment (and the whole file), written next to a copy of it. */
+function variant(name: string, change: (env: Profile, doc: Profile) => void): string {
   const doc = YAML.parse(fs.readFileSync(profile(name), 'utf8'));
   const [environment] = Object.values(doc.environments) as Profile[];
-  change(environment);
+  change(environment, doc);
   const file = path.join(dir, `${name}-${Math.random().toString(36).slice(2)}.yaml`);
   fs.writeFileSync(file, YAML.stringify(doc));
   return file;
@@ -126,6 +126,53 @@ describe('broken variants are refused, naming the field', () => {
     ],
   ])('%s: %s', (name, _what, change, message) => {
     expect(refusal(variant(name, change))).toMatch(message);
+  });
+});
+
+describe('activity timeouts: every command of an activity, run to its timeout, fits the activity', () => {
+  it.each([
+    ['d365-onebox', '20m', 'restartAos', '19m 15s', 'readFlag 1m, listAos 3 × 1m, restartAos 15m', '20m'],
+    [
+      'd365-onprem',
+      '30m',
+      'restartAos',
+      '26m 15s',
+      'readFlag 1m 30s, listAos 3 × 1m 30s, restartAos 20m',
+      '27m',
+    ],
+    ['fleet-commands', '5m', 'restartAos', '4m 15s', 'readFlag 30s, listAos 3 × 30s, restartAos 2m', '5m'],
+  ])(
+    '%s sets policies.activity.startToCloseTimeout %s, which its longest activity (%s, %s) fits',
+    (name, timeout, activity, longest, commands, atLeast) => {
+      expect(loadConfig(profile(name), {}).policies.activity.startToCloseTimeout).toBe(timeout);
+      // Without its policies it would have the default 2m: refused, naming both numbers and what to set.
+      const message = refusal(variant(name, (_env, doc) => delete doc.policies));
+      expect(message).toContain(
+        `policies.activity.startToCloseTimeout: 2m is shorter than the ${activity} activity of environment ` +
+          `${Object.keys(loadConfig(profile(name), {}).environments)[0]} can take: up to ${longest}, for the ` +
+          `commands on its longest path (${commands}), each given up to 3s more to end once its timeout kills it.`,
+      );
+      expect(message).toContain(`Set policies.activity.startToCloseTimeout to ${atLeast} or more`);
+    },
+  );
+
+  it('a restart given longer than the policy allows is refused, naming both numbers', () => {
+    const message = refusal(variant('d365-onebox', (e) => (e.commands.restartAos.timeout = '30m')));
+    expect(message).toMatch(
+      /policies\.activity\.startToCloseTimeout: 20m is shorter than the restartAos activity of environment onebox can take: up to 34m 15s,/,
+    );
+    expect(message).toContain(
+      'Set policies.activity.startToCloseTimeout to 35m or more, or give these commands shorter timeouts',
+    );
+  });
+
+  it('a read command longer than a dry run allows is refused, naming the dry run’s fixed 2m', () => {
+    const message = refusal(variant('d365-onprem', (e) => (e.commands.listAos.timeout = '5m')));
+    expect(message).toContain(
+      'environments.contoso-prod: the planOperation activity of a dry run (maint plan) has 2m, fixed by the workflow, ' +
+        'for read-only commands run at once, but can take up to 5m 3s here, for the commands on its longest path (listAos 5m)',
+    );
+    expect(message).toContain('a timeout of at most 1m 57s');
   });
 });
 
