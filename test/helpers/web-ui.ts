@@ -17,8 +17,8 @@ export interface WebUi {
   e2e: EndToEnd;
   /** A browser tab of the size the screenshots are taken at. */
   newPage(): Promise<Page>;
-  /** Opens `path` of the Web UI in the default namespace (`workflows/<id>`, `workflows/start-workflow`). */
-  open(page: Page, path: string): Promise<void>;
+  /** Opens `where` in the Web UI, in the default namespace (`workflows/<id>`, `workflows/start-workflow`). */
+  open(page: Page, where: string): Promise<void>;
   screenshot(page: Page, name: string): Promise<void>;
   stop(): Promise<void>;
 }
