@@ -123,10 +123,14 @@ export function approvalDetails(s: OperationStatus): string {
   return `\n\n**Waiting for approval** until ${s.approval.deadline}, ${signed}`;
 }
 
+/** The `maint` command that sends an answer (the signal's name, but for the window's). */
+const commandOf = (answer: string): string =>
+  ({ endWindow: 'end-window', extendWindow: 'extend-window -d <duration>' })[answer] ?? answer;
+
 /** How an unsigned answer to a protected environment is refused: where to get a signed one. */
 export const unsignedHint = (answer: string, operationId: string): string =>
-  `answers on a protected environment are signed. From the CLI: \`maint ${answer} ${operationId}\` signs with your SSH key; ` +
-  `from the Web UI: paste the output of \`maint ${answer} ${operationId} --print-signal\``;
+  `answers on a protected environment are signed. From the CLI: \`maint ${commandOf(answer)} ${operationId}\` signs with your SSH key; ` +
+  `from the Web UI: paste the output of \`maint ${commandOf(answer)} ${operationId} --print-signal\``;
 
 /**
  * Approval on a protected environment, before anything changes and before the servicing lock is
@@ -163,7 +167,7 @@ export class ApprovalGate {
           decision: this.accept(kind, payload),
           message: `${kind} accepted: ${APPROVAL_HELP[kind]}`,
         }),
-        note: (message) => this.op.note(message),
+        ignored: (message) => this.op.signalIgnored(message),
       });
     }
   }

@@ -137,6 +137,18 @@ export abstract class Lifecycle<S extends LifecycleStatus> {
     this.publish();
   }
 
+  /**
+   * The last signal ignored (a refused answer from the Web UI), until an answer is accepted: shown
+   * in Current Details, since the Web UI itself says only that the signal was sent.
+   */
+  protected lastIgnored?: string;
+
+  /** A signal was refused: in the log, and in Current Details until an answer is accepted. */
+  signalIgnored(message: string): void {
+    this.lastIgnored = message;
+    this.note(message);
+  }
+
   setState(state: S['state']): void {
     this.status.state = state;
     if (this.statePublished()) upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);

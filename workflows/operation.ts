@@ -190,14 +190,14 @@ export class Operation extends Lifecycle<OperationStatus> {
         name: kind,
         update: decisionUpdates[kind],
         signal: decisionSignals[kind],
-        description: `${kind}: ${DECISION_HELP[kind]}. Input: {"by": "your.name", "reason": "..."}`,
+        description: `${kind}: ${DECISION_HELP[kind]}. Input: {"by": "your.name", "reason": "..."}; on a protected environment, signed: paste what \`maint ${kind} <workflow id> --print-signal\` prints`,
         refusal: (payload) => this.check(kind, payload),
         apply: (payload) => ({
           accepted: true as const,
           decision: this.accept(kind, payload),
           message: `${kind} accepted: ${DECISION_HELP[kind]}`,
         }),
-        note: (message) => this.note(message),
+        ignored: (message) => this.signalIgnored(message),
       });
     }
   }
@@ -237,10 +237,18 @@ export class Operation extends Lifecycle<OperationStatus> {
     );
     const waiting = s.awaitingDecision
       ? `\n\n**Waiting for a decision** until ${s.decisionDeadline}: send the signal ` +
-        `${s.availableDecisions.map((d) => `\`${d}\``).join(', ')} with input {"by": "your.name", "reason": "..."}`
+        `${s.availableDecisions.map((d) => `\`${d}\``).join(', ')} with ${this.inputHint('<decision>')}`
       : '';
+    const ignored = this.lastIgnored ? `\n\n**${this.lastIgnored}**` : '';
     const window = s.window?.endsAt && !s.window.closedAt ? `\n\nWindow closes at ${s.window.endsAt}` : '';
-    return `**${this.spec.title}**: ${s.state}, ${s.progress}%${waiting}${approvalDetails(s)}${window}\n\n${lines.join('\n\n')}`;
+    return `**${this.spec.title}**: ${s.state}, ${s.progress}%${waiting}${approvalDetails(s)}${ignored}${window}\n\n${lines.join('\n\n')}`;
+  }
+
+  /** The input an answer takes, as Current Details tell it: signed where answers are signed. */
+  inputHint(answer: string): string {
+    return this.settings?.approval?.protected && this.settings.approval.keys
+      ? `the input that \`maint ${answer} ${this.status.operationId} --print-signal\` prints (signed)`
+      : 'input {"by": "your.name", "reason": "..."}';
   }
 
   /** The state is published once the operation holds the lock (or waits for approval: see ApprovalGate). */
@@ -319,6 +327,7 @@ export class Operation extends Lifecycle<OperationStatus> {
   answered(answer: string, payload: unknown): Signer | undefined {
     const signer = this.signerOf(answer, payload);
     this.status.answers = (this.status.answers ?? 0) + 1;
+    this.lastIgnored = undefined;
     return typeof signer === 'object' ? signer : undefined;
   }
 

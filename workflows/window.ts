@@ -161,25 +161,26 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   };
   const endRefusal = (payload: unknown) =>
     inputRefusal(payload) ?? notOpen() ?? unsigned('endWindow', payload);
-  const note = (message: string) => op.note(message);
+  const ignored = (message: string) => op.signalIgnored(message);
   setAnswerHandlers({
     name: 'extendWindow',
     update: extendWindowUpdate,
     signal: extendWindowSignal,
     description:
-      'Keep the window open longer. Input: {"by": "your.name", "duration": "PT1H", "reason": "..."}',
+      'Keep the window open longer. Input: {"by": "your.name", "duration": "PT1H", "reason": "..."}; on a protected environment, signed: paste what `maint extend-window <workflow id> -d PT1H --print-signal` prints',
     refusal: extensionRefusal,
     apply: extend,
-    note,
+    ignored,
   });
   setAnswerHandlers({
     name: 'endWindow',
     update: endWindowUpdate,
     signal: endWindowSignal,
-    description: 'Close the window now. Input: {"by": "your.name", "reason": "..."}',
+    description:
+      'Close the window now. Input: {"by": "your.name", "reason": "..."}; on a protected environment, signed: paste what `maint end-window <workflow id> --print-signal` prints',
     refusal: endRefusal,
     apply: end,
-    note,
+    ignored,
   });
 
   await op.init();

@@ -91,6 +91,17 @@ async function signed<T extends object>(
   });
 }
 
+/** Polls `get` (real time) until it gives something. */
+async function until<T>(get: () => Promise<T | false | undefined>): Promise<T> {
+  const giveUpAt = Date.now() + 30_000;
+  for (;;) {
+    const v = await get().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > giveUpAt) throw new Error('never got there');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Polls the status query (real time: the fleet's processes do not skip time) until `done`. */
 async function waitForStatus(
   handle: WorkflowHandle,
@@ -345,18 +356,24 @@ describe('approval on a protected environment: signed by people, not typed names
   });
 
   it('from the Web UI: a pasted signed signal approves, an unsigned one is noted as ignored with the command that signs it', async () => {
-    const { result, log } = await withWorker(async () => {
+    const { result, log, details } = await withWorker(async () => {
       const handle = await start(enableMaintenanceMode);
       await awaitingApproval(handle);
       // The Web UI's signal: no client identity header, the input pasted as `maint approve --print-signal` printed it.
       const webUi = new Client({ connection: bed.temporal.connection }).workflow.getHandle(handle.workflowId);
       await webUi.signal(approvalSignals.approve, { by: 'carol' });
+      // What the Web UI shows of it: the workflow's Current Details (the metadata query).
+      const details = await until(async () => {
+        const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+        return meta.currentDetails.includes('Signal approve ignored') && meta.currentDetails;
+      });
       await webUi.signal(
         approvalSignals.approve,
         await signed(handle, 'approve', 'carol', { reason: 'looks fine' }),
       );
-      return { result: await handle.result(), log: await handle.query(logQuery) };
+      return { result: await handle.result(), log: await handle.query(logQuery), details };
     });
+    expect(details).toContain('**Signal approve ignored: it is not signed');
     expect(result).toMatchObject({
       result: 'Succeeded',
       decisions: [
@@ -514,6 +531,7 @@ describe('approval on a protected environment: signed by people, not typed names
       decisions: [],
     });
     expect(unsignedEnd).toMatch(/^endWindow refused: it is not signed/);
+    expect(unsignedEnd).toContain(`\`maint end-window ${result.operationId} --print-signal\``);
     expect(result).toMatchObject({
       result: 'Succeeded',
       window: {
