@@ -29,11 +29,13 @@ export function createLogger(
   const base: pino.LoggerOptions = {
     level,
     redact: { paths: REDACT, censor: '[redacted]' },
-    hooks: secrets && {
-      logMethod(args, method) {
-        method.apply(this, args.map((a: unknown) => secrets.maskValue(a)) as typeof args);
+    ...(secrets && {
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a: unknown) => secrets.maskValue(a)) as typeof args);
+        },
       },
-    },
+    }),
   };
   if (usePretty)
     return pino(base, pretty({ colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
