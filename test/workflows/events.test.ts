@@ -191,7 +191,7 @@ describe('operation events (CloudEvents to a webhook, a failing webhook and a fi
     for (const e of firstArrivals(events(good)).filter((x) => x.subject === workflowId)) {
       expect(events(failing).filter((x) => x.id === e.id)).toHaveLength(RETRY.maximumAttempts);
       expect(log.entries.map((x) => x.message)).toContain(
-        `event ${e.type} ${e.id} to always-500 dropped after 5 attempts: POST to ${new URL(failing.url).host} answered 500 Internal Server Error`,
+        `event ${e.type} ${e.id} to always-500 dropped after 5 attempts: the webhook answered 500 Internal Server Error`,
       );
     }
     expect(result).toMatchObject({ result: 'Succeeded', state: 'InMaintenance' });
