@@ -51,20 +51,26 @@ function request(method: string, urlPath: string, headers: Record<string, string
 
 const status = async (id: string) => (await client.listAos()).find((a) => a.id === id)?.status;
 
+/** What a browser sends with a page's POST: always an Origin. */
+const fromPage = { origin: 'https://evil.example' };
+const NOT_JSON = { status: 415, error: 'a POST request must have content-type: application/json' };
+
 it('a POST that is not JSON (what a web page can send without asking) stops nothing', async () => {
-  for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined]) {
-    const answer = await request('POST', '/aos/aos-1/stop', {
-      host: `127.0.0.1:${port}`,
-      ...(type && { 'content-type': type }),
-    });
-    expect(answer).toEqual({ status: 415, error: 'a POST request must have content-type: application/json' });
-  }
+  for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', undefined])
+    for (const body of [undefined, 'x']) {
+      const headers = { ...fromPage, host: `127.0.0.1:${port}`, ...(type && { 'content-type': type }) };
+      expect(await request('POST', '/aos/aos-1/stop', headers, body)).toEqual(NOT_JSON);
+    }
+  // Without Origin too, unless it has neither body nor content type (as releases before this one send it).
+  const plain = { host: `127.0.0.1:${port}`, 'content-type': 'text/plain' };
+  expect(await request('POST', '/aos/aos-1/stop', plain, 'x')).toEqual(NOT_JSON);
   expect(await status('aos-1')).toBe('running');
 });
 
 it('a request naming another host (DNS rebinding) is refused, even as JSON', async () => {
   for (const method of ['GET', 'POST']) {
     const answer = await request(method, method === 'GET' ? '/aos' : '/aos/aos-1/stop', {
+      ...fromPage,
       host: `evil.example:${port}`,
       'content-type': 'application/json',
     });
@@ -74,6 +80,14 @@ it('a request naming another host (DNS rebinding) is refused, even as JSON', asy
     });
   }
   expect(await status('aos-1')).toBe('running');
+});
+
+it('a POST of no body, content type or Origin, as releases before this one send it, still stops an AOS', async () => {
+  expect(await request('POST', '/aos/aos-2/stop', { host: `127.0.0.1:${port}` })).toMatchObject({
+    status: 200,
+  });
+  expect(await status('aos-2')).toBe('stopped');
+  await client.start('aos-2');
 });
 
 it.each(['localhost', '127.0.0.1', '[::1]'])('answers requests to %s on any port', async (host) => {
