@@ -3,6 +3,7 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { PlannedCall } from '../capabilities';
 import { noteRun } from '../transcript';
+import { envReference } from '../../config/env-reference';
 import type { Secrets } from '../../config/secrets';
 import { commandEnvironment, missingSecrets } from './environment';
 import { BoundedOutput, execute, type Outcome } from './process';
@@ -170,7 +171,7 @@ export class CommandRunner {
       throw new CommandError(
         'rejected',
         name,
-        `${shown} was not run: it uses ${missing.map((n) => `\${env:${n}}`).join(', ')}, but the worker's ` +
+        `${shown} was not run: it uses ${missing.map(envReference).join(', ')}, but the worker's ` +
           `environment has no variable ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} in the worker's environment`,
       );
     if (signal?.aborted) throw abortError(signal, shown);

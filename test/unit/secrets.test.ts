@@ -3,13 +3,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../config/load';
 import { Secrets, workerSecrets } from '../../config/secrets';
-import { createLogger } from '../../worker/logger';
 import { maskingInterceptor } from '../../worker/masking';
 import { canaryForms, canaryValue } from '../helpers/canary';
 
 /**
  * The worker's one masker (config/secrets.ts): every form of every secret it holds, in text, parsed
- * values, errors, the activity interceptor and the logger.
+ * values, errors, and the activity interceptor (the logger: test/unit/logger.test.ts).
  */
 const value = canaryValue();
 const secrets = new Secrets([{ name: 'API_TOKEN', value }]);
@@ -126,27 +125,5 @@ describe('the masking activity interceptor', () => {
       nonRetryable: true,
       details: [{ stdout: '${env:API_TOKEN}' }],
     });
-  });
-});
-
-describe('the logger with the secrets', () => {
-  it('masks them in messages, fields and errors', () => {
-    const lines: string[] = [];
-    const logger = createLogger({
-      pretty: false,
-      level: 'info',
-      secrets,
-      destination: { write: (l: string) => void lines.push(l) },
-    });
-    logger.info(
-      { summary: `ran ${FORMS.raw}`, nested: { [FORMS.base64]: 1 } },
-      `message ${FORMS['JSON-escaped']}`,
-    );
-    logger.warn({ err: new Error(`failed ${value}`) }, 'Activity failed');
-    logger.error(`plain ${FORMS['URL-safe base64']}`);
-    expect(lines).toHaveLength(3);
-    const text = lines.join('\n');
-    expect(text).toContain('${env:API_TOKEN}');
-    for (const form of Object.values(FORMS)) expect(text).not.toContain(JSON.stringify(form).slice(1, -1));
   });
 });

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
+import type { WorkflowFailedError } from '@temporalio/client';
 import { secretsOf, workerSecrets, type Secrets } from '../../config/secrets';
-import { decisionUpdates, logQuery, statusQuery, type OperationStatus } from '../../contract/operation';
+import { decisionUpdates, logQuery } from '../../contract/operation';
 import { environmentWorkflowId } from '../../contract/environment';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
 import { createLogger, installRuntimeLogger } from '../../worker/logger';
 import { metricsExporter } from '../../worker/metrics';
 import { canaryForms, canaryValue } from '../helpers/canary';
 import { startReceiver, type Receiver } from '../helpers/receiver';
+import { waitForStatus } from '../helpers/status';
 import { freePort } from '../helpers/temporal';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
@@ -85,17 +86,6 @@ const start = (workflow: typeof enableMaintenanceMode, extra: object = {}) =>
     args: [{ environment: bed.env.name, requestedBy: 'test', reason: 'canary', ...extra }],
   });
 
-async function until(
-  handle: WorkflowHandle,
-  done: (s: OperationStatus) => boolean,
-): Promise<OperationStatus> {
-  for (;;) {
-    const s = await handle.query(statusQuery);
-    if (done(s)) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Every string in a value, and each byte array (a payload) as text: all a reader of it could see. */
 function allText(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -111,7 +101,7 @@ beforeAll(async () => {
   await bed.withWorker(async () => {
     // The flag is written by a command that leaks and succeeds; the restart by one that leaks and fails.
     const handle = await start(enableMaintenanceMode);
-    const failed = await until(handle, (s) => s.awaitingDecision);
+    const failed = await waitForStatus(handle, (s) => s.awaitingDecision);
     seen.errors = JSON.stringify(failed.failure);
     await handle.executeUpdate(decisionUpdates.abort, { args: [{ by: 'jane', reason: 'canary seen' }] });
     // An aborted operation fails its workflow, saying why: the failure quotes the command's stderr.
