@@ -3,7 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ConfigError, loadConfig } from '../../config/load';
 import { configSchema } from '../../config/schema';
+import { createWorker } from '../../worker/create-worker';
 import { deliverTo, SinkError } from '../../activities/event-sinks';
 import type { EventSinkConfig } from '../../config/events';
 import type { OperationEvent } from '../../contract/events';
@@ -276,5 +278,33 @@ describe('events in temporal.yaml', () => {
         'header Token has a value with a line break or NUL, which HTTP cannot carry',
       ],
     ]);
+  });
+});
+
+describe('a worker with a webhook that its variables make unsendable', () => {
+  it('does not start, naming the sink and the problem, never the value', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sinks-'));
+    const file = path.join(dir, 'temporal.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'environments:',
+        '  e: { driver: fleet, supervisorPort: 1, database: x.db, topology: { interactive: 1, batch: 1 } }',
+        'events:',
+        '  sinks: [{ type: webhook, name: ops, url: "${env:SINK_URL_AT_START}" }]',
+      ].join('\n'),
+    );
+    process.env.SINK_URL_AT_START = 'https://ops:hunter2-pass@hooks.example.com/x';
+    try {
+      const started = createWorker(loadConfig(file, {}));
+      await expect(started).rejects.toThrow(ConfigError);
+      await expect(started).rejects.toThrow(
+        `${file}: event sink "ops": the url, its variables set, holds a user name or password`,
+      );
+      await expect(started).rejects.not.toThrow(/hunter2|hooks\.example/);
+    } finally {
+      delete process.env.SINK_URL_AT_START;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
