@@ -62,7 +62,7 @@ export function formatProgress(s: OperationStatus): string {
 
 /** What failed and what the operator can do about it, with the commands to type. */
 export function formatDecisionNeeded(s: OperationStatus): string {
-  const lines = [`${s.environment}: ${s.operationId} needs a decision.`];
+  const lines = [`${s.environment}: ${t(s.operationId)} needs a decision.`];
   if (s.failure)
     lines.push(`  failed at: ${STEP_TITLES[s.failure.step]}`, `  error: ${t(s.failure.error.message)}`);
   if (s.decisionDeadline)
@@ -76,7 +76,7 @@ export function formatDecisionNeeded(s: OperationStatus): string {
 /** Who may answer a request on a protected environment, until when, and the commands to type. */
 export function formatApprovalNeeded(s: OperationStatus): string {
   return [
-    `${s.environment} is protected: ${s.operationId} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`,
+    `${s.environment} is protected: ${t(s.operationId)} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`,
     `  requested by ${t(s.requestedBy)}${s.reason ? ` — ${t(s.reason)}` : ''}; anyone else may approve:`,
     `  maint approve ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.approve}`,
     `  maint reject  ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.reject}`,
@@ -103,7 +103,7 @@ export function formatStatus(st: EnvironmentStatus): string {
   const op = st.operation;
   if (!op) return [...lines, '  no operation has run on this environment yet'].join('\n');
   const s = op.status;
-  lines.push(`  operation: ${op.workflowId} (${op.workflowType}, ${op.execution.toLowerCase()})`);
+  lines.push(`  operation: ${t(op.workflowId)} (${op.workflowType}, ${op.execution.toLowerCase()})`);
   if (!s) return [...lines, `  ${op.error}`].join('\n');
   lines.push(`  requested by ${t(s.requestedBy)} at ${s.startedAt}${s.reason ? ` — ${t(s.reason)}` : ''}`);
   lines.push(
@@ -140,8 +140,8 @@ function formatEntry(e: LogEntry): string {
 export function formatLog(log: OperationLog): string {
   const head = [
     log.action === 'rollout'
-      ? `Log of rollout ${log.operationId} (run ${log.runId}) over ${log.environment}`
-      : `Operation log of ${log.operationId} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`,
+      ? `Log of rollout ${t(log.operationId)} (run ${log.runId}) over ${log.environment}`
+      : `Operation log of ${t(log.operationId)} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`,
   ];
   if (log.dropped > 0) head.push(`(${log.dropped} older entries were dropped to keep the operation small)`);
   return [...head, ...log.entries.map(formatEntry)].join('\n');
