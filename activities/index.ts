@@ -6,6 +6,7 @@ import type { ApprovalSettings } from '../contract/approval';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
 import type { OperationPlan, PlanRequest } from '../contract/plan';
 import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
+import { Secrets } from '../config/secrets';
 import type { EventSettings } from '../contract/events';
 import type { AosControl, AosState, EnvironmentDrivers } from '../drivers/capabilities';
 import { collectTranscript } from '../drivers/transcript';
@@ -33,6 +34,8 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   events?: Config['events'];
   /** The worker's environment variables, for the `${env:NAME}` secrets of event sinks. */
   env?: NodeJS.ProcessEnv;
+  /** Every secret the worker holds (config/secrets.ts), masked in events before they leave. */
+  secrets?: Secrets;
   /** The drivers of one environment; the worker builds them once per environment. */
   drivers(environment: string): EnvironmentDrivers;
 }
@@ -192,7 +195,11 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createLockActivities({ ...deps, requireEnvironment }),
-    ...createEventActivities({ sinks: deps.events?.sinks ?? [], env: deps.env ?? {} }),
+    ...createEventActivities({
+      sinks: deps.events?.sinks ?? [],
+      env: deps.env ?? {},
+      secrets: deps.secrets ?? new Secrets([]),
+    }),
     ...createRolloutActivities(deps),
     ...createTrustActivities(deps),
 

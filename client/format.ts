@@ -16,6 +16,27 @@ import { formatDuration } from '../contract/window';
 import type { EnvironmentStatus } from './operations';
 import type { ScheduleRow } from './schedules';
 
+/** Terminal escape sequences: CSI (colours, cursor moves, erasing), OSC (window titles, links) and the like. */
+const SEQUENCE =
+  // eslint-disable-next-line no-control-regex -- control characters are what it finds
+  /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -~]?/g;
+/** Control characters but tab and line feed, and the bidirectional overrides that reorder what is shown. */
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const LINE_BREAK = /[ \t]*(?:\r\n|[\n\r\u2028\u2029])\s*/g;
+
+/**
+ * Text from outside (command output quoted in errors, reasons, names, inputs, workflow IDs) as a
+ * terminal may show it: escape sequences and control characters removed, so that it cannot recolour,
+ * move the cursor, rewrite lines, retitle the window or hide what is around it. Line breaks become
+ * " | ", so that it cannot add lines of its own, unless `lines` (what the CLI prints as a whole).
+ */
+export function terminalText(text: string, { lines = false } = {}): string {
+  const plain = text.replace(SEQUENCE, '');
+  return (lines ? plain : plain.replace(LINE_BREAK, ' | ').replace(/\t/g, ' ')).replace(CONTROL, '');
+}
+const t = (text: string) => terminalText(text);
+
 const MARK: Record<StepRecord['status'], string> = {
   pending: '○',
   running: '▶',
@@ -43,9 +64,9 @@ export function formatProgress(s: OperationStatus): string {
 
 /** What failed and what the operator can do about it, with the commands to type (on `target`). */
 export function formatDecisionNeeded(s: OperationStatus, target = s.environment): string {
-  const lines = [`${s.environment}: ${s.operationId} needs a decision.`];
+  const lines = [`${s.environment}: ${t(s.operationId)} needs a decision.`];
   if (s.failure)
-    lines.push(`  failed at: ${STEP_TITLES[s.failure.step]}`, `  error: ${s.failure.error.message}`);
+    lines.push(`  failed at: ${STEP_TITLES[s.failure.step]}`, `  error: ${t(s.failure.error.message)}`);
   if (s.decisionDeadline)
     lines.push(`  decide by ${s.decisionDeadline}, or it ends Failed with the environment as it is`);
   for (const d of s.availableDecisions) {
@@ -93,8 +114,8 @@ export function formatRolloutDecisions(
 
 /** Who may answer a request on a protected environment, until when, and the commands to type. */
 export function formatApprovalNeeded(s: OperationStatus): string {
-  const head = `${s.environment} is protected: ${s.operationId} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`;
-  const asked = `  requested by ${s.requester?.person ?? s.requestedBy}${s.reason ? ` — ${s.reason}` : ''}`;
+  const head = `${s.environment} is protected: ${t(s.operationId)} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`;
+  const asked = `  requested by ${t(s.requester?.person ?? s.requestedBy)}${s.reason ? ` — ${t(s.reason)}` : ''}`;
   if (!s.requester)
     return [
       head,
@@ -106,10 +127,10 @@ export function formatApprovalNeeded(s: OperationStatus): string {
   const others = (s.approval?.approvers ?? []).filter((a) => !samePerson(a, s.requester!.person));
   return [
     head,
-    `${asked}; ${others.length ? `one of ${others.join(', ')}` : 'an approver other than the requester'} may approve, signing with their SSH key:`,
+    `${asked}; ${others.length ? `one of ${t(others.join(', '))}` : 'an approver other than the requester'} may approve, signing with their SSH key:`,
     `  maint approve ${s.environment} --reason "..."   ${APPROVAL_HELP.approve}`,
     `  maint reject  ${s.environment} --reason "..."   ${APPROVAL_HELP.reject}`,
-    `  (Web UI: signal approve or reject with the input \`maint approve ${s.operationId} --print-signal\` prints)`,
+    `  (Web UI: signal approve or reject with the input \`maint approve ${t(s.operationId)} --print-signal\` prints)`,
   ].join('\n');
 }
 
@@ -118,7 +139,7 @@ export function formatWindow(s: OperationStatus, now = Date.now()): string | und
   const w = s.window;
   if (!w) return undefined;
   if (w.closedAt)
-    return `  window closed at ${w.closedAt}${w.endedEarly ? ` (ended early by ${w.endedEarly.by})` : ''}`;
+    return `  window closed at ${w.closedAt}${w.endedEarly ? ` (ended early by ${t(w.endedEarly.by)})` : ''}`;
   if (!w.endsAt) return `  window not open yet (${s.step ?? 'starting'})`;
   const left = Math.max(0, Date.parse(w.endsAt) - now);
   const after = w.keepsMaintenanceOn ? '; maintenance mode stays on after it, as the window found it' : '';
@@ -132,9 +153,9 @@ export function formatStatus(st: EnvironmentStatus): string {
   const op = st.operation;
   if (!op) return [...lines, '  no operation has run on this environment yet'].join('\n');
   const s = op.status;
-  lines.push(`  operation: ${op.workflowId} (${op.workflowType}, ${op.execution.toLowerCase()})`);
+  lines.push(`  operation: ${t(op.workflowId)} (${op.workflowType}, ${op.execution.toLowerCase()})`);
   if (!s) return [...lines, `  ${op.error}`].join('\n');
-  lines.push(`  requested by ${s.requestedBy} at ${s.startedAt}${s.reason ? ` — ${s.reason}` : ''}`);
+  lines.push(`  requested by ${t(s.requestedBy)} at ${s.startedAt}${s.reason ? ` — ${t(s.reason)}` : ''}`);
   lines.push(
     `  ${progressBar(s.progress)}${s.result ? `  ${s.result}${s.alreadyInMode ? ' (already in the requested mode)' : ''}` : ''}`,
   );
@@ -144,15 +165,15 @@ export function formatStatus(st: EnvironmentStatus): string {
   for (const c of s.window?.changes ?? [])
     lines.push(`  key ${c.name}: ${c.from ? 'on' : 'off'} → ${c.to ? 'on' : 'off'}`);
   for (const d of s.decisions)
-    lines.push(`  decision: ${describeDecision(d)} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
-  if (s.requester) lines.push(`  requester proved by ${describeRequester(s.requester)}`);
+    lines.push(`  decision: ${t(describeDecision(d))} at ${d.at}${d.reason ? ` — ${t(d.reason)}` : ''}`);
+  if (s.requester) lines.push(`  requester proved by ${t(describeRequester(s.requester))}`);
   if (s.approval?.standing) lines.push(`  approved: standing approval of schedule ${s.approval.standing}`);
   else if (s.approval?.verified?.parent)
     lines.push(`  approved: with its window ${s.approval.verified.parent}`);
   if (s.awaitingDecision) lines.push('', formatDecisionNeeded(s));
   else if (s.approval?.awaiting) lines.push('', formatApprovalNeeded(s));
   else if (s.failure && s.result !== 'Succeeded' && s.result !== 'RolledBack') {
-    lines.push(`  last failure at ${s.failure.step}: ${s.failure.error.message}`);
+    lines.push(`  last failure at ${s.failure.step}: ${t(s.failure.error.message)}`);
   }
   return lines.join('\n');
 }
@@ -175,9 +196,9 @@ function formatEntry(e: LogEntry): string {
   const where = [e.step, e.aos].filter(Boolean).join(' ');
   const attempt = e.attempt ? `attempt ${e.attempt} ` : '';
   const took = e.durationMs !== undefined ? ` (${e.durationMs} ms)` : '';
-  const outcome = e.kind === 'attempt' ? `${e.message}: ${attempt}${e.outcome}${took}` : e.message;
+  const outcome = e.kind === 'attempt' ? `${t(e.message)}: ${attempt}${e.outcome}${took}` : t(e.message);
   const error = e.error
-    ? `\n${' '.repeat(26)}${e.error.type ? `${e.error.type}: ` : ''}${e.error.message}`
+    ? `\n${' '.repeat(26)}${e.error.type ? `${t(e.error.type)}: ` : ''}${t(e.error.message)}`
     : '';
   return `${time}  ${e.kind.padEnd(8)} ${where.padEnd(20)} ${outcome}${error}`;
 }
@@ -185,14 +206,15 @@ function formatEntry(e: LogEntry): string {
 export function formatLog(log: OperationLog): string {
   const head = [
     log.action === 'rollout'
-      ? `Log of rollout ${log.operationId} (run ${log.runId}) over ${log.environment}`
-      : `Operation log of ${log.operationId} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`,
+      ? `Log of rollout ${t(log.operationId)} (run ${log.runId}) over ${log.environment}`
+      : `Operation log of ${t(log.operationId)} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`,
   ];
   if (log.dropped > 0) head.push(`(${log.dropped} older entries were dropped to keep the operation small)`);
   return [...head, ...log.entries.map(formatEntry)].join('\n');
 }
 
-export function table(header: string[], rows: string[][]): string {
+export function table(header: string[], unsafe: string[][]): string {
+  const rows = unsafe.map((r) => r.map(t));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
@@ -235,7 +257,7 @@ export function formatList(rows: EnvironmentStatus[]): string {
 }
 
 export function formatHolder(h: LockHolder): string {
-  return `workflow ${h.workflowId} (run ${h.runId}, ${h.action} requested by ${h.requestedBy} at ${h.since})`;
+  return `workflow ${t(h.workflowId)} (run ${h.runId}, ${h.action} requested by ${t(h.requestedBy)} at ${h.since})`;
 }
 
 export function formatSchedules(rows: ScheduleRow[]): string {

@@ -16,6 +16,7 @@ import {
   type ScheduleConfig,
 } from '../config/schema';
 import type { LoadedConfig } from '../config/load';
+import { workerSecrets } from '../config/secrets';
 
 /**
  * Schedules this tool created carry this memo with their installation; `schedule sync` touches only
@@ -117,7 +118,11 @@ export type KnownKeys = (environment: string) => Promise<string[]>;
 
 export function readKnownKeys(config: LoadedConfig): KnownKeys {
   return async (environment) => {
-    const drivers = createDrivers(config.environments[environment], { environment, env: process.env });
+    const drivers = createDrivers(config.environments[environment], {
+      environment,
+      env: process.env,
+      secrets: workerSecrets(config, process.env),
+    });
     try {
       return Object.keys(await drivers.license.list(AbortSignal.timeout(10_000)));
     } finally {

@@ -36,6 +36,24 @@ export const activityPolicySchema = z
 
 const port = z.number().int().min(1).max(65535);
 
+const bindAddress = z.string().ip({
+  message: 'expected an IP address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)',
+});
+
+/**
+ * The worker's Prometheus endpoint: on this machine only unless `address` says otherwise. `host` is
+ * the name releases before `address` used (their default was 0.0.0.0): it still works.
+ */
+const metricsSchema = z
+  .object({ port: port.optional(), address: bindAddress.optional(), host: bindAddress.optional() })
+  .strict()
+  .refine((m) => !(m.address && m.host), {
+    message: 'give metrics.address only (metrics.host is its old name)',
+    path: ['host'],
+  })
+  .transform(({ port, address, host }) => ({ port, address: address ?? host ?? '127.0.0.1' }))
+  .default({});
+
 /** The settings of one driver (`drivers/<name>/settings.ts`), told apart by `driver`. */
 const driverSettingsSchema = z.discriminatedUnion('driver', [fleetSettingsSchema, commandSettingsSchema]);
 export type DriverSettings = z.infer<typeof driverSettingsSchema>;
@@ -382,11 +400,8 @@ export const configSchema = z
     environments: z.record(environmentName, environmentSchema).refine((e) => Object.keys(e).length > 0, {
       message: 'declare at least one environment',
     }),
-    /** Prometheus metrics of the worker (SDK and product) at http://<host>:<port>/metrics; no port, no endpoint. */
-    metrics: z
-      .object({ port: port.optional(), host: z.string().min(1).default('0.0.0.0') })
-      .strict()
-      .default({}),
+    /** Prometheus metrics of the worker (SDK and product) at http://<address>:<port>/metrics; no port, no endpoint. */
+    metrics: metricsSchema,
     /**
      * The people who sign starts and answers on protected environments, each with the public key
      * lines of their SSH keys (`~/.ssh/*.pub`; a list for several keys).

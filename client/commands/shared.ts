@@ -23,6 +23,7 @@ import {
   formatStep,
   formatWindow,
   progressBar,
+  terminalText,
 } from '../format';
 import {
   ExitCode,
@@ -46,8 +47,11 @@ interface GlobalOptions {
   config?: string;
 }
 
-export const out = (text: string): void => void process.stdout.write(`${text}\n`);
-export const err = (text: string): void => void process.stderr.write(`${text}\n`);
+/** Everything the CLI prints goes through terminalText: outside text cannot drive the terminal. */
+export const out = (text: string): void =>
+  void process.stdout.write(`${terminalText(text, { lines: true })}\n`);
+export const err = (text: string): void =>
+  void process.stderr.write(`${terminalText(text, { lines: true })}\n`);
 export const me = () => os.userInfo().username;
 
 export function environmentArg(value: string): string {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Secrets } from './secrets';
+import type { Secrets } from '../../config/secrets';
 
 /** How long a command asked to end (SIGTERM) has before its whole process group is killed (SIGKILL). */
 const KILL_GRACE_MS = 2000;
@@ -29,6 +29,11 @@ export class BoundedOutput {
     const more = this.total - this.kept;
     const kept = Buffer.concat(this.chunks);
     return { text: secrets.mask((more > 0 ? secrets.maskCut(kept) : kept).toString('utf8')), more };
+  }
+
+  /** What was kept, as it was: only for parsing, before anything is shown. */
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
   }
 }
 

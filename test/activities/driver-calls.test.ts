@@ -8,6 +8,7 @@ import { createActivities } from '../../activities';
 import { ACTIVITY_CALLS, type CallStep, type DriverActivity } from '../../activities/driver-calls';
 import type { EnvironmentEntities } from '../../client/environment-entity';
 import { configSchema, environmentSchema } from '../../config/schema';
+import { Secrets } from '../../config/secrets';
 import { createDrivers } from '../../drivers';
 import type { DriverCall } from '../../drivers/capabilities';
 import { commandsOfCall } from '../../drivers/command/calls';
@@ -113,7 +114,11 @@ async function commandsRun(activity: DriverActivity): Promise<string[]> {
     }),
   );
   const environment = settings();
-  const drivers = createDrivers(environment, { environment: 'env', env: process.env });
+  const drivers = createDrivers(environment, {
+    environment: 'env',
+    env: process.env,
+    secrets: new Secrets([]),
+  });
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const { policies, history } = configSchema.parse({ environments: { env: environment } });
   const activities = createActivities({

@@ -28,7 +28,11 @@ const FLEET_COMMANDS = path.resolve(__dirname, '../../examples/fleet-commands');
  * (`${env:NAME}`, set in this process, where the worker runs): a canary that must never reach a
  * history or a log unmasked.
  */
-function fleetCommands(url: string, databaseFile: string): Record<string, unknown> {
+function fleetCommands(
+  url: string,
+  databaseFile: string,
+  changes: CommandChanges = {},
+): Record<string, unknown> {
   const secret = `FLEET_URL_SECRET_${counter}`;
   process.env[secret] = url;
   const example = YAML.parse(fs.readFileSync(path.join(FLEET_COMMANDS, 'temporal.yaml'), 'utf8'));
@@ -36,9 +40,16 @@ function fleetCommands(url: string, databaseFile: string): Record<string, unknow
   // One settings object serves every capability (a YAML alias): pointing it here points them all.
   Object.assign(capabilities.flagStore, {
     workingDirectory: FLEET_COMMANDS,
-    env: { FLEET_URL: `\${env:${secret}}`, FLEET_DATABASE: databaseFile },
+    env: { FLEET_URL: `\${env:${secret}}`, FLEET_DATABASE: databaseFile, ...changes.env },
   });
+  Object.assign(capabilities.flagStore.commands, changes.commands);
   return capabilities;
+}
+
+/** Variables and commands of examples/fleet-commands to add or replace, for `commands: true`. */
+export interface CommandChanges {
+  env?: Record<string, string>;
+  commands?: Record<string, unknown>;
 }
 
 /** What every test's temporal.yaml says besides its environments: its policies, events and schedules. */
@@ -156,6 +167,8 @@ export interface TestEnvironmentOptions extends TestConfigOptions {
   approvers?: string[];
   /** Reach the fleet only through the commands of examples/fleet-commands (the command driver). */
   commands?: boolean;
+  /** With `commands`: variables and commands to add to the example's, or replace. */
+  commandChanges?: CommandChanges;
 }
 
 /**
@@ -173,6 +186,7 @@ export async function startTestEnvironment(
     protected: isProtected = false,
     approvers,
     commands = false,
+    commandChanges,
     ...configOptions
   }: TestEnvironmentOptions = {},
 ): Promise<TestEnvironment> {
@@ -202,7 +216,7 @@ export async function startTestEnvironment(
         faults,
         protected: isProtected,
         ...(approvers && { approvers }),
-        ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile) }),
+        ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile, commandChanges) }),
       },
     },
     configOptions,

@@ -7,11 +7,12 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import type { PlannedCall } from '../../drivers/capabilities';
 import { CommandError, createCommandDrivers } from '../../drivers/command';
+import { secretsOf } from '../../config/secrets';
 import { CommandRunner } from '../../drivers/command/run';
-import { Secrets } from '../../drivers/command/secrets';
-import { commandSettingsSchema } from '../../drivers/command/settings';
+import { commandSettingsSchema, variableTexts, type CommandSettings } from '../../drivers/command/settings';
 import { collectTranscript } from '../../drivers/transcript';
 import { FAKE_COMMANDS, FAKE_ENVIRONMENT } from '../helpers/fake-environment';
+import { canaryForms, canaryValue } from '../helpers/canary';
 
 const NODE = process.execPath;
 
@@ -30,10 +31,17 @@ function settingsOf(input: Record<string, unknown>) {
   return commandSettingsSchema.parse({ driver: 'command', workingDirectory: dir, timeout: '10s', ...input });
 }
 
+/** The secrets a worker with only these settings holds. */
+const secretsFor = (settings: CommandSettings, env: NodeJS.ProcessEnv) =>
+  secretsOf(variableTexts(settings), env);
+
 function driversOf(input: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
-  return createCommandDrivers(settingsOf(input), {
+  const settings = settingsOf(input);
+  const workerEnv = { ...process.env, ...env };
+  return createCommandDrivers(settings, {
     environment: 'test-env',
-    env: { ...process.env, ...env },
+    env: workerEnv,
+    secrets: secretsFor(settings, workerEnv),
   });
 }
 
@@ -171,22 +179,27 @@ describe('command driver: timeout and cancellation end the whole process group',
 });
 
 describe('command driver: secrets', () => {
-  const canary = crypto.randomBytes(16).toString('hex');
-  // Says whether the secret arrived in the argument and the variable, and prints it to stdout and stderr.
-  const ECHO = `
-    const ok = process.argv[1] === '--password=' + process.env.CANARY && process.env.PASSWORD === 'pw:' + process.env.CANARY;
-    console.log('substituted', ok, process.argv[1]);
-    console.error('stderr', process.env.PASSWORD);
+  const canary = canaryValue();
+  const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
+  /**
+   * Says whether PASSWORD arrived whole (by its hash: the value itself is not in the script, which is
+   * in argv), then prints it raw, JSON-escaped and in base64 (standard and URL-safe) to stdout and stderr.
+   */
+  const LEAK = `
+    const v = process.env.PASSWORD;
+    const forms = [v, JSON.stringify(v), Buffer.from(v).toString('base64'), Buffer.from(v).toString('base64url')].join(' ');
+    console.log('arrived', require('crypto').createHash('sha256').update(v).digest('hex') === process.argv[1], forms);
+    console.error('stderr', forms);
     process.exit(Number(process.env.EXIT_CODE));`;
   const settings = (exitCode: number) => ({
     env: { PASSWORD: 'pw:${env:CANARY}' },
     commands: {
       listKeys: { shell: 'exit 1' },
-      setKey: { ...nodeScript(ECHO, '--password=${env:CANARY}'), env: { EXIT_CODE: String(exitCode) } },
+      setKey: { ...nodeScript(LEAK, sha256(`pw:${canary}`)), env: { EXIT_CODE: String(exitCode) } },
     },
   });
 
-  it('a secret given as ${env:NAME} reaches the command but never its errors, operation log, logs or plan', async () => {
+  it('a secret reaches the command in its environment, and in no form its errors, operation log, logs or plan', async () => {
     const entries: LogEntry[] = [];
     const mock = new MockActivityEnvironment(undefined, {
       logger: new DefaultLogger('TRACE', (entry) => entries.push(entry)),
@@ -205,33 +218,86 @@ describe('command driver: secrets', () => {
         ...transcript,
         d.describe({ capability: 'license', call: 'setKey', key: 'K', enabled: true }),
       );
-      expect(transcript.join('\n')).toContain('substituted true --password=${env:CANARY}');
-      expect(transcript.join('\n')).toContain('stderr: stderr pw:${env:CANARY}');
+      if (exitCode === 0) expect(transcript.join('\n')).toContain('arrived true pw:${env:CANARY} ');
     }
     shown.push(
       ...entries.map((e) => JSON.stringify(e, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))),
     );
     expect(entries.length).toBeGreaterThanOrEqual(2);
-    expect(shown.join('\n')).toContain('--password=${env:CANARY}');
-    expect(shown.join('\n')).not.toContain(canary);
+    const all = shown.join('\n');
+    expect(all).toContain('stderr: stderr pw:${env:CANARY}');
+    for (const form of Object.values(canaryForms(`pw:${canary}`))) expect(all).not.toContain(form);
+    expect(all).not.toContain(canary);
+  });
+
+  it("a command gets the inherited variables and its own, never the rest of the worker's environment", async () => {
+    const d = driversOf(
+      {
+        env: { SHARED: 'shared' },
+        commands: {
+          listKeys: { shell: 'exit 1' },
+          setKey: {
+            shell:
+              'echo "key=[$TEMPORAL_API_KEY]"; node -e "console.log(Object.keys(process.env).sort().join(\' \'))"',
+            env: { OWN: 'own' },
+          },
+        },
+      },
+      { TEMPORAL_API_KEY: 'tk-123456789', WORKER_ONLY: 'w', LC_ALL: 'C.UTF-8' },
+    );
+    const { transcript } = await collectTranscript(() => d.license.set('K', true));
+    const stdout = /stdout: (.*?)(; stderr|$)/.exec(transcript[0])![1];
+    expect(stdout).toContain('key=[]');
+    const names = stdout.split(' | ')[1].split(' ');
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'PATH',
+        'HOME',
+        'LC_ALL',
+        'SHARED',
+        'OWN',
+        'MAINTENANCE_ENVIRONMENT',
+        'MAINTENANCE_KEY',
+      ]),
+    );
+    expect(names).not.toContain('TEMPORAL_API_KEY');
+    expect(names).not.toContain('WORKER_ONLY');
+    expect(names).not.toContain('JEST_WORKER_ID');
+  });
+
+  it('JSON is read before secrets are masked: a one-character secret neither breaks it nor shows itself', async () => {
+    const d = driversOf(
+      {
+        env: { PIN: '${env:PIN}', USER_SECRET: '${env:USER_SECRET}' },
+        commands: {
+          readFlag: { shell: `echo '{"configurationMode":1}'` },
+          writeFlag: { shell: 'exit 1' },
+          listAos: { shell: 'exit 1' },
+          restartAos: { shell: 'exit 1' },
+          stopAos: { shell: 'exit 1' },
+          probeUsers: {
+            argv: [NODE, '-e', 'console.log(JSON.stringify({ administrator: process.env.USER_SECRET }))'],
+          },
+          signIn: { shell: 'exit 1' },
+        },
+      },
+      { PIN: '1', USER_SECRET: canary },
+    );
+    expect(await d.flagStore.readConfigurationMode()).toBe(1);
+    expect(await d.probe.probeUsers()).toEqual({ administrator: '${env:USER_SECRET}' });
   });
 
   it('a secret cut by the output limit is masked, not half shown', async () => {
     const settings = settingsOf({
       outputLimitBytes: 256,
-      commands: {
-        setKey: nodeScript("process.stdout.write('x'.repeat(250) + process.env.CANARY)", '${env:CANARY}'),
-      },
+      env: { CANARY: '${env:CANARY}' },
+      commands: { setKey: nodeScript("process.stdout.write('x'.repeat(250) + process.env.CANARY)") },
     });
-    const runner = new CommandRunner(
-      settings,
-      'test-env',
-      { ...process.env, CANARY: canary },
-      new Secrets(settings, { CANARY: canary }),
-    );
+    const env = { ...process.env, CANARY: canary };
+    const runner = new CommandRunner(settings, 'test-env', env, secretsFor(settings, env));
     const output = await runner.run('setKey', {});
     expect(output.stdout).toBe(`${'x'.repeat(250)}\${env:CANARY}`);
-    expect(output.stdoutMore).toBe(canary.length - 6);
+    expect(output.stdoutMore).toBe(Buffer.byteLength(canary) - 6);
   });
 
   it('a command whose secret the worker lacks is not run, and the error says which variable to set', async () => {
@@ -239,15 +305,33 @@ describe('command driver: secrets', () => {
       env: { SQL_PASSWORD: '${env:NO_SUCH_PASSWORD}' },
       commands: {
         listKeys: { shell: 'exit 1' },
-        setKey: { shell: 'touch side-effect; echo ${env:NO_SUCH_TOKEN}' },
+        setKey: { shell: 'touch side-effect', env: { TOKEN: '${env:NO_SUCH_TOKEN}' } },
       },
     });
     const err = await rejection(d.license.set('K', true));
     expect(d.classify(err)).toBe('rejected');
     expect((err as Error).message).toMatch(
-      /^setKey \(.*\) was not run: .*the worker's environment has no variable NO_SUCH_TOKEN, NO_SUCH_PASSWORD: set them in the worker's environment$/,
+      /^setKey \(.*\) was not run: .*the worker's environment has no variable NO_SUCH_PASSWORD, NO_SUCH_TOKEN: set them in the worker's environment$/,
     );
     expect(fs.existsSync(path.join(dir, 'side-effect'))).toBe(false);
+  });
+
+  it.each([
+    ['an argument', { argv: ['curl', '-H', 'Authorization: Bearer ${env:API_TOKEN}'] }, 'setKey.argv.2'],
+    [
+      'a shell command line',
+      { shell: "curl -H 'Authorization: Bearer ${env:API_TOKEN}' https://x" },
+      'setKey.shell',
+    ],
+  ])('a secret in %s is refused, saying to move it to the command env', (_where, setKey, field) => {
+    const parsed = commandSettingsSchema.safeParse({ driver: 'command', commands: { setKey } });
+    expect(parsed.success).toBe(false);
+    const issue = !parsed.success && parsed.error.issues[0];
+    expect(issue && `${issue.path.join('.')}: ${issue.message}`).toMatch(
+      new RegExp(
+        `^commands\\.${field.replace('.', '\\.')}: \\$\\{env:API_TOKEN\\} may not be in .*Give it to the command in its env instead \\(env: \\{ API_TOKEN: "\\$\\{env:API_TOKEN\\}" \\}\\) and read it in the script as \\$env:API_TOKEN \\(PowerShell\\) or "\\$API_TOKEN" \\(sh\\)$`,
+      ),
+    );
   });
 });
 
@@ -261,7 +345,7 @@ describe('command driver: output', () => {
         ),
       },
     });
-    const runner = new CommandRunner(settings, 'test-env', process.env, new Secrets(settings, {}));
+    const runner = new CommandRunner(settings, 'test-env', process.env, secretsFor(settings, {}));
     const { transcript, result } = await collectTranscript(() => rejection(runner.run('setKey', {})));
     expect(transcript[0]).toMatch(
       /stdout: …o{500} … 1047552 more bytes; stderr: …e{500} … 1047552 more bytes$/,
@@ -272,7 +356,7 @@ describe('command driver: output', () => {
       { ...settings, commands: { setKey: nodeScript("process.stdout.write('o'.repeat(1 << 20))") } },
       'test-env',
       process.env,
-      new Secrets(settings, {}),
+      secretsFor(settings, {}),
     );
     expect(await ok.run('setKey', {})).toEqual({
       stdout: 'o'.repeat(1024),
@@ -286,7 +370,7 @@ describe('command driver: output', () => {
     [
       'output that is not JSON',
       'echo "CONFIGURATIONMODE=1"',
-      /^readFlag \(echo "CONFIGURATIONMODE=1"\) printed output that is not JSON \(.*\); it printed "CONFIGURATIONMODE=1", and should print \{"configurationMode": 0 \| 1\}$/,
+      /^readFlag \(echo "CONFIGURATIONMODE=1"\) printed output that is not JSON; it printed "CONFIGURATIONMODE=1", and should print \{"configurationMode": 0 \| 1\}$/,
     ],
     [
       'JSON of the wrong shape',
@@ -430,7 +514,8 @@ describe('command driver: plan', () => {
       {
         commands: {
           writeFlag: {
-            argv: ['pwsh', '-NoProfile', '-File', './Set-Flag.ps1', '-Password', '${env:SQL_PASSWORD}'],
+            argv: ['pwsh', '-NoProfile', '-File', './Set-Flag.ps1', '-Server', 'sql-hunter2-secret'],
+            env: { SQL_PASSWORD: '${env:SQL_PASSWORD}' },
           },
           restartAos: { shell: 'Restart-Service "AOS $MAINTENANCE_AOS_ID"' },
           setKey: { argv: ['./set key.sh', "it's"] },
@@ -440,7 +525,7 @@ describe('command driver: plan', () => {
     );
     const plan = (call: PlannedCall) => d.describe(call);
     expect(plan({ capability: 'flagStore', call: 'writeFlag', value: 1 })).toBe(
-      'MAINTENANCE_FLAG=1 pwsh -NoProfile -File ./Set-Flag.ps1 -Password ${env:SQL_PASSWORD} (skipped when CONFIGURATIONMODE is already 1)',
+      'MAINTENANCE_FLAG=1 pwsh -NoProfile -File ./Set-Flag.ps1 -Server sql-${env:SQL_PASSWORD} (skipped when CONFIGURATIONMODE is already 1)',
     );
     expect(plan({ capability: 'aosControl', call: 'restartAos', aosId: 'aos-2' })).toBe(
       'MAINTENANCE_AOS_ID=aos-2 Restart-Service "AOS $MAINTENANCE_AOS_ID"',

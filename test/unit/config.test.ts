@@ -6,6 +6,7 @@ import { connectionOptions } from '../../config/connection';
 import { ConfigError, loadConfig } from '../../config/load';
 import { scheduledWorkflowOf } from '../../config/schema';
 import { fleetSettingsOf } from '../../drivers/fleet/settings';
+import { metricsExporter, metricsUrl } from '../../worker/metrics';
 
 const shipped = path.resolve(__dirname, '../../temporal.yaml');
 let dir: string;
@@ -553,5 +554,43 @@ server_name = "mtls.example"
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(/Temporal connection profile .*temporal\.toml.*Profile 'staging' not found/);
     expect(load).not.toThrow(/never-shown/);
+  });
+});
+
+describe('metrics: on this machine only, unless metrics.address says otherwise', () => {
+  const metricsOf = (metrics: string) =>
+    loadConfig(write('metrics.yaml', `${minimal}\nmetrics: ${metrics}\n`), {}).metrics;
+
+  it('binds 127.0.0.1 by default, and says so', () => {
+    const metrics = metricsOf('{ port: 9464 }');
+    expect(metrics).toEqual({ port: 9464, address: '127.0.0.1' });
+    expect(metricsExporter(metrics)).toEqual({ prometheus: { bindAddress: '127.0.0.1:9464' } });
+    expect(metricsUrl(metrics)).toBe('http://127.0.0.1:9464/metrics');
+    expect(loadConfig(shipped, {}).metrics).toEqual({ port: 9464, address: '127.0.0.1' });
+  });
+
+  it('binds the address given, and shows the address it binds (IPv6 in brackets)', () => {
+    expect(metricsUrl(metricsOf('{ port: 9464, address: 0.0.0.0 }'))).toBe('http://0.0.0.0:9464/metrics');
+    const v6 = metricsOf('{ port: 9464, address: "::1" }');
+    expect(metricsExporter(v6)).toEqual({ prometheus: { bindAddress: '[::1]:9464' } });
+    expect(metricsUrl(v6)).toBe('http://[::1]:9464/metrics');
+    expect(metricsUrl(metricsOf('{}'))).toBeUndefined();
+  });
+
+  it('still takes `host`, the name released configurations use', () => {
+    expect(metricsOf('{ port: 9464, host: 0.0.0.0 }')).toEqual({ port: 9464, address: '0.0.0.0' });
+  });
+
+  it.each([
+    [
+      '{ port: 9464, host: 0.0.0.0, address: 127.0.0.1 }',
+      'metrics.host: give metrics.address only (metrics.host is its old name)',
+    ],
+    [
+      '{ port: 9464, address: localhost }',
+      'metrics.address: expected an IP address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)',
+    ],
+  ])('refuses %s, saying what to write', (metrics, message) => {
+    expect(() => metricsOf(metrics)).toThrow(message);
   });
 });

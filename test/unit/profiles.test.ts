@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { buildPlan, type PlanFacts } from '../../activities/plan';
 import { ConfigError, loadConfig } from '../../config/load';
 import type { DriverSettings } from '../../config/schema';
+import { workerSecrets } from '../../config/secrets';
 import { createDrivers } from '../../drivers';
 import type { AosState } from '../../drivers/capabilities';
 
@@ -119,6 +120,22 @@ describe('broken variants are refused, naming the field', () => {
       /environments\.contoso-prod\.commands: Unrecognized key\(s\) in object: 'restartAOS'/,
     ],
     [
+      'd365-onebox',
+      'the setup tool with its password as an argument',
+      (e: Profile) =>
+        (e.commands.writeFlag = {
+          argv: ['pwsh', '-File', 'Set-FlagWithSetupTool.ps1', '-SqlPassword', '${env:AXDB_PASSWORD}'],
+        }),
+      /environments\.onebox\.commands\.writeFlag\.argv\.4: \$\{env:AXDB_PASSWORD\} may not be in an argument: .*\(ps, \/proc\)\. Give it to the command in its env instead \(env: \{ AXDB_PASSWORD: "\$\{env:AXDB_PASSWORD\}" \}\) and read it in the script as \$env:AXDB_PASSWORD \(PowerShell\) or "\$AXDB_PASSWORD" \(sh\)/,
+    ],
+    [
+      'd365-onprem',
+      'a secret in a shell command line',
+      (e: Profile) =>
+        (e.commands.readFlag = { shell: "curl -H 'Authorization: Bearer ${env:API_TOKEN}' https://x" }),
+      /environments\.contoso-prod\.commands\.readFlag\.shell: \$\{env:API_TOKEN\} may not be in a shell command line: there it would run as shell code/,
+    ],
+    [
       'fleet-commands',
       'an unknown capability',
       (e: Profile) => (e.capabilities.flag = e.capabilities.flagStore),
@@ -198,6 +215,7 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
     const drivers = createDrivers(config.environments['contoso-prod'], {
       environment: 'contoso-prod',
       env: workerEnv,
+      secrets: workerSecrets(config, workerEnv),
     });
     const plan = buildPlan(
       { environment: 'contoso-prod', action: 'enable', requestedBy: 'jane' },
@@ -224,15 +242,18 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
     expect(text).not.toContain(CANARY);
   });
 
-  it('d365-onebox with the setup tool: its password argument shows as its reference, never its value', () => {
+  it('d365-onebox with the setup tool: its password goes in the command environment, never in the plan', () => {
     const file = variant('d365-onebox', (e: Profile) => {
       e.commands.writeFlag = {
-        argv: ['pwsh', '-File', 'Set-FlagWithSetupTool.ps1', '-SqlPassword', '${env:AXDB_PASSWORD}'],
+        argv: ['pwsh', '-File', 'Set-FlagWithSetupTool.ps1'],
+        env: { AXDB_PASSWORD: '${env:AXDB_PASSWORD}' },
       };
     });
-    const drivers = createDrivers(loadConfig(file, {}).environments.onebox, {
+    const config = loadConfig(file, {});
+    const drivers = createDrivers(config.environments.onebox, {
       environment: 'onebox',
       env: workerEnv,
+      secrets: workerSecrets(config, workerEnv),
     });
     const onebox = { ...facts, protected: false, aos: [aos('aos', 'interactive'), aos('batch', 'batch')] };
     const plan = buildPlan(
@@ -241,7 +262,7 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
       drivers.describe,
     );
     expect(plan.steps.find((s) => s.step === 'flipFlag')!.does).toEqual([
-      'MAINTENANCE_FLAG=0 pwsh -File Set-FlagWithSetupTool.ps1 -SqlPassword ${env:AXDB_PASSWORD} (skipped when CONFIGURATIONMODE is already 0)',
+      'MAINTENANCE_FLAG=0 pwsh -File Set-FlagWithSetupTool.ps1 (skipped when CONFIGURATIONMODE is already 0)',
     ]);
     expect(JSON.stringify(plan)).not.toContain(CANARY);
   });
