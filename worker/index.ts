@@ -5,8 +5,7 @@ import { installRuntimeLogger, loadWorkerConfig } from './logger';
 import { metricsExporter, metricsUrl } from './metrics';
 
 /** Worker entry point: runs until SIGINT/SIGTERM, then drains in-flight work and exits. */
-async function main(): Promise<void> {
-  const { config, secrets, logger } = loadWorkerConfig(process.argv[2]);
+async function main({ config, secrets, logger }: ReturnType<typeof loadWorkerConfig>): Promise<void> {
   installRuntimeLogger(logger, metricsExporter(config.metrics));
   const { worker, close } = await createWorker(config, {}, secrets);
   logger.info(
@@ -28,7 +27,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(`Worker failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+const loaded = loadWorkerConfig(process.argv[2]);
+main(loaded).catch((err) => {
+  // Through the worker's logger, which masks secrets: a failed connection may quote what it was given.
+  loaded.logger.fatal(`Worker failed: ${err instanceof Error ? err.message : String(err)}`);
+  loaded.logger.flush(() => process.exit(1));
 });
