@@ -10,6 +10,7 @@ import {
 } from '../../contract/window';
 import { disableMaintenanceMode, enableMaintenanceMode, maintenanceWindow } from '../../workflows';
 import { entityOf } from '../helpers/entity';
+import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
 const bed = timeSkippingTestbed({ faults: true });
@@ -254,6 +255,63 @@ describe('maintenanceWindow (time-skipping server)', () => {
     ]);
     await withWorker(disableNow); // starts aos-3 again for the next tests
     await expectDeployed();
+  });
+
+  it('keeps maintenance on by the flag it found, also with a third AOS running: the close and a rollback agree', async () => {
+    await withWorker(enableNow);
+    await bed.env.fleet.start('aos-2'); // reads the flag at start: a third AOS in maintenance
+    const closed = await withWorker(async () => {
+      const handle = await start({ duration: 1 });
+      const r = await handle.result();
+      recordHistory(
+        'window-kept-on-by-flag.json',
+        handle.workflowId,
+        (await handle.fetchHistory()).events ?? [],
+      );
+      return r;
+    });
+    expect(closed.result).toBe('Succeeded');
+    expect(closed.window.keepsMaintenanceOn).toBe(true);
+    expect(closed.steps.find((s) => s.name === 'disable')).toMatchObject({ status: 'skipped' });
+    expect(bed.env.readFlag()).toBe(1);
+
+    await bed.env.fleet.start('aos-2');
+    await bed.env.fleet.setFaults({ databaseWritesBlocked: true });
+    const rolledBack = await withWorker(async () => {
+      const handle = await start({ changes: { enable: ['WHSandTMS'] } });
+      await until(handle, (s) => s.awaitingDecision);
+      await bed.env.fleet.clearFaults();
+      await handle.signal(decisionSignals.rollback, { by: 'jane' });
+      return handle.result();
+    });
+    expect(rolledBack.result).toBe('RolledBack');
+    // The same mode as the close leaves; the AOS exactly as found (the enable had stopped aos-2).
+    expect(bed.env.readFlag()).toBe(1);
+    const running = (await bed.env.fleet.listAos()).filter((a) => a.status === 'running').map((a) => a.id);
+    expect(running).toEqual(['aos-1', 'aos-2', 'aos-4']);
+    await withWorker(disableNow);
+    await expectDeployed();
+  });
+
+  it('refuses a "continued" typed into a start: nothing skips approval or the lock, nothing changes', async () => {
+    const status = {
+      window: { changes: [], extensions: [], endsAt: new Date(Date.now() + HOUR).toISOString() },
+    };
+    const continued = {
+      status,
+      log: { entries: [], dropped: 0 },
+      keysBefore: {},
+      found: { configurationMode: 1, instances: [] },
+      summary: [],
+    };
+    const error = await withWorker(async () =>
+      (await start({ duration: 1, continued } as never)).result().catch((e: unknown) => e),
+    );
+    const cause = (error as WorkflowFailedError).cause as { type?: string; message: string };
+    expect(cause.type).toBe('InvalidInput');
+    expect(cause.message).toContain('"continued" is written by a window for its own next run');
+    await expectDeployed();
+    expect(await entityOf(bed.temporal.client, bed.env).holder()).toBeUndefined();
   });
 
   it('leaves maintenance mode on when it found it on, also when rolled back', async () => {
