@@ -37,6 +37,9 @@ const { resolveRolloutTargets } = proxyLocalActivities<Activities>({
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });
 
+const waitingFor = (row: RolloutRow) =>
+  row.waiting === 'approval' ? 'approval' : row.waiting === 'lock' ? 'the lock' : 'the lock or approval';
+
 /**
  * How an environment's operation ended, from its child workflow's failure. A child that could not even
  * start (its ID taken, say) is that environment's failure, never the rollout's.
@@ -127,9 +130,7 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
     for (const row of status.environments) {
       if (row.state === 'Done' || !row.waiting || cancelled.has(row.environment)) continue;
       cancelled.add(row.environment);
-      rollout.note(
-        `${row.environment}: cancelled while it waited for ${row.waiting === 'lock' ? 'the lock' : 'approval'}`,
-      );
+      rollout.note(`${row.environment}: cancelled while it waited for ${waitingFor(row)}`);
       scopes.get(row.environment)?.cancel();
     }
   };
@@ -160,7 +161,7 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
         Object.assign(row, {
           result: 'NotStarted',
           error: {
-            message: `cancelled while it waited for ${row.waiting ?? 'the lock or approval'}: ${status.stopped}`,
+            message: `cancelled while it waited for ${waitingFor(row)}: ${status.stopped}`,
           },
         });
       } else Object.assign(row, rowOutcome(err));
@@ -168,7 +169,7 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
     row.state = 'Done';
     row.waiting = undefined;
     // Resumed to success after a decision: no longer an error.
-    if (members && !isError(row.result!)) row.countedAsError = false;
+    if (members && row.countedAsError && !isError(row.result!)) row.countedAsError = false;
     row.finishedAt = now();
     row.durationMs = Date.parse(row.finishedAt) - Date.parse(row.startedAt!);
     rollout.note(`${row.environment}: ${row.result}${row.error ? ` (${row.error.message})` : ''}`);
@@ -204,7 +205,16 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
     cancellation = err;
     rollout.abort('the rollout was cancelled (acts as abort)');
   }
-  await CancellationScope.nonCancellable(() => Promise.all(inFlight));
+  const drained = CancellationScope.nonCancellable(() => Promise.all(inFlight));
+  // Cancelled once every member has started: still acts as abort (members still waiting are cancelled).
+  if (members && !cancellation) {
+    await Promise.race([drained, CancellationScope.current().cancelRequested]).catch((err: unknown) => {
+      if (!isCancellation(err)) throw err;
+      cancellation = err;
+      rollout.abort('the rollout was cancelled (acts as abort)');
+    });
+  }
+  await drained;
   for (const row of status.environments)
     if (row.state === 'Pending') Object.assign(row, { state: 'Done', result: 'NotStarted' });
 
