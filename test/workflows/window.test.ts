@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { decisionSignals, statusQuery, type OperationStatus } from '../../contract/operation';
 import {
@@ -78,6 +79,16 @@ async function keys(): Promise<Record<string, boolean>> {
   )!;
   const { keys: list } = await bed.env.fleet.listConfigurationKeys(aos.port!);
   return Object.fromEntries(list.map((k) => [k.name, k.enabled]));
+}
+
+/** Sets CONFIGURATIONMODE in the database alone, as a DBA would: no AOS reads it until restarted. */
+function setFlagOnly(value: 0 | 1): void {
+  const db = new Database(bed.env.databaseFile);
+  try {
+    db.prepare("UPDATE SQLSYSTEMVARIABLES SET VALUE = ? WHERE PARM = 'CONFIGURATIONMODE'").run(value);
+  } finally {
+    db.close();
+  }
 }
 
 async function expectDeployed() {
@@ -257,9 +268,8 @@ describe('maintenanceWindow (time-skipping server)', () => {
     await expectDeployed();
   });
 
-  it('keeps maintenance on by the flag it found, also with a third AOS running: the close and a rollback agree', async () => {
-    await withWorker(enableNow);
-    await bed.env.fleet.start('aos-2'); // reads the flag at start: a third AOS in maintenance
+  it('keeps maintenance on by the flag it found, also with every AOS running: the close and a rollback agree', async () => {
+    setFlagOnly(1); // the flag on, the five AOS still running as they were
     const closed = await withWorker(async () => {
       const handle = await start({ duration: 1 });
       const r = await handle.result();
@@ -274,21 +284,28 @@ describe('maintenanceWindow (time-skipping server)', () => {
     expect(closed.window.keepsMaintenanceOn).toBe(true);
     expect(closed.steps.find((s) => s.name === 'disable')).toMatchObject({ status: 'skipped' });
     expect(bed.env.readFlag()).toBe(1);
+    await withWorker(disableNow);
 
-    await bed.env.fleet.start('aos-2');
-    await bed.env.fleet.setFaults({ databaseWritesBlocked: true });
+    setFlagOnly(1);
+    // aos-1 starts slowly, so the writes can be blocked once the enable has set the flag.
+    await bed.env.fleet.setFaults({ startDelayMs: { 'aos-1': 1500 } });
     const rolledBack = await withWorker(async () => {
       const handle = await start({ changes: { enable: ['WHSandTMS'] } });
+      await until(
+        bed.temporal.client.workflow.getHandle(`${handle.workflowId}-enable`),
+        (s) => s.step === 'restartAos',
+      );
+      await bed.env.fleet.setFaults({ databaseWritesBlocked: true });
       await until(handle, (s) => s.awaitingDecision);
       await bed.env.fleet.clearFaults();
       await handle.signal(decisionSignals.rollback, { by: 'jane' });
       return handle.result();
     });
     expect(rolledBack.result).toBe('RolledBack');
-    // The same mode as the close leaves; the AOS exactly as found (the enable had stopped aos-2).
+    // The mode the close leaves too; the AOS exactly as found (the enable had stopped three).
     expect(bed.env.readFlag()).toBe(1);
     const running = (await bed.env.fleet.listAos()).filter((a) => a.status === 'running').map((a) => a.id);
-    expect(running).toEqual(['aos-1', 'aos-2', 'aos-4']);
+    expect(running).toEqual(['aos-1', 'aos-2', 'aos-3', 'aos-4', 'aos-5']);
     await withWorker(disableNow);
     await expectDeployed();
   });
