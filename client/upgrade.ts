@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Client } from '@temporalio/client';
 import type { LoadedConfig } from '../config/load';
-import { importHistoryUpdate, type HistoryEntry, type LockHolder } from '../contract/environment';
+import { fitEntry, importHistoryUpdate, type HistoryEntry, type LockHolder } from '../contract/environment';
 import { ExitCode, OperatorError, entitiesOf } from './operations';
 
 export interface ImportLine {
@@ -53,7 +53,8 @@ function readEntries(db: Database.Database, environment: string): HistoryEntry[]
        FROM environment_history WHERE environment = ? ORDER BY finished_at`,
     )
     .all(environment) as (Omit<HistoryEntry, 'decisions'> & { decisions: string })[];
-  return rows.map((r) => ({ ...r, decisions: JSON.parse(r.decisions) as HistoryEntry['decisions'] }));
+  // Bounded as the entity takes them: long texts cut, the latest decisions kept.
+  return rows.map((r) => fitEntry({ ...r, decisions: JSON.parse(r.decisions) as HistoryEntry['decisions'] }));
 }
 
 function readHolder(db: Database.Database, environment: string): LockHolder | undefined {

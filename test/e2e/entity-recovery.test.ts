@@ -112,7 +112,9 @@ describe('a recreated environment entity', () => {
 
     await e2e.env.fleet.clearFaults();
     expect((await e2e.maint('resume', holder.workflowId, '-u', 'oncall')).code).toBe(0);
-    expect(await view()).toMatchObject({ state: 'InMaintenance', holder: undefined });
+    const after = await entityView();
+    expect(after.state).toBe('InMaintenance');
+    expect(after.holder).toBeUndefined();
     const { events } = await client()
       .workflow.getHandle(environmentWorkflowId(e2e.env.name), recreated.runId)
       .fetchHistory();
