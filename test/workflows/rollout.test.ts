@@ -384,4 +384,18 @@ describe('maintenanceRollout with real operations (time-skipping server, real fl
       await record('disable-in-rollout-queued.json', child.workflowId);
     });
   });
+
+  it('runs a window as a member: the window and its children under IDs of their own, the environment back as it was', async () => {
+    await bed.withWorker(async () => {
+      const handle = await startReal({ action: 'window', duration: 'PT1M' });
+      const r = (await handle.result()) as RolloutResult;
+      expect(results(r)).toEqual({ [bed.env.name]: 'Succeeded' });
+      const window = r.environments[0].workflowId!;
+      expect(window).toBe(rolloutChildId(handle.workflowId, bed.env.name));
+      await expect(operation(`${window}-enable`).result()).resolves.toMatchObject({ result: 'Succeeded' });
+      expect(bed.env.readFlag()).toBe(0);
+      await record('rollout-window.json', handle.workflowId);
+      await record('window-in-rollout.json', window);
+    });
+  });
 });
