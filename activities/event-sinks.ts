@@ -1,11 +1,17 @@
 import fs from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import path from 'node:path';
 import { CloudEvent, HTTP } from 'cloudevents';
-import type { EventSinkConfig } from '../config/events';
-import { ENV_REFERENCE } from '../config/env-reference';
+import { headerProblem, webhookUrlProblem, type EventSinkConfig } from '../config/events';
+import { substitute } from '../config/env-reference';
 import type { OperationEvent } from '../contract/events';
 
-/** Why a delivery failed, and whether trying again can help. Messages never carry URLs' paths or header values. */
+type WebhookSink = Extract<EventSinkConfig, { type: 'webhook' }>;
+
+/**
+ * Why a delivery failed, and whether trying again can help. Messages are made of status codes and
+ * error codes, never of a url or a header (either may hold a secret).
+ */
 export class SinkError extends Error {
   override name = 'SinkError';
   constructor(
@@ -45,17 +51,50 @@ export function describeEvent(e: OperationEvent): string {
   }
 }
 
-/** Replaces `${env:NAME}` from the worker's environment; a missing variable is named, its value never shown. */
-function resolveSecrets(value: string, env: NodeJS.ProcessEnv, where: string): string {
-  return value.replace(ENV_REFERENCE, (_, name: string) => {
-    const found = env[name];
-    if (found === undefined)
+/** Slack reads `<...>` as links and mentions (`<!channel>`, `<https://x|click>`) and `&` as an entity. */
+export const slackEscaped = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * A webhook's url and headers with the worker's variables set, checked as temporal.yaml could not
+ * check them. Each problem is the configuration's, so retrying cannot help; a value is never shown.
+ */
+export function resolveWebhook(
+  sink: WebhookSink,
+  env: NodeJS.ProcessEnv,
+): { url: string; headers: Record<string, string> } {
+  const resolve = (text: string, where: string) =>
+    substitute(text, env, (name) => {
       throw new SinkError(
         `${where} names the environment variable ${name}, which is not set on this worker`,
-        true,
+        false,
       );
-    return found;
-  });
+    });
+  const url = resolve(sink.url, 'the url');
+  const problem = webhookUrlProblem(url);
+  if (problem) throw new SinkError(`the url, its variables set, ${problem}`, false);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(sink.headers)) {
+    headers[name] = resolve(value, `header ${name}`);
+    const bad = headerProblem(name, headers[name]);
+    if (bad) throw new SinkError(`${bad}, its variables set`, false);
+  }
+  return { url, headers };
+}
+
+/** A request that got no answer, said by its error code (the error's message may quote the url). */
+function unanswered(err: unknown): SinkError {
+  const e = err as Error & { cause?: Error & { code?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError')
+    return new SinkError('the webhook did not answer in time', true);
+  if (e.cause?.message === 'unexpected redirect')
+    return new SinkError(
+      'the webhook answered with a redirect, which event sinks do not follow (the event and its headers would go ' +
+        'elsewhere): set the url to the address it redirects to',
+      false,
+    );
+  const why = e.cause?.code ?? (/^[a-z ]+$/i.test(e.cause?.message ?? '') ? e.cause!.message : e.name);
+  return new SinkError(`could not reach the webhook (${why})`, true);
 }
 
 const appending = new Map<string, Promise<unknown>>();
@@ -73,29 +112,25 @@ async function appendLine(file: string, line: string): Promise<void> {
   try {
     await mine;
   } catch (err) {
-    throw new SinkError(`cannot append to ${file}: ${(err as Error).message}`, true);
+    const e = err as NodeJS.ErrnoException;
+    throw new SinkError(`cannot append to ${file} (${e.code ?? e.name})`, true);
   } finally {
     if (appending.get(file) === mine) appending.delete(file);
   }
 }
 
 async function post(
-  sink: Extract<EventSinkConfig, { type: 'webhook' }>,
+  sink: WebhookSink,
   event: OperationEvent,
   env: NodeJS.ProcessEnv,
   signal: AbortSignal,
 ): Promise<void> {
-  const url = resolveSecrets(sink.url, env, 'the url');
-  if (!URL.canParse(url)) throw new SinkError(`the url does not parse once its variables are set`, false);
-  const host = new URL(url).host;
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(sink.headers))
-    headers[key] = resolveSecrets(value, env, `header ${key}`);
+  const { url, headers } = resolveWebhook(sink, env);
   const message =
     sink.format === 'slack'
       ? {
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ text: describeEvent(event) }),
+          body: JSON.stringify({ text: slackEscaped(describeEvent(event)) }),
         }
       : structured(event);
   let response: Response;
@@ -105,15 +140,19 @@ async function post(
       headers: { ...headers, ...message.headers },
       body: message.body,
       signal,
+      // A redirect to another origin would carry the headers (an API key) there.
+      redirect: 'error',
     });
   } catch (err) {
-    const cause = (err as Error & { cause?: Error }).cause;
-    throw new SinkError(`POST to ${host} failed: ${cause?.message ?? (err as Error).message}`, true);
+    throw unanswered(err);
   }
   await response.body?.cancel();
   if (response.ok) return;
-  const retryable = response.status >= 500 || response.status === 429;
-  throw new SinkError(`POST to ${host} answered ${response.status} ${response.statusText}`.trim(), retryable);
+  const { status } = response;
+  throw new SinkError(
+    `the webhook answered ${status}${STATUS_CODES[status] ? ` ${STATUS_CODES[status]}` : ''}`,
+    status >= 500 || status === 429,
+  );
 }
 
 /** Delivers one event to one sink: an HTTP POST or one JSON line. Throws a SinkError. */

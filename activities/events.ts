@@ -2,6 +2,7 @@ import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { EventSinkConfig } from '../config/events';
 import type { Config } from '../config/schema';
+import type { Secrets } from '../config/secrets';
 import {
   EventErrorType,
   eventSource,
@@ -15,6 +16,8 @@ export interface EventDeps {
   sinks: EventSinkConfig[];
   /** Where `${env:NAME}` in a sink's url and headers is read, at delivery (the worker's process.env). */
   env: NodeJS.ProcessEnv;
+  /** Every secret the worker holds: masked in an event before it leaves (a reason may quote one). */
+  secrets: Secrets;
 }
 
 /** The settings an operation emits with (part of the recorded OperationSettings). */
@@ -43,7 +46,7 @@ function attemptSignal(): AbortSignal {
   return AbortSignal.any([cancellationSignal, AbortSignal.timeout(timeout)]);
 }
 
-export function createEventActivities({ sinks, env }: EventDeps) {
+export function createEventActivities({ sinks, env, secrets }: EventDeps) {
   return {
     /**
      * Delivers one event to one sink. The workflow runs one activity per event and sink, so a sink that
@@ -61,7 +64,7 @@ export function createEventActivities({ sinks, env }: EventDeps) {
         });
       }
       try {
-        await deliverTo(sink, event, { env, signal: attemptSignal() });
+        await deliverTo(sink, secrets.maskValue(event), { env, signal: attemptSignal() });
       } catch (err) {
         const e = err instanceof SinkError ? err : new SinkError((err as Error).message, true);
         log.warn('Event delivery failed', {

@@ -5,16 +5,18 @@ import { ErrorType } from '../contract/errors';
 import type { ApprovalSettings } from '../contract/approval';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
 import type { OperationPlan, PlanRequest } from '../contract/plan';
-import { DEFAULT_INSTALLATION, windowInputOf, type Config } from '../config/schema';
+import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
+import { Secrets } from '../config/secrets';
 import type { EventSettings } from '../contract/events';
-import { windowInputSchema } from '../contract/window';
 import type { AosControl, AosState, EnvironmentDrivers } from '../drivers/capabilities';
 import { collectTranscript } from '../drivers/transcript';
+import { SETTLE_POLL_MS, SETTLE_TIMEOUT_MS } from './driver-calls';
 import { classify } from './errors';
 import { buildPlan } from './plan';
 import { createEventActivities, eventSettings } from './events';
 import { createLockActivities, type LockDeps } from './lock';
 import { createRolloutActivities } from './rollout';
+import { approvalSettings, createTrustActivities } from './trust';
 
 export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   environments: Config['environments'];
@@ -22,12 +24,18 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   history: Config['history'];
   /** The declared schedules, for their standing approvals. */
   schedules?: Config['schedules'];
+  /** Who signs on protected environments, with their keys. */
+  people?: Config['people'];
+  /** The worker's task queue: a parent that vouches for a child operation must run on it. */
+  taskQueue: string;
   searchAttributes: boolean;
   /** Event sinks (none when absent) and what names them in events' `source`. */
   installation?: string;
   events?: Config['events'];
   /** The worker's environment variables, for the `${env:NAME}` secrets of event sinks. */
   env?: NodeJS.ProcessEnv;
+  /** Every secret the worker holds (config/secrets.ts), masked in events before they leave. */
+  secrets?: Secrets;
   /** The drivers of one environment; the worker builds them once per environment. */
   drivers(environment: string): EnvironmentDrivers;
 }
@@ -101,10 +109,6 @@ function changingAos<T>(
     }
   };
 }
-
-/** How long a snapshot, or a cancelled restart or stop, waits for AOS starting or stopping to settle. */
-const SETTLE_TIMEOUT_MS = 30_000;
-const SETTLE_POLL_MS = 250;
 
 /**
  * The AOS once none of `ids` (default: all) is starting or stopping, or as they are when the wait is
@@ -191,8 +195,13 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createLockActivities({ ...deps, requireEnvironment }),
-    ...createEventActivities({ sinks: deps.events?.sinks ?? [], env: deps.env ?? {} }),
+    ...createEventActivities({
+      sinks: deps.events?.sinks ?? [],
+      env: deps.env ?? {},
+      secrets: deps.secrets ?? new Secrets([]),
+    }),
     ...createRolloutActivities(deps),
+    ...createTrustActivities(deps),
 
     /** Local activity: checks the environment is declared and hands the workflow its settings. */
     async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {
@@ -225,23 +234,16 @@ export function createActivities(deps: ActivityDeps) {
         ...(deps.events?.sinks.length && {
           events: eventSettings(deps.events, deps.installation ?? DEFAULT_INSTALLATION, environment),
         }),
-        approval: {
-          protected: deps.environments[environment].protected,
-          timeoutMs: msToNumber(deps.policies.approvalTimeout),
-          standing: (deps.schedules ?? [])
-            .filter((s) => s.environment === environment && s.approvedBy)
-            .map((s) => {
-              const input = windowInputSchema.parse(windowInputOf(s));
-              return {
-                schedule: s.id,
-                requestedBy: input.requestedBy,
-                approvedBy: s.approvedBy!,
-                durationMs: input.duration,
-                enable: input.changes.enable,
-                disable: input.changes.disable,
-              };
-            }),
-        },
+        approval: approvalSettings(
+          {
+            environments: deps.environments,
+            people: deps.people ?? {},
+            schedules: deps.schedules ?? [],
+            installation: deps.installation ?? DEFAULT_INSTALLATION,
+            policies: deps.policies,
+          },
+          environment,
+        ),
       };
     },
 
@@ -490,6 +492,7 @@ export function createActivities(deps: ActivityDeps) {
         {
           ...facts,
           protected: deps.environments[request.environment].protected,
+          approvers: deps.environments[request.environment].approvers,
           approvalTimeout: String(deps.policies.approvalTimeout),
         },
         (call) => d.describe(call),

@@ -17,6 +17,8 @@ export interface PlanFacts {
   keys?: Record<string, boolean>;
   holder?: LockHolder;
   protected: boolean;
+  /** Who may approve on a protected environment. */
+  approvers?: string[];
   approvalTimeout: string;
 }
 
@@ -135,7 +137,8 @@ export function buildPlan(request: PlanRequest, facts: PlanFacts, describe: Desc
         {
           step: 'approval',
           does: [
-            `wait up to ${facts.approvalTimeout} for approval by someone other than ${request.requestedBy} (protected environment)`,
+            'prove the requester: a start signed with their SSH key, or a run its schedule started (protected environment)',
+            `wait up to ${facts.approvalTimeout} for an approval signed by one of ${(facts.approvers ?? []).join(', ') || 'its approvers'} other than the requester`,
           ],
         },
       ]

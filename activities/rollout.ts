@@ -1,6 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { declaredTags, taggedEnvironments, type Config } from '../config/schema';
+import {
+  DEFAULT_INSTALLATION,
+  declaredTags,
+  scheduleIdOnServer,
+  scheduledWorkflowOf,
+  taggedEnvironments,
+  type Config,
+} from '../config/schema';
+import type { SignerKey } from '../contract/approval';
 import { ErrorType } from '../contract/errors';
+import { signerKeys } from './trust';
 
 export interface RolloutTargetsInput {
   environments?: string[];
@@ -10,13 +19,43 @@ export interface RolloutSettings {
   /** The environments to service, in temporal.yaml's order for a tag, as given for a list. */
   environments: string[];
   searchAttributes: boolean;
+  /**
+   * When some targets are protected: the rollout's requester must be proved (a signed start, or a run
+   * its schedule started). Absent in rollouts of earlier releases.
+   */
+  signing?: {
+    protectedTargets: string[];
+    keys: SignerKey[];
+    schedules: { scheduleId: string; requestedBy: string }[];
+  };
 }
 
 /** A rollout's targets from the worker's temporal.yaml: a tag's environments, or a list checked against it. */
 export function createRolloutActivities(deps: {
   environments: Config['environments'];
   searchAttributes: boolean;
+  people?: Config['people'];
+  schedules?: Config['schedules'];
+  installation?: string;
 }) {
+  /** The settings of a rollout over `environments`. */
+  const settings = (environments: string[]): RolloutSettings => {
+    const protectedTargets = environments.filter((e) => deps.environments[e].protected);
+    if (protectedTargets.length === 0) return { environments, searchAttributes: deps.searchAttributes };
+    const installation = deps.installation ?? DEFAULT_INSTALLATION;
+    const schedules = (deps.schedules ?? [])
+      .filter((s) => s.rollout)
+      .map((s) => ({
+        scheduleId: scheduleIdOnServer(installation, s.id),
+        requestedBy: scheduledWorkflowOf(s).input.requestedBy,
+      }));
+    const keys = signerKeys(deps.people ?? {});
+    return {
+      environments,
+      searchAttributes: deps.searchAttributes,
+      signing: { protectedTargets, keys, schedules },
+    };
+  };
   return {
     /** Local activity: resolves the targets; unknown names and empty tags fail at once, nothing started. */
     async resolveRolloutTargets({ environments, tag }: RolloutTargetsInput): Promise<RolloutSettings> {
@@ -30,7 +69,7 @@ export function createRolloutActivities(deps: {
             ErrorType.InvalidInput,
           );
         }
-        return { environments: tagged, searchAttributes: deps.searchAttributes };
+        return settings(tagged);
       }
       const unknown = (environments ?? []).filter((e) => !deps.environments[e]);
       if (unknown.length > 0) {
@@ -40,7 +79,7 @@ export function createRolloutActivities(deps: {
           ErrorType.UnknownEnvironment,
         );
       }
-      return { environments: environments ?? [], searchAttributes: deps.searchAttributes };
+      return settings(environments ?? []);
     },
   };
 }

@@ -8,9 +8,8 @@
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { connectionOptions } from '../config/connection';
-import { loadConfigOrExit } from '../config/load';
 import { createWorker } from '../worker/create-worker';
-import { createLogger, installRuntimeLogger } from '../worker/logger';
+import { installRuntimeLogger, loadWorkerConfig } from '../worker/logger';
 import { metricsExporter } from '../worker/metrics';
 import { floorActivities } from './floor-activities';
 
@@ -18,11 +17,10 @@ async function main(): Promise<void> {
   const [configFile, floorTaskQueue, floorBundle] = process.argv.slice(2);
   if (!configFile || !floorTaskQueue || !floorBundle)
     throw new Error('usage: scale-worker.js CONFIG FLOOR_TASK_QUEUE FLOOR_BUNDLE');
-  const logger = createLogger();
-  const config = loadConfigOrExit(logger, configFile);
+  const { config, secrets, logger } = loadWorkerConfig(configFile);
   installRuntimeLogger(logger, metricsExporter(config.metrics));
   const connection = await NativeConnection.connect(connectionOptions(config));
-  const product = await createWorker(config, { connection });
+  const product = await createWorker(config, { connection }, secrets);
   const floor = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

@@ -3,7 +3,8 @@ import { cronValues } from '../config/cron';
 import type { LoadedConfig } from '../config/load';
 import { DAYS, MONTHS, type ScheduleConfig } from '../config/schema';
 import { durationSchema, formatDuration } from '../contract/window';
-import { describeTargets, scheduleIdOnServer } from './schedules';
+import { scheduleIdOnServer } from '../config/schema';
+import { describeTargets } from './schedules';
 
 /**
  * The upcoming windows of the declared schedules, computed from their specs in temporal.yaml the way

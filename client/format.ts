@@ -1,5 +1,6 @@
 import type { HistoryEntry, LockHolder } from '../contract/environment';
 import {
+  DECISIONS,
   DECISION_HELP,
   STEP_TITLES,
   describeDecision,
@@ -8,11 +9,33 @@ import {
   type OperationStatus,
   type StepRecord,
 } from '../contract/operation';
-import { APPROVAL_HELP } from '../contract/approval';
+import { APPROVAL_HELP, type RequesterProof } from '../contract/approval';
+import { samePerson } from '../contract/signing';
 import type { RolloutResult, RolloutRow, RolloutStatus } from '../contract/rollout';
 import { formatDuration } from '../contract/window';
 import type { EnvironmentStatus } from './operations';
 import type { ScheduleRow } from './schedules';
+
+/** Terminal escape sequences: CSI (colours, cursor moves, erasing), OSC (window titles, links) and the like. */
+const SEQUENCE =
+  // eslint-disable-next-line no-control-regex -- control characters are what it finds
+  /(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -~]?/g;
+/** Control characters but tab and line feed, and the bidirectional overrides that reorder what is shown. */
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const LINE_BREAK = /[ \t]*(?:\r\n|[\n\r\u2028\u2029])\s*/g;
+
+/**
+ * Text from outside (command output quoted in errors, reasons, names, inputs, workflow IDs) as a
+ * terminal may show it: escape sequences and control characters removed, so that it cannot recolour,
+ * move the cursor, rewrite lines, retitle the window or hide what is around it. Line breaks become
+ * " | ", so that it cannot add lines of its own, unless `lines` (what the CLI prints as a whole).
+ */
+export function terminalText(text: string, { lines = false } = {}): string {
+  const plain = text.replace(SEQUENCE, '');
+  return (lines ? plain : plain.replace(LINE_BREAK, ' | ').replace(/\t/g, ' ')).replace(CONTROL, '');
+}
+const t = (text: string) => terminalText(text);
 
 const MARK: Record<StepRecord['status'], string> = {
   pending: '○',
@@ -39,27 +62,75 @@ export function formatProgress(s: OperationStatus): string {
   return `${progressBar(s.progress)}  ${s.state.padEnd(20)} ${what}`;
 }
 
-/** What failed and what the operator can do about it, with the commands to type. */
-export function formatDecisionNeeded(s: OperationStatus): string {
-  const lines = [`${s.environment}: ${s.operationId} needs a decision.`];
+/** What failed and what the operator can do about it, with the commands to type (on `target`). */
+export function formatDecisionNeeded(s: OperationStatus, target = s.environment): string {
+  const lines = [`${s.environment}: ${t(s.operationId)} needs a decision.`];
   if (s.failure)
-    lines.push(`  failed at: ${STEP_TITLES[s.failure.step]}`, `  error: ${s.failure.error.message}`);
+    lines.push(`  failed at: ${STEP_TITLES[s.failure.step]}`, `  error: ${t(s.failure.error.message)}`);
   if (s.decisionDeadline)
     lines.push(`  decide by ${s.decisionDeadline}, or it ends Failed with the environment as it is`);
   for (const d of s.availableDecisions) {
-    lines.push(`  maint ${d.padEnd(8)} ${s.environment} --reason "..."   ${DECISION_HELP[d]}`);
+    lines.push(`  maint ${d.padEnd(8)} ${target} --reason "..."   ${DECISION_HELP[d]}`);
   }
+  return lines.join('\n');
+}
+
+/**
+ * Why a rollout cannot go on without a decision, then each environment that waits for one: its
+ * operation, its failure and the commands to decide on it. `waiting` is the operation that waits, when
+ * it answered; otherwise the row says what the rollout knows.
+ */
+export function formatRolloutDecisions(
+  s: RolloutStatus,
+  members: { row: RolloutRow; waiting?: OperationStatus }[],
+): string {
+  const n = members.length;
+  const why =
+    s.state === 'Paused'
+      ? `it is paused (\`maint resume ${s.operationId}\` starts new environments again)`
+      : s.stopped
+        ? `no new environment starts: ${s.stopped}`
+        : `all ${s.maxConcurrency} of its slots (maxConcurrency) are taken by environments that wait`;
+  const lines = [
+    `${s.operationId} cannot go on without a decision: ${n === 1 ? '1 environment waits' : `${n} environments wait`} ` +
+      `for one, nothing else runs, and nothing new starts (${why}).`,
+  ];
+  for (const { row, waiting } of members) {
+    if (waiting) lines.push(formatDecisionNeeded(waiting, waiting.operationId));
+    else
+      lines.push(
+        `${row.environment}: ${row.workflowId} needs a decision.`,
+        ...(row.error ? [`  error: ${row.error.message}`] : []),
+        ...DECISIONS.map(
+          (d) => `  maint ${d.padEnd(8)} ${row.workflowId} --reason "..."   ${DECISION_HELP[d]}`,
+        ),
+      );
+  }
+  lines.push(
+    `The rollout goes on once ${n === 1 ? 'it is' : 'they are'} decided; \`maint status ${s.operationId}\` shows where it stands.`,
+  );
   return lines.join('\n');
 }
 
 /** Who may answer a request on a protected environment, until when, and the commands to type. */
 export function formatApprovalNeeded(s: OperationStatus): string {
+  const head = `${s.environment} is protected: ${t(s.operationId)} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`;
+  const asked = `  requested by ${t(s.requester?.person ?? s.requestedBy)}${s.reason ? ` — ${t(s.reason)}` : ''}`;
+  if (!s.requester)
+    return [
+      head,
+      `${asked}; anyone else may approve:`,
+      `  maint approve ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.approve}`,
+      `  maint reject  ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.reject}`,
+      '  (Web UI: signal approve or reject with {"by": "your.name", "reason": "..."})',
+    ].join('\n');
+  const others = (s.approval?.approvers ?? []).filter((a) => !samePerson(a, s.requester!.person));
   return [
-    `${s.environment} is protected: ${s.operationId} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`,
-    `  requested by ${s.requestedBy}${s.reason ? ` — ${s.reason}` : ''}; anyone else may approve:`,
-    `  maint approve ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.approve}`,
-    `  maint reject  ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.reject}`,
-    '  (Web UI: signal approve or reject with {"by": "your.name", "reason": "..."})',
+    head,
+    `${asked}; ${others.length ? `one of ${t(others.join(', '))}` : 'an approver other than the requester'} may approve, signing with their SSH key:`,
+    `  maint approve ${s.environment} --reason "..."   ${APPROVAL_HELP.approve}`,
+    `  maint reject  ${s.environment} --reason "..."   ${APPROVAL_HELP.reject}`,
+    `  (Web UI: signal approve or reject with the input \`maint approve ${t(s.operationId)} --print-signal\` prints)`,
   ].join('\n');
 }
 
@@ -68,7 +139,7 @@ export function formatWindow(s: OperationStatus, now = Date.now()): string | und
   const w = s.window;
   if (!w) return undefined;
   if (w.closedAt)
-    return `  window closed at ${w.closedAt}${w.endedEarly ? ` (ended early by ${w.endedEarly.by})` : ''}`;
+    return `  window closed at ${w.closedAt}${w.endedEarly ? ` (ended early by ${t(w.endedEarly.by)})` : ''}`;
   if (!w.endsAt) return `  window not open yet (${s.step ?? 'starting'})`;
   const left = Math.max(0, Date.parse(w.endsAt) - now);
   const after = w.keepsMaintenanceOn ? '; maintenance mode stays on after it, as the window found it' : '';
@@ -82,9 +153,9 @@ export function formatStatus(st: EnvironmentStatus): string {
   const op = st.operation;
   if (!op) return [...lines, '  no operation has run on this environment yet'].join('\n');
   const s = op.status;
-  lines.push(`  operation: ${op.workflowId} (${op.workflowType}, ${op.execution.toLowerCase()})`);
+  lines.push(`  operation: ${t(op.workflowId)} (${op.workflowType}, ${op.execution.toLowerCase()})`);
   if (!s) return [...lines, `  ${op.error}`].join('\n');
-  lines.push(`  requested by ${s.requestedBy} at ${s.startedAt}${s.reason ? ` — ${s.reason}` : ''}`);
+  lines.push(`  requested by ${t(s.requestedBy)} at ${s.startedAt}${s.reason ? ` — ${t(s.reason)}` : ''}`);
   lines.push(
     `  ${progressBar(s.progress)}${s.result ? `  ${s.result}${s.alreadyInMode ? ' (already in the requested mode)' : ''}` : ''}`,
   );
@@ -94,14 +165,30 @@ export function formatStatus(st: EnvironmentStatus): string {
   for (const c of s.window?.changes ?? [])
     lines.push(`  key ${c.name}: ${c.from ? 'on' : 'off'} → ${c.to ? 'on' : 'off'}`);
   for (const d of s.decisions)
-    lines.push(`  decision: ${describeDecision(d)} at ${d.at}${d.reason ? ` — ${d.reason}` : ''}`);
+    lines.push(`  decision: ${t(describeDecision(d))} at ${d.at}${d.reason ? ` — ${t(d.reason)}` : ''}`);
+  if (s.requester) lines.push(`  requester proved by ${t(describeRequester(s.requester))}`);
   if (s.approval?.standing) lines.push(`  approved: standing approval of schedule ${s.approval.standing}`);
+  else if (s.approval?.verified?.parent)
+    lines.push(`  approved: with its window ${s.approval.verified.parent}`);
   if (s.awaitingDecision) lines.push('', formatDecisionNeeded(s));
   else if (s.approval?.awaiting) lines.push('', formatApprovalNeeded(s));
   else if (s.failure && s.result !== 'Succeeded' && s.result !== 'RolledBack') {
-    lines.push(`  last failure at ${s.failure.step}: ${s.failure.error.message}`);
+    lines.push(`  last failure at ${s.failure.step}: ${t(s.failure.error.message)}`);
   }
   return lines.join('\n');
+}
+
+function describeRequester(r: RequesterProof): string {
+  switch (r.via) {
+    case 'signature':
+      return `${r.person}'s signature (key ${r.fingerprint})`;
+    case 'schedule':
+      return `schedule ${r.source}`;
+    case 'parent':
+      return `${r.source}, requested by ${r.person}`;
+    case 'name':
+      return `nothing but the name ${r.person} (given by ${r.source}, of an earlier release)`;
+  }
 }
 
 function formatEntry(e: LogEntry): string {
@@ -109,9 +196,9 @@ function formatEntry(e: LogEntry): string {
   const where = [e.step, e.aos].filter(Boolean).join(' ');
   const attempt = e.attempt ? `attempt ${e.attempt} ` : '';
   const took = e.durationMs !== undefined ? ` (${e.durationMs} ms)` : '';
-  const outcome = e.kind === 'attempt' ? `${e.message}: ${attempt}${e.outcome}${took}` : e.message;
+  const outcome = e.kind === 'attempt' ? `${t(e.message)}: ${attempt}${e.outcome}${took}` : t(e.message);
   const error = e.error
-    ? `\n${' '.repeat(26)}${e.error.type ? `${e.error.type}: ` : ''}${e.error.message}`
+    ? `\n${' '.repeat(26)}${e.error.type ? `${t(e.error.type)}: ` : ''}${t(e.error.message)}`
     : '';
   return `${time}  ${e.kind.padEnd(8)} ${where.padEnd(20)} ${outcome}${error}`;
 }
@@ -119,14 +206,15 @@ function formatEntry(e: LogEntry): string {
 export function formatLog(log: OperationLog): string {
   const head = [
     log.action === 'rollout'
-      ? `Log of rollout ${log.operationId} (run ${log.runId}) over ${log.environment}`
-      : `Operation log of ${log.operationId} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`,
+      ? `Log of rollout ${t(log.operationId)} (run ${log.runId}) over ${log.environment}`
+      : `Operation log of ${t(log.operationId)} (run ${log.runId}): ${log.action} maintenance mode on ${log.environment}`,
   ];
   if (log.dropped > 0) head.push(`(${log.dropped} older entries were dropped to keep the operation small)`);
   return [...head, ...log.entries.map(formatEntry)].join('\n');
 }
 
-export function table(header: string[], rows: string[][]): string {
+export function table(header: string[], unsafe: string[][]): string {
+  const rows = unsafe.map((r) => r.map(t));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
@@ -169,7 +257,7 @@ export function formatList(rows: EnvironmentStatus[]): string {
 }
 
 export function formatHolder(h: LockHolder): string {
-  return `workflow ${h.workflowId} (run ${h.runId}, ${h.action} requested by ${h.requestedBy} at ${h.since})`;
+  return `workflow ${t(h.workflowId)} (run ${h.runId}, ${h.action} requested by ${t(h.requestedBy)} at ${h.since})`;
 }
 
 export function formatSchedules(rows: ScheduleRow[]): string {

@@ -140,6 +140,15 @@ function checkedInput(config: LoadedConfig, kind: OperationKind, input: Servicin
   return parsed.data;
 }
 
+/** Where an operation the CLI starts goes: its business-key workflow ID, and its type. */
+export function startTarget(
+  kind: OperationKind,
+  environment: string,
+): { workflowId: string; workflowType: string } {
+  const workflowId = kind === 'window' ? `window-${environment}` : operationWorkflowId(environment);
+  return { workflowId, workflowType: WORKFLOW_TYPES[kind] };
+}
+
 export async function startOperation(
   client: Client,
   config: LoadedConfig,
@@ -147,9 +156,9 @@ export async function startOperation(
   input: ServicingInput | WindowInput,
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const { environment, requestedBy, reason } = checkedInput(config, kind, input);
-  const workflowId = kind === 'window' ? `window-${environment}` : operationWorkflowId(environment);
+  const { workflowId, workflowType } = startTarget(kind, environment);
   try {
-    return await client.workflow.start(WORKFLOW_TYPES[kind], {
+    return await client.workflow.start(workflowType, {
       workflowId,
       taskQueue: config.temporal.taskQueue,
       args: [input],

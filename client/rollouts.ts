@@ -1,16 +1,21 @@
 import {
   WorkflowExecutionAlreadyStartedError,
   type Client,
+  type WorkflowClient,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import type { LoadedConfig } from '../config/load';
+import { taggedEnvironments } from '../config/schema';
+import { environmentQuery, environmentWorkflowId } from '../contract/environment';
+import { statusQuery, type OperationStatus } from '../contract/operation';
 import {
   ROLLOUT_WORKFLOW_TYPE,
   rolloutInputSchema,
   rolloutStatusQuery,
   type RolloutInput,
   type RolloutResult,
+  type RolloutRow,
   type RolloutStatus,
   type ValidRolloutInput,
 } from '../contract/rollout';
@@ -43,14 +48,19 @@ export function checkRollout(config: LoadedConfig, input: RolloutInput): ValidRo
   return parsed.data;
 }
 
+/** The environments a checked rollout services, as temporal.yaml declares them now. */
+export function rolloutTargets(config: LoadedConfig, input: ValidRolloutInput): string[] {
+  return input.environments ?? taggedEnvironments(config.environments, input.tag!);
+}
+
 /** Starts a checked rollout under a new ID (see rolloutWorkflowId). */
 export async function startRollout(
   client: Client,
   config: LoadedConfig,
   input: RolloutInput,
+  workflowId = rolloutWorkflowId(input),
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const { tag, environments = [], action, requestedBy, reason } = checkRollout(config, input);
-  const workflowId = rolloutWorkflowId(input);
   try {
     return await client.workflow.start(ROLLOUT_WORKFLOW_TYPE, {
       workflowId,
@@ -71,12 +81,36 @@ export async function isRollout(handle: WorkflowHandle): Promise<boolean> {
   return (await handle.describe()).type === ROLLOUT_WORKFLOW_TYPE;
 }
 
-/** Follows a rollout to its end, calling `onStatus` whenever a row or the state changes. */
+/**
+ * The environments a rollout waits on when it cannot go on without a decision: some wait for one,
+ * none runs (one queued for its busy environment runs), and none may start (the rollout is paused,
+ * its new starts stopped by maxErrors or an abort, or every slot taken by environments that wait).
+ * Undefined while it can go on by itself.
+ */
+export function awaitingDecisions(s: RolloutStatus): RolloutRow[] | undefined {
+  if (s.result) return undefined;
+  const awaiting = s.environments.filter((r) => r.state === 'AwaitingDecision');
+  if (awaiting.length === 0 || s.environments.some((r) => r.state === 'Running')) return undefined;
+  const startable =
+    s.state === 'Running' &&
+    awaiting.length < s.maxConcurrency &&
+    s.environments.some((r) => r.state === 'Pending');
+  return startable ? undefined : awaiting;
+}
+
+export type RolloutOutcome =
+  | { kind: 'ended'; result: RolloutResult }
+  | { kind: 'needsDecision'; status: RolloutStatus; awaiting: RolloutRow[] };
+
+/**
+ * Follows a rollout, calling `onStatus` whenever a row or the state changes, to its end, or until it
+ * cannot go on without a decision (see awaitingDecisions) unless `waitDecisions`.
+ */
 export async function followRollout(
   handle: WorkflowHandle,
   onStatus: (s: RolloutStatus) => void,
-  pollMs = 500,
-): Promise<RolloutResult> {
+  { waitDecisions = false, pollMs = 500 } = {},
+): Promise<RolloutOutcome> {
   let ended = false;
   const result = handle.result().then((r: RolloutResult) => r);
   void result.finally(() => (ended = true)).catch(() => undefined);
@@ -89,11 +123,32 @@ export async function followRollout(
         last = key;
         onStatus(s);
       }
+      const awaiting = waitDecisions ? undefined : awaitingDecisions(s);
+      if (awaiting) return { kind: 'needsDecision', status: s, awaiting };
     } catch (err) {
       if (isConnectionLost(err)) throw err;
       // Not answerable yet (no worker yet) or just closed: look again.
     }
     await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, pollMs))]);
   }
-  return result;
+  return { kind: 'ended', result: await result };
+}
+
+/**
+ * The operation that waits for a decision for an environment of a rollout: its own operation, or for
+ * a window the child operation the environment's entity names as the one at work. Undefined when
+ * neither answers so.
+ */
+export async function waitingOperation(
+  client: WorkflowClient,
+  row: RolloutRow,
+): Promise<OperationStatus | undefined> {
+  const statusOf = (id: string) => promptQuery(client.getHandle(id), statusQuery).catch(() => undefined);
+  const own = row.workflowId ? await statusOf(row.workflowId) : undefined;
+  if (own?.awaitingDecision) return own;
+  const entity = client.getHandle(environmentWorkflowId(row.environment));
+  const view = await promptQuery(entity, environmentQuery).catch(() => undefined);
+  const atWork = view?.active ?? view?.holder;
+  const child = atWork && (await statusOf(atWork.workflowId));
+  return child?.awaitingDecision ? child : undefined;
 }

@@ -10,25 +10,19 @@ import {
 import { createDrivers } from '../drivers';
 import {
   DEFAULT_INSTALLATION,
+  scheduleIdOnServer,
   scheduleTargets,
   scheduledWorkflowOf,
   type ScheduleConfig,
 } from '../config/schema';
 import type { LoadedConfig } from '../config/load';
+import { workerSecrets } from '../config/secrets';
 
 /**
  * Schedules this tool created carry this memo with their installation; `schedule sync` touches only
  * its own installation's.
  */
 export const MANAGED_BY = 'maintenance-orchestrator';
-
-/**
- * The id on the server of a declared schedule. The default installation keeps the declared id (as
- * releases before installations did); others prefix it and a dot, which declared ids cannot contain.
- */
-export function scheduleIdOnServer(installation: string, id: string): string {
-  return installation === DEFAULT_INSTALLATION ? id : `${installation}.${id}`;
-}
 
 /** What an operator typed: a schedule declared in temporal.yaml, or any id `schedule list` shows. */
 export function resolveScheduleId(config: LoadedConfig, id: string): string {
@@ -124,7 +118,11 @@ export type KnownKeys = (environment: string) => Promise<string[]>;
 
 export function readKnownKeys(config: LoadedConfig): KnownKeys {
   return async (environment) => {
-    const drivers = createDrivers(config.environments[environment], { environment, env: process.env });
+    const drivers = createDrivers(config.environments[environment], {
+      environment,
+      env: process.env,
+      secrets: workerSecrets(config, process.env),
+    });
     try {
       return Object.keys(await drivers.license.list(AbortSignal.timeout(10_000)));
     } finally {

@@ -5,6 +5,12 @@ import type { LoadedConfig } from '../config/load';
 import { fitEntry, importHistoryUpdate, type HistoryEntry, type LockHolder } from '../contract/environment';
 import { ExitCode, OperatorError, entitiesOf } from './operations';
 
+/**
+ * The most one import request carries: far below Temporal's 2 MiB payload limit (and its 512 KiB
+ * warning), so a long history goes in several requests.
+ */
+export const IMPORT_BATCH_BYTES = 256 * 1024;
+
 export interface ImportLine {
   environment: string;
   entries: number;
@@ -29,20 +35,55 @@ export async function importFirstReleaseHistory(
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const lines: ImportLine[] = [];
+    const entities = entitiesOf(client, config);
     for (const environment of Object.keys(config.environments)) {
       const entries = readEntries(db, environment);
-      const holder = readHolder(db, environment);
-      const { imported, holder: now } = await entitiesOf(client, config).update(
-        environment,
-        importHistoryUpdate,
-        { entries, holder },
-      );
-      lines.push({ environment, entries: entries.length, imported, holder: now });
+      const line: ImportLine = { environment, entries: entries.length, imported: 0 };
+      // The lock goes with the first request, so an operation in flight keeps its environment from the start.
+      let holder = readHolder(db, environment);
+      for (const batch of importBatches(entries, holder)) {
+        const answer = await entities.update(environment, importHistoryUpdate, { entries: batch, holder });
+        line.imported += answer.imported;
+        line.holder = answer.holder;
+        holder = undefined;
+      }
+      lines.push(line);
     }
     return lines;
   } finally {
     db.close();
   }
+}
+
+/**
+ * The entries in order, cut into requests of at most `limit` bytes of JSON (the first also carries the
+ * lock holder); at least one request, so that an environment without history gets its entity and lock.
+ */
+export function importBatches(
+  entries: HistoryEntry[],
+  holder: LockHolder | undefined,
+  limit = IMPORT_BATCH_BYTES,
+): HistoryEntry[][] {
+  const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+  const batches: HistoryEntry[][] = [[]];
+  let size = bytes({ entries: [], holder });
+  for (const entry of entries) {
+    const more = bytes(entry) + 1;
+    if (bytes({ entries: [entry] }) > limit) {
+      throw new OperatorError(
+        `History entry ${entry.operationId} (run ${entry.runId}) of ${entry.environment} is ${bytes(entry)} bytes of JSON, ` +
+          `more than one import request carries (${limit}). Shorten its reason or detail in the history file, then run maint upgrade again.`,
+        ExitCode.InvalidInput,
+      );
+    }
+    if (size + more > limit) {
+      batches.push([]);
+      size = bytes({ entries: [] });
+    }
+    batches[batches.length - 1].push(entry);
+    size += more;
+  }
+  return batches;
 }
 
 function readEntries(db: Database.Database, environment: string): HistoryEntry[] {

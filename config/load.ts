@@ -54,7 +54,18 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
   if (doc.errors.length > 0) {
     throw new ConfigError(`${absolute} is not valid YAML:\n  - ${doc.errors[0].message}`);
   }
-  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // The yaml library refuses aliases that expand past its limit (a "billion laughs" bomb) here.
+    const { message } = err as Error;
+    const hint = /alias/i.test(message)
+      ? ': its aliases (*name) expand too much. Refer to each anchor (&name) only a few times, or write the values out'
+      : '';
+    throw new ConfigError(`${absolute} is not valid YAML:\n  - ${message}${hint}`);
+  }
+  const parsed = configSchema.safeParse(data ?? {});
   if (!parsed.success) {
     throw new ConfigError(`${absolute} is not a valid configuration:\n${formatIssues(parsed.error)}`);
   }

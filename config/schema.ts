@@ -8,8 +8,11 @@ import {
 import { fleetSettingsSchema, sharedSupervisorIssues } from '../drivers/fleet/settings';
 import { z } from 'zod';
 import { WORKFLOW_TYPES } from '../contract/operation';
+import { samePerson } from '../contract/signing';
+import { parsePublicKeyLine } from '../contract/sshsig';
 import { ROLLOUT_WORKFLOW_TYPE, rolloutInputSchema, tagSchema, type RolloutInput } from '../contract/rollout';
 import { windowInputSchema, type WindowInput } from '../contract/window';
+import { activityTimeoutIssues } from './activity-timeouts';
 import { cronProblem } from './cron';
 import { duration } from './duration';
 import { eventsSchema } from './events';
@@ -33,14 +36,57 @@ export const activityPolicySchema = z
 
 const port = z.number().int().min(1).max(65535);
 
+const bindAddress = z.string().ip({
+  message: 'expected an IP address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)',
+});
+
+/**
+ * The worker's Prometheus endpoint: on this machine only unless `address` says otherwise. `host` is
+ * the name releases before `address` used (their default was 0.0.0.0): it still works.
+ */
+const metricsSchema = z
+  .object({ port: port.optional(), address: bindAddress.optional(), host: bindAddress.optional() })
+  .strict()
+  .refine((m) => !(m.address && m.host), {
+    message: 'give metrics.address only (metrics.host is its old name)',
+    path: ['host'],
+  })
+  .transform(({ port, address, host }) => ({ port, address: address ?? host ?? '127.0.0.1' }))
+  .default({});
+
 /** The settings of one driver (`drivers/<name>/settings.ts`), told apart by `driver`. */
 const driverSettingsSchema = z.discriminatedUnion('driver', [fleetSettingsSchema, commandSettingsSchema]);
 export type DriverSettings = z.infer<typeof driverSettingsSchema>;
 
+/** A person as `people` names them, and as `by` and `requestedBy` say it (compared with samePerson). */
+const personName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[^\p{Cc}]+$/u, 'names have no control characters');
+
+/** A public key as the line of a `~/.ssh/*.pub` file: `ssh-ed25519 AAAA… bob@laptop`. */
+const publicKeyLine = z.string().superRefine((line, ctx) => {
+  try {
+    parsePublicKeyLine(line);
+  } catch (err) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a usable SSH public key (${(err as Error).message}): paste the line of your ~/.ssh/id_ed25519.pub`,
+    });
+  }
+});
+
 /** What every environment has, whatever its driver. */
 const environmentCommon = {
-  /** Production: every operation waits for approval by someone other than its requester first. */
+  /**
+   * Production: every operation is started by a signed request and waits for an approval signed by
+   * one of `approvers` other than its requester; every decision on it is signed too.
+   */
   protected: z.boolean().default(false),
+  /** Who may approve operations on this protected environment: names from `people`. */
+  approvers: z.array(personName).min(1, 'name at least one approver').optional(),
   /**
    * Another driver for some capabilities than the environment's own, e.g. the flag and AOS control
    * through commands while the fleet runs the environment. Keys: flagStore, aosControl, probe, license.
@@ -93,6 +139,14 @@ const installationId = z
     /^[a-z0-9][a-z0-9-]{0,30}$/,
     'installation ids are lower-case letters, digits and dashes (at most 31), e.g. "ops-eu"',
   );
+
+/**
+ * The id on the server of a declared schedule. The default installation keeps the declared id (as
+ * releases before installations did); others prefix it and a dot, which declared ids cannot contain.
+ */
+export function scheduleIdOnServer(installation: string, id: string): string {
+  return installation === DEFAULT_INSTALLATION ? id : `${installation}.${id}`;
+}
 
 /** Calendar names as Temporal's calendar specs spell them (also for `schedule calendar`). */
 export const DAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
@@ -177,7 +231,7 @@ export const scheduleSchema = z
     message:
       'give either environment (a window on one environment) or rollout (a window on every environment of a tag or list, e.g. rollout: { tag: sandbox }), one of them',
   })
-  .refine((s) => !s.approvedBy || s.approvedBy !== requesterOf(s), {
+  .refine((s) => !s.approvedBy || !samePerson(s.approvedBy, requesterOf(s)), {
     message: 'approvedBy must be someone other than the requester (requestedBy): no self-approval',
     path: ['approvedBy'],
   })
@@ -346,9 +400,16 @@ export const configSchema = z
     environments: z.record(environmentName, environmentSchema).refine((e) => Object.keys(e).length > 0, {
       message: 'declare at least one environment',
     }),
-    /** Prometheus metrics of the worker (SDK and product) at http://<host>:<port>/metrics; no port, no endpoint. */
-    metrics: z
-      .object({ port: port.optional(), host: z.string().min(1).default('0.0.0.0') })
+    /** Prometheus metrics of the worker (SDK and product) at http://<address>:<port>/metrics; no port, no endpoint. */
+    metrics: metricsSchema,
+    /**
+     * The people who sign starts and answers on protected environments, each with the public key
+     * lines of their SSH keys (`~/.ssh/*.pub`; a list for several keys).
+     */
+    people: z.record(personName, z.union([publicKeyLine, z.array(publicKeyLine).min(1)])).default({}),
+    /** The CLI's signing key when neither --key nor MAINTENANCE_SIGNING_KEY names one (`~` is the home folder). */
+    signing: z
+      .object({ key: z.string().min(1).optional() })
       .strict()
       .default({}),
     /** Maintenance windows (or rollouts of them) that Temporal Schedules start; `schedule sync` makes the server match. */
@@ -360,6 +421,9 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     for (const { path, message } of sharedSupervisorIssues(c.environments))
       ctx.addIssue({ code: 'custom', path: ['environments', ...path], message });
+    for (const { path, message } of signingIssues(c)) ctx.addIssue({ code: 'custom', path, message });
+    for (const { path, message } of activityTimeoutIssues(c.environments, c.policies.activity))
+      ctx.addIssue({ code: 'custom', path, message });
     const seen = new Set<string>();
     c.schedules.forEach((s, i) => {
       if (seen.has(s.id))
@@ -400,9 +464,84 @@ export const configSchema = z
           path: ['schedules', i, 'approvedBy'],
           message: `${s.environment} is not protected, so there is nothing to approve: remove approvedBy, or set protected: true on the environment`,
         });
+      } else if (s.approvedBy && !isApprover(c.environments[s.environment], s.approvedBy)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedules', i, 'approvedBy'],
+          message: `${s.approvedBy} is not an approver of ${s.environment}: name one of its approvers (${c.environments[s.environment].approvers?.join(', ') ?? 'none'})`,
+        });
       }
     });
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+const isApprover = (e: { approvers?: string[] }, name: string) =>
+  (e.approvers ?? []).some((a) => samePerson(a, name));
+
+/** The public key lines of one person's entry in `people`. */
+export const keyLinesOf = (entry: string | string[]): string[] =>
+  typeof entry === 'string' ? [entry] : entry;
+
+type PeopleConfig = {
+  people: Record<string, string | string[]>;
+  environments: Record<string, { protected: boolean; approvers?: string[] }>;
+};
+
+/**
+ * People, keys and approvers agree: one entry per person (names compared as samePerson does), one
+ * person per key, approvers of protected environments only, each of them a person.
+ */
+function signingIssues({
+  people,
+  environments,
+}: PeopleConfig): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const owners = new Map<string, string>();
+  const names: string[] = [];
+  for (const [name, entry] of Object.entries(people)) {
+    const twin = names.find((n) => samePerson(n, name));
+    if (twin)
+      issues.push({
+        path: ['people', name],
+        message: `"${name}" and "${twin}" are the same person: keep one entry`,
+      });
+    names.push(name);
+    keyLinesOf(entry).forEach((line, i) => {
+      let fingerprint: string;
+      try {
+        fingerprint = parsePublicKeyLine(line).fingerprint;
+      } catch {
+        return; // named by the key's own schema
+      }
+      const owner = owners.get(fingerprint);
+      if (owner && owner !== name)
+        issues.push({
+          path: ['people', name, ...(typeof entry === 'string' ? [] : [i])],
+          message: `this key (${fingerprint}) is also ${owner}'s: a key belongs to one person`,
+        });
+      owners.set(fingerprint, name);
+    });
+  }
+  for (const [env, e] of Object.entries(environments)) {
+    if (e.approvers && !e.protected)
+      issues.push({
+        path: ['environments', env, 'approvers'],
+        message: `${env} is not protected, so nothing waits for approval: remove approvers, or set protected: true`,
+      });
+    if (e.protected && !e.approvers)
+      issues.push({
+        path: ['environments', env, 'approvers'],
+        message: `${env} is protected: name who may approve its operations, e.g. approvers: [bob], each with their SSH public key under people:`,
+      });
+    (e.approvers ?? []).forEach((a, i) => {
+      if (!names.some((n) => samePerson(n, a)))
+        issues.push({
+          path: ['environments', env, 'approvers', i],
+          message: `${a} is not in people: add ${a}: "ssh-ed25519 AAAA… ${a}@host" (their ~/.ssh/*.pub line) under people:`,
+        });
+    });
+  }
+  return issues;
+}
 export type ActivityPolicy = z.infer<typeof activityPolicySchema>;

@@ -11,6 +11,11 @@ export const ErrorType = {
   AosUnavailable: 'AosUnavailable',
   EnvironmentBusy: 'EnvironmentBusy',
   UnknownConfigurationKey: 'UnknownConfigurationKey',
+  /**
+   * A protected environment's operation whose requester cannot be proved (an unsigned start, a
+   * signature that does not verify, a parent or schedule the server does not confirm): refused, nothing changed.
+   */
+  NotTrusted: 'NotTrusted',
   /** The operation ended Aborted (by a decision or a cancellation) or Failed (no decision in time). */
   OperationAborted: 'OperationAborted',
   OperationFailed: 'OperationFailed',
@@ -25,4 +30,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.RequestRejected,
   ErrorType.EnvironmentBusy,
   ErrorType.UnknownConfigurationKey,
+  ErrorType.NotTrusted,
 ];

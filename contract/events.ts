@@ -21,7 +21,8 @@ export interface OperationEventData extends Pick<
   /** The decisions that fit: resume, rollback, abort after a failure; approve, reject for an approval. */
   availableDecisions?: Decision['kind'][];
   decisionDeadline?: string;
-  decision?: Pick<Decision, 'kind' | 'by' | 'reason' | 'identity'>;
+  /** `fingerprint`: the key that signed it, on a protected environment. */
+  decision?: Pick<Decision, 'kind' | 'by' | 'reason' | 'identity' | 'fingerprint'>;
   result?: Result;
   window?: WindowStatus;
 }

@@ -5,6 +5,8 @@
 import { defineSearchAttributeKey, type SignalDefinition, type UpdateDefinition } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import type { RequesterProof } from './approval';
+import { signedAnswerFields, signedStartFields } from './signing';
 
 export const TASK_QUEUE_DEFAULT = 'maintenance';
 
@@ -78,6 +80,8 @@ export const servicingInputSchema = z
         }),
       })
       .optional(),
+    /** On a protected environment: the requester's signature over this input (contract/signing.ts). */
+    ...signedStartFields,
   })
   .strict();
 export type ServicingInput = z.input<typeof servicingInputSchema>;
@@ -145,6 +149,8 @@ export const decisionInputSchema = z
       .min(1, 'say who decides, e.g. {"by": "jane.doe"}')
       .max(100),
     reason: z.string().trim().max(500).default(''),
+    /** On a protected environment: the sender's signature over this answer (contract/signing.ts). */
+    ...signedAnswerFields,
   })
   .strict();
 export type DecisionInput = z.input<typeof decisionInputSchema>;
@@ -163,13 +169,19 @@ export interface Decision {
    * or a client without the interceptor; and for cancellations and timeouts.
    */
   identity?: string;
+  /** On a protected environment: the fingerprint of the key that signed it (`by` is its owner). */
+  fingerprint?: string;
 }
 
 /** The header in which the product's clients send their identity with signals and updates. */
 export const CLIENT_IDENTITY_HEADER = 'maintenance-client-identity';
 
-/** "resume by jane (client maint-cli jane@host)"; an operator's decision from a client that did not say is "client unknown". */
+/**
+ * "resume by jane (client maint-cli jane@host)"; an operator's decision from a client that did not say
+ * is "client unknown"; a signed one names its key: "approve by bob (signed, key SHA256:…)".
+ */
 export function describeDecision(d: Decision): string {
+  if (d.fingerprint) return `${d.kind} by ${d.by} (signed, key ${d.fingerprint})`;
   // Every kind but the system's own (a cancellation request, a deadline) is an operator's answer.
   const operator = d.kind !== 'cancel' && d.kind !== 'timeout';
   const client = d.identity ? ` (client ${d.identity})` : operator ? ' (client unknown)' : '';
@@ -230,9 +242,16 @@ export interface WindowStatus {
   /** Maintenance mode was already on when the window opened: it stays on when the window closes. */
   keepsMaintenanceOn?: boolean;
   changes: KeyChange[];
-  /** Who extended or ended it, with the client identity they sent (as for decisions). */
-  extensions: { by: string; duration: string; reason: string; at: string; identity?: string }[];
-  endedEarly?: { by: string; reason: string; at: string; identity?: string };
+  /** Who extended or ended it, with the client identity they sent or the key that signed (as for decisions). */
+  extensions: {
+    by: string;
+    duration: string;
+    reason: string;
+    at: string;
+    identity?: string;
+    fingerprint?: string;
+  }[];
+  endedEarly?: { by: string; reason: string; at: string; identity?: string; fingerprint?: string };
 }
 
 export interface LogEntry {
@@ -286,6 +305,10 @@ export interface OperationStatus {
   window?: WindowStatus;
   /** Only on a protected environment: who must approve, until when, and who did. */
   approval?: ApprovalStatus;
+  /** Only on a protected environment: who asked for it, as proved (a signed start, a schedule, a parent). */
+  requester?: RequesterProof;
+  /** How many answers (decisions, approvals, window changes) it has taken: a signed answer names the next. */
+  answers?: number;
 }
 
 export interface ApprovalStatus {
@@ -293,10 +316,14 @@ export interface ApprovalStatus {
   awaiting: boolean;
   /** When an unanswered request ends Rejected. */
   deadline?: string;
+  /** Who may approve (where approvals are signed), as the worker's temporal.yaml names them. */
+  approvers?: string[];
   /** approve, reject, or timeout (by `system`), with the sender's client identity. */
   decision?: Decision;
   /** The schedule whose standing approval (`approvedBy` in temporal.yaml) covered this window. */
   standing?: string;
+  /** The approval as verified: a signed approve (its key), a standing approval, or the parent window's. */
+  verified?: { by: string; fingerprint?: string; standing?: string; parent?: string };
 }
 
 export interface ServicingResult {

@@ -10,6 +10,7 @@ import {
   type ErrorInfo,
   type Result,
 } from './operation';
+import type { RequesterProof } from './approval';
 import { durationSchema, windowInputSchema } from './window';
 
 export const ROLLOUT_WORKFLOW_TYPE = 'maintenanceRollout';
@@ -158,6 +159,8 @@ export interface RolloutStatus {
   counts: RolloutCounts;
   environments: RolloutRow[];
   decisions: Decision[];
+  /** When a target is protected: who asked for the rollout, as proved (a signed start or its schedule). */
+  requester?: RequesterProof;
 }
 
 export type RolloutResult = Pick<

@@ -59,6 +59,11 @@ export type DriverErrorKind =
 export const CAPABILITIES = ['flagStore', 'aosControl', 'probe', 'license'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
+/** One call of a capability, as `capability.method` (`aosControl.restart`). */
+export type DriverCall = {
+  [C in Capability]: `${C}.${Extract<keyof EnvironmentDrivers[C], string>}`;
+}[Capability];
+
 /** A change a plan (`maint plan`, `"dryRun": true`) lists; its driver says how it would make it. */
 export type PlannedCall =
   | { capability: 'flagStore'; call: 'writeFlag'; value: 0 | 1 }

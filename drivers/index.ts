@@ -5,6 +5,7 @@
  * error classification).
  */
 import type { DriverSettings, EnvironmentConfig } from '../config/schema';
+import type { Secrets } from '../config/secrets';
 import { CAPABILITIES, type Capability, type EnvironmentDrivers } from './capabilities';
 import { createCommandDrivers } from './command';
 import { createFleetDrivers } from './fleet';
@@ -13,6 +14,8 @@ export interface DriverContext {
   environment: string;
   /** The worker's environment variables: where `${env:NAME}` secrets come from. */
   env: NodeJS.ProcessEnv;
+  /** Every secret the worker holds (config/secrets.ts `workerSecrets`), masked in what drivers report. */
+  secrets: Secrets;
 }
 
 function createDriver(settings: DriverSettings, context: DriverContext): EnvironmentDrivers {

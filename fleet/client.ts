@@ -183,7 +183,8 @@ export class FleetClient {
     try {
       const response = await fetch(url, {
         method,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        // The fleet takes a request that changes something only as JSON (fleet/http.ts), body or not.
+        headers: method === 'GET' ? undefined : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.any(signals),
       });

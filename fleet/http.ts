@@ -54,11 +54,40 @@ export async function readBody<T extends z.ZodTypeAny>(req: IncomingMessage, sch
 /** Answers one request; `pathname` is the path it is routed by (a prefix may have been taken off). */
 export type JsonHandler = (req: IncomingMessage, pathname: string) => Promise<JsonReply>;
 
+const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i;
+
+/**
+ * A web page open in the operator's browser can send requests to loopback ports: a "simple" POST
+ * (no-cors, a text/plain or form body, or none) needs nobody's consent, and DNS rebinding makes the
+ * page's own host name point here. So every request must name this machine in Host, and one that
+ * changes anything must be JSON, which a page can send only with the server's consent (CORS preflight).
+ */
+function refusal(req: IncomingMessage): HttpError | undefined {
+  if (!LOOPBACK_HOST.test(req.headers.host ?? ''))
+    return new HttpError(
+      403,
+      'this server answers only requests to localhost, 127.0.0.1 or [::1] (the Host header)',
+    );
+  if (req.method === 'GET' || req.method === 'HEAD') return undefined;
+  const type = req.headers['content-type'];
+  if (type?.split(';')[0].trim().toLowerCase() === 'application/json') return undefined;
+  // Releases before this one start, stop and restart an AOS with a POST of no body and no content type
+  // (their workers still run during an upgrade). A browser always sends Origin with a POST.
+  const body =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (type === undefined && !body && req.headers.origin === undefined) return undefined;
+  return new HttpError(415, `a ${req.method} request must have content-type: application/json`);
+}
+
 export function createJsonServer(handler: JsonHandler, logger: Logger): Server {
   return http.createServer((req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1');
     void Promise.resolve()
-      .then(() => handler(req, pathname))
+      .then(() => {
+        const refused = refusal(req);
+        if (refused) throw refused;
+        return handler(req, pathname);
+      })
       .catch((err: unknown) => errorReply(err, req, logger))
       .then(({ status, body }) => {
         const text = JSON.stringify(body);

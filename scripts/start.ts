@@ -4,7 +4,6 @@
  * local environment, and the worker, in one process tree that Ctrl-C stops cleanly.
  */
 import path from 'node:path';
-import { loadConfigOrExit } from '../config/load';
 import { EXAMPLE_INPUT, WORKFLOW_TYPES } from '../contract/operation';
 import { EXAMPLE_WINDOW_INPUT } from '../contract/window';
 import { createClient } from '../client/identity';
@@ -13,13 +12,12 @@ import { ensureSearchAttributes } from '../client/search-attributes';
 import { driverSummary } from '../drivers';
 import { startLocalFleets } from '../drivers/fleet/local';
 import { createWorker } from '../worker/create-worker';
-import { createLogger, installRuntimeLogger } from '../worker/logger';
-import { metricsExporter } from '../worker/metrics';
+import { installRuntimeLogger, loadWorkerConfig } from '../worker/logger';
+import { metricsExporter, metricsUrl } from '../worker/metrics';
 import { ensureDevServer } from './dev-server';
 
 async function main(): Promise<void> {
-  const logger = createLogger();
-  const config = loadConfigOrExit(logger, process.argv[2]);
+  const { config, secrets, logger } = loadWorkerConfig(process.argv[2]);
   const logs = path.join(path.dirname(config.devServer.database), 'logs');
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
@@ -55,7 +53,7 @@ async function main(): Promise<void> {
     }
 
     installRuntimeLogger(logger, metricsExporter(config.metrics));
-    const { worker, close } = await createWorker(config);
+    const { worker, close } = await createWorker(config, {}, secrets);
     cleanups.push(close);
 
     const ui = `http://${config.devServer.ip === '127.0.0.1' ? 'localhost' : config.devServer.ip}:${config.devServer.uiPort}`;
@@ -73,7 +71,7 @@ async function main(): Promise<void> {
           .join(', ')}`,
         `  CLI               npx maint enable contoso-sandbox --reason "..."   (then: status, disable)`,
         `  Logs              ${logs}`,
-        `  Metrics           ${config.metrics.port ? `http://localhost:${config.metrics.port}/metrics` : 'off (metrics.port in temporal.yaml)'}`,
+        `  Metrics           ${metricsUrl(config.metrics) ?? 'off (metrics.port in temporal.yaml)'}`,
         '  Ctrl-C stops everything.',
         '',
       ].join('\n') + '\n',

@@ -5,8 +5,11 @@ import { createDrivers } from '../drivers';
 import type { EnvironmentDrivers } from '../drivers/capabilities';
 import { EnvironmentEntities } from '../client/environment-entity';
 import { createClient } from '../client/identity';
+import { resolveWebhook } from '../activities/event-sinks';
 import { connectionOptions } from '../config/connection';
-import type { LoadedConfig } from '../config/load';
+import { ConfigError, type LoadedConfig } from '../config/load';
+import { workerSecrets, type Secrets } from '../config/secrets';
+import { maskingInterceptor } from './masking';
 import { collectEnvironmentStates } from './metrics';
 
 /** Written by `npm run build` (scripts/bundle-workflows.ts) next to the compiled worker. */
@@ -24,11 +27,28 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** The composition root: config -> drivers -> activities -> worker. */
+/** A webhook whose variables are missing or make a url or header that cannot be sent stops the start. */
+function checkSinks(config: LoadedConfig, env: NodeJS.ProcessEnv): void {
+  for (const sink of config.events.sinks) {
+    if (sink.type !== 'webhook') continue;
+    try {
+      resolveWebhook(sink, env);
+    } catch (err) {
+      throw new ConfigError(`${config.file}: event sink "${sink.name}": ${(err as Error).message}`);
+    }
+  }
+}
+
+/**
+ * The composition root: config -> drivers -> activities -> worker. `secrets` are those the worker
+ * holds (config/secrets.ts), masked in every activity's result and error (worker/masking.ts).
+ */
 export async function createWorker(
   config: LoadedConfig,
   overrides: Partial<WorkerOptions> & { connection?: NativeConnection } = {},
+  secrets: Secrets = workerSecrets(config, process.env),
 ): Promise<RunningWorker> {
+  checkSinks(config, process.env);
   const ownConnection = !overrides.connection;
   const connection = overrides.connection ?? (await NativeConnection.connect(connectionOptions(config)));
   const client = createClient(connection, config.temporal.namespace);
@@ -39,16 +59,19 @@ export async function createWorker(
     policies: config.policies,
     history: config.history,
     schedules: config.schedules,
+    people: config.people,
+    taskQueue: config.temporal.taskQueue,
     searchAttributes: config.temporal.searchAttributes,
     installation: config.installation,
     events: config.events,
     env: process.env,
+    secrets,
     client,
     entities,
     drivers(name) {
       let d = drivers.get(name);
       if (!d) {
-        d = createDrivers(config.environments[name], { environment: name, env: process.env });
+        d = createDrivers(config.environments[name], { environment: name, env: process.env, secrets });
         drivers.set(name, d);
       }
       return d;
@@ -63,6 +86,11 @@ export async function createWorker(
     activities,
     shutdownGraceTime: '10s',
     ...overrides,
+    // Outermost, so that it masks what every other interceptor lets through.
+    interceptors: {
+      ...overrides.interceptors,
+      activity: [maskingInterceptor(secrets), ...(overrides.interceptors?.activity ?? [])],
+    },
   });
   // Environment gauges only where an exporter serves them (`metrics.port`).
   const stopGauges =

@@ -1,16 +1,14 @@
 #!/usr/bin/env node
-import { loadConfigOrExit } from '../config/load';
 import { WORKFLOW_TYPES } from '../contract/operation';
 import { createWorker } from './create-worker';
-import { createLogger, installRuntimeLogger } from './logger';
-import { metricsExporter } from './metrics';
+import { installRuntimeLogger, loadWorkerConfig } from './logger';
+import { metricsExporter, metricsUrl } from './metrics';
 
 /** Worker entry point: runs until SIGINT/SIGTERM, then drains in-flight work and exits. */
 async function main(): Promise<void> {
-  const logger = createLogger();
-  const config = loadConfigOrExit(logger, process.argv[2]);
+  const { config, secrets, logger } = loadWorkerConfig(process.argv[2]);
   installRuntimeLogger(logger, metricsExporter(config.metrics));
-  const { worker, close } = await createWorker(config);
+  const { worker, close } = await createWorker(config, {}, secrets);
   logger.info(
     {
       address: config.temporal.address,
@@ -18,7 +16,7 @@ async function main(): Promise<void> {
       taskQueue: config.temporal.taskQueue,
       workflowTypes: Object.values(WORKFLOW_TYPES),
       environments: Object.keys(config.environments),
-      metrics: config.metrics.port ? `http://${config.metrics.host}:${config.metrics.port}/metrics` : 'off',
+      metrics: metricsUrl(config.metrics) ?? 'off',
     },
     'Worker started',
   );

@@ -4,10 +4,20 @@ import type { Config } from '../config/schema';
 import { METRICS } from '../contract/metrics';
 import { ENVIRONMENT_STATES } from '../contract/operation';
 
+/** `address:port`, an IPv6 address in brackets. */
+const socketAddress = ({ address, port }: { address: string; port: number }) =>
+  `${address.includes(':') ? `[${address}]` : address}:${port}`;
+
 /** The worker's Prometheus exporter, when `metrics.port` is set: the SDK's metrics and the product's. */
 export function metricsExporter(metrics: Config['metrics']): MetricsExporterConfig | undefined {
   if (metrics.port === undefined) return undefined;
-  return { prometheus: { bindAddress: `${metrics.host}:${metrics.port}` } };
+  return { prometheus: { bindAddress: socketAddress({ address: metrics.address, port: metrics.port }) } };
+}
+
+/** Where the exporter listens, as banners and logs show it (the address it binds, not a guess). */
+export function metricsUrl(metrics: Config['metrics']): string | undefined {
+  if (metrics.port === undefined) return undefined;
+  return `http://${socketAddress({ address: metrics.address, port: metrics.port })}/metrics`;
 }
 
 /**

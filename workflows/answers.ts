@@ -10,8 +10,8 @@ export interface Answer<T, I> {
   /** Why the answer does not fit now (or its input, typed in by hand, is invalid); undefined when it does. */
   refusal(payload: unknown): string | undefined;
   apply(payload: unknown): T;
-  /** Writes to the operation log. */
-  note(message: string): void;
+  /** Says, in the log and to the Web UI, that a signal was ignored and why. */
+  ignored(message: string): void;
 }
 
 /**
@@ -32,7 +32,7 @@ export function setAnswerHandlers<T, I>(answer: Answer<T, I>): void {
     (payload: I) => {
       const why = refusal(payload);
       if (!why) return void apply(payload);
-      answer.note(`Signal ${name} ignored: ${why}`);
+      answer.ignored(`Signal ${name} ignored: ${why}`);
       log.warn('Signal ignored', { signal: name, why });
     },
     { description },

@@ -111,7 +111,13 @@ export class OperationEvents {
     const d = s.decisions[s.decisions.length - 1];
     this.emit(EVENT_TYPES.decided, `decided-${s.decisions.length}`, {
       step: d.step,
-      decision: { kind: d.kind, by: d.by, reason: d.reason, ...(d.identity && { identity: d.identity }) },
+      decision: {
+        kind: d.kind,
+        by: d.by,
+        reason: d.reason,
+        ...(d.identity && { identity: d.identity }),
+        ...(d.fingerprint && { fingerprint: d.fingerprint }),
+      },
     });
   }
 

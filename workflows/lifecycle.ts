@@ -68,16 +68,27 @@ export function inputRefusal(
   return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
 }
 
-/** An operator's answer as a decision, with the client identity its sender gave (if any). */
+/**
+ * An operator's answer as a decision, with the client identity its sender gave (if any); a signed
+ * answer is recorded as its signer's, with the key's fingerprint.
+ */
 export function decisionFrom(
   kind: Decision['kind'],
   payload: unknown,
   step: StepName | null,
-  schema: z.ZodType<{ by: string; reason: string }, z.ZodTypeDef, unknown> = decisionInputSchema,
+  signer?: { person: string; fingerprint: string },
 ): Decision {
-  const { by, reason } = schema.parse(payload);
+  const { by, reason } = decisionInputSchema.parse(payload);
   const identity = callerIdentity();
-  return { kind, by, reason, at: now(), step, ...(identity && { identity }) };
+  return {
+    kind,
+    by: signer?.person ?? by,
+    reason,
+    at: now(),
+    step,
+    ...(identity && { identity }),
+    ...(signer && { fingerprint: signer.fingerprint }),
+  };
 }
 
 /**
@@ -124,6 +135,18 @@ export abstract class Lifecycle<S extends LifecycleStatus> {
   note(message: string): void {
     this.book.add({ kind: 'note', message });
     this.publish();
+  }
+
+  /**
+   * The last signal ignored (a refused answer from the Web UI), until an answer is accepted: shown
+   * in Current Details, since the Web UI itself says only that the signal was sent.
+   */
+  protected lastIgnored?: string;
+
+  /** A signal was refused: in the log, and in Current Details until an answer is accepted. */
+  signalIgnored(message: string): void {
+    this.lastIgnored = message;
+    this.note(message);
   }
 
   setState(state: S['state']): void {

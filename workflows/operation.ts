@@ -45,7 +45,7 @@ import {
   type StepName,
 } from '../contract/operation';
 import { formatDuration } from '../contract/window';
-import { approvalDetails } from './approval';
+import { approvalDetails, unsignedHint } from './approval';
 import { awaited } from './metrics';
 import { OperationEvents } from './events';
 import { setAnswerHandlers } from './answers';
@@ -53,6 +53,7 @@ import { Lifecycle, decisionFrom, inputRefusal } from './lifecycle';
 import { OperationRecord } from './operation-record';
 import { RolloutReport } from './rollout-report';
 import { Patches, now, resolveEnvironment } from './settings';
+import { answerSigner, type Signer } from './signed';
 
 /** The error an activity or child threw, without Temporal's wrapping, and whether retrying can help. */
 export function causeOf(err: unknown): { error: ErrorInfo; nonRetryable: boolean } {
@@ -88,6 +89,27 @@ export class RollbackRequested {}
 export function stopped(err: unknown): Result {
   if (err instanceof Stop) return err.result;
   throw err;
+}
+
+/**
+ * Runs the admission of a protected environment's operation (ApprovalGate.admit); refused, it tells
+ * the event sinks (the audit trail of who tried what) and fails the workflow: nothing was changed.
+ */
+export async function refusedUnlessAdmitted(op: Operation, admit: () => Promise<void>): Promise<void> {
+  try {
+    await admit();
+  } catch (err) {
+    const { error, nonRetryable } = causeOf(err);
+    if (!nonRetryable) throw err;
+    log.warn('Operation refused: its requester is not proved', {
+      environment: op.status.environment,
+      error: error.message,
+    });
+    await op.events.refused(error);
+    throw err instanceof ApplicationFailure
+      ? err
+      : ApplicationFailure.nonRetryable(error.message, error.type);
+  }
 }
 
 export interface OperationSpec {
@@ -176,14 +198,14 @@ export class Operation extends Lifecycle<OperationStatus> {
         name: kind,
         update: decisionUpdates[kind],
         signal: decisionSignals[kind],
-        description: `${kind}: ${DECISION_HELP[kind]}. Input: {"by": "your.name", "reason": "..."}`,
+        description: `${kind}: ${DECISION_HELP[kind]}. Input: {"by": "your.name", "reason": "..."}; on a protected environment, signed: paste what \`maint ${kind} <workflow id> --print-signal\` prints`,
         refusal: (payload) => this.check(kind, payload),
         apply: (payload) => ({
           accepted: true as const,
           decision: this.accept(kind, payload),
           message: `${kind} accepted: ${DECISION_HELP[kind]}`,
         }),
-        note: (message) => this.note(message),
+        ignored: (message) => this.signalIgnored(message),
       });
     }
   }
@@ -223,10 +245,18 @@ export class Operation extends Lifecycle<OperationStatus> {
     );
     const waiting = s.awaitingDecision
       ? `\n\n**Waiting for a decision** until ${s.decisionDeadline}: send the signal ` +
-        `${s.availableDecisions.map((d) => `\`${d}\``).join(', ')} with input {"by": "your.name", "reason": "..."}`
+        `${s.availableDecisions.map((d) => `\`${d}\``).join(', ')} with ${this.inputHint('<decision>')}`
       : '';
+    const ignored = this.lastIgnored ? `\n\n**${this.lastIgnored}**` : '';
     const window = s.window?.endsAt && !s.window.closedAt ? `\n\nWindow closes at ${s.window.endsAt}` : '';
-    return `**${this.spec.title}**: ${s.state}, ${s.progress}%${waiting}${approvalDetails(s)}${window}\n\n${lines.join('\n\n')}`;
+    return `**${this.spec.title}**: ${s.state}, ${s.progress}%${waiting}${approvalDetails(s)}${ignored}${window}\n\n${lines.join('\n\n')}`;
+  }
+
+  /** The input an answer takes, as Current Details tell it: signed where answers are signed. */
+  inputHint(answer: string): string {
+    return this.settings?.approval?.protected && this.settings.approval.keys
+      ? `the input that \`maint ${answer} ${this.status.operationId} --print-signal\` prints (signed)`
+      : 'input {"by": "your.name", "reason": "..."}';
   }
 
   /** The state is published once the operation holds the lock (or waits for approval: see ApprovalGate). */
@@ -280,12 +310,40 @@ export class Operation extends Lifecycle<OperationStatus> {
   }
 
   private check(kind: DecisionKind, payload: unknown): string | undefined {
-    return inputRefusal(payload) ?? this.refusal(kind);
+    const signer = inputRefusal(payload) ?? this.refusal(kind) ?? this.signerOf(kind, payload);
+    return typeof signer === 'string' ? signer : undefined;
   }
 
   private accept(kind: DecisionKind, payload: unknown): Decision {
-    this.pending = decisionFrom(kind, payload, this.status.step);
+    this.pending = this.answerFrom(kind, payload, this.status.step);
     return this.pending;
+  }
+
+  /**
+   * Who signed an answer, or why it is refused, where answers are signed (a protected environment,
+   * from this release on); undefined where they are not.
+   */
+  signerOf(answer: string, payload: unknown): Signer | string | undefined {
+    const approval = this.settings?.approval;
+    if (!approval?.protected || !approval.keys) return undefined;
+    return answerSigner(answer, payload, {
+      keys: approval.keys,
+      answers: this.status.answers ?? 0,
+      unsignedHint: unsignedHint(answer, this.status.operationId),
+    });
+  }
+
+  /** Counts an accepted answer; returns who signed it, where answers are signed. */
+  answered(answer: string, payload: unknown): Signer | undefined {
+    const signer = this.signerOf(answer, payload);
+    this.status.answers = (this.status.answers ?? 0) + 1;
+    this.lastIgnored = undefined;
+    return typeof signer === 'object' ? signer : undefined;
+  }
+
+  /** An accepted answer as the decision to record (its signer's, where signed). */
+  answerFrom(kind: Decision['kind'], payload: unknown, step: StepName | null): Decision {
+    return decisionFrom(kind, payload, step, this.answered(kind, payload));
   }
 
   /** Calls an activity with the configured retry policy, logging each attempt. */

@@ -62,7 +62,7 @@ export class Rollout extends Lifecycle<RolloutStatus> {
         description: `${kind} the rollout: ${ROLLOUT_COMMAND_HELP[kind]}. Input: {"by": "your.name", "reason": "..."}`,
         refusal: (payload) => inputRefusal(payload) ?? this.refusal(kind),
         apply: (payload) => this.command(kind, payload),
-        note: (message) => this.note(message),
+        ignored: (message) => this.signalIgnored(message),
       });
     }
     setHandler(childReportSignal, (report) => this.childReported(report), {

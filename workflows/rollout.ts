@@ -27,6 +27,9 @@ import {
   type RowResult,
   type ValidRolloutInput,
 } from '../contract/rollout';
+import type { RolloutSettings } from '../activities/rollout';
+import type { RequesterProof } from '../contract/approval';
+import { provedRequester } from './approval';
 import { parseWorkflowInput } from './lifecycle';
 import { causeOf } from './operation';
 import { Rollout, isError } from './rollout-lifecycle';
@@ -36,6 +39,24 @@ const { resolveRolloutTargets } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
 });
+
+/**
+ * A rollout that services protected environments proves who asked for it (its schedule, or a signed
+ * start), so that each protected environment's operation knows its requester for the approval.
+ */
+async function provedRollout(
+  raw: unknown,
+  signing: NonNullable<RolloutSettings['signing']>,
+  rollout: Rollout,
+): Promise<RequesterProof> {
+  const proof = await provedRequester(raw, ROLLOUT_WORKFLOW_TYPE, signing, (m) => rollout.note(m));
+  if (typeof proof !== 'string') return proof;
+  throw ApplicationFailure.nonRetryable(
+    `The rollout services protected environments (${signing.protectedTargets.join(', ')}) and ${proof}. Nothing was started. ` +
+      'Start it with `maint rollout ...`, which signs the request with your SSH key, or from the Web UI with the input that `maint rollout ... --print-input` prints.',
+    ErrorType.NotTrusted,
+  );
+}
 
 const waitingFor = (row: RolloutRow) =>
   row.waiting === 'approval' ? 'approval' : row.waiting === 'lock' ? 'the lock' : 'the lock or approval';
@@ -101,6 +122,7 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
       ErrorType.InvalidInput,
     );
   }
+  if (targets.signing) status.requester = await provedRollout(raw, targets.signing, rollout);
   const n = targets.environments.length;
   status.maxConcurrency = resolveLimit(input.maxConcurrency, n, { atLeastOne: true });
   status.maxErrors = resolveLimit(input.maxErrors, n, { atLeastOne: false });

@@ -15,7 +15,7 @@ import {
 } from '../contract/operation';
 import { isInTargetMode, planAosSteps, type OperationPlan } from '../contract/plan';
 import { ApprovalGate } from './approval';
-import { Operation, RollbackRequested, stopped } from './operation';
+import { Operation, RollbackRequested, refusedUnlessAdmitted, stopped } from './operation';
 import { parseWorkflowInput } from './lifecycle';
 import { dryRun } from './plan';
 import { restoreSnapshot } from './restore';
@@ -48,6 +48,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
   const { status, record } = op;
   const approval = new ApprovalGate(op);
   await op.init();
+  await refusedUnlessAdmitted(op, () => approval.admit(raw));
   op.events.started();
   log.info('Servicing operation started', { environment, action, requestedBy: input.requestedBy });
 

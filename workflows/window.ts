@@ -45,7 +45,7 @@ import {
 import { ApprovalGate } from './approval';
 import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
-import { Operation, RollbackRequested, Stop, causeOf, stopped } from './operation';
+import { Operation, RollbackRequested, Stop, causeOf, refusedUnlessAdmitted, stopped } from './operation';
 import { dryRun } from './plan';
 import { inputRefusal, parseWorkflowInput } from './lifecycle';
 import { restoreSnapshot } from './restore';
@@ -138,10 +138,15 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       : status.step !== 'window' || window.closedAt || endRequested
         ? 'the window is not open'
         : undefined;
+  /** On a protected environment, why an answer's signature is refused (undefined: it is fine, or not needed). */
+  const unsigned = (answer: string, payload: unknown) => {
+    const signer = op.signerOf(answer, payload);
+    return typeof signer === 'string' ? signer : undefined;
+  };
   const extensionRefusal = (payload: unknown): string | undefined => {
     const parsed = extendWindowInputSchema.safeParse(payload);
     if (!parsed.success) return `invalid input: ${parsed.error.issues.map((i) => i.message).join('; ')}`;
-    const closed = notOpen();
+    const closed = notOpen() ?? unsigned('extendWindow', payload);
     if (closed) return closed;
     const most = op.settings.windows.maximumExtensions;
     if (most !== undefined && window.extensions.length >= most)
@@ -155,45 +160,55 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   const extend = (payload: unknown) => {
     const { by, reason, duration } = extendWindowInputSchema.parse(payload);
     window.endsAt = new Date(Date.parse(window.endsAt!) + duration).toISOString();
-    const sender = caller();
-    window.extensions.push({ by, duration: formatDuration(duration), reason, at: now(), ...sender });
+    const sender = caller('extendWindow', payload, by);
+    window.extensions.push({ duration: formatDuration(duration), reason, at: now(), ...sender });
     say(
-      `window extended by ${formatDuration(duration)} by ${by}${clientOf(sender)}${reason ? ` (${reason})` : ''}: closes at ${window.endsAt}`,
+      `window extended by ${formatDuration(duration)} by ${sender.by}${clientOf(sender)}${reason ? ` (${reason})` : ''}: closes at ${window.endsAt}`,
     );
     return window;
   };
   const end = (payload: unknown) => {
     const { by, reason } = decisionInputSchema.parse(payload);
     endRequested = true;
-    const sender = caller();
-    window.endedEarly = { by, reason, at: now(), ...sender };
-    say(`window ended early by ${by}${clientOf(sender)}${reason ? ` (${reason})` : ''}`);
+    const sender = caller('endWindow', payload, by);
+    window.endedEarly = { reason, at: now(), ...sender };
+    say(`window ended early by ${sender.by}${clientOf(sender)}${reason ? ` (${reason})` : ''}`);
     return window;
   };
-  const endRefusal = (payload: unknown) => inputRefusal(payload) ?? notOpen();
-  const note = (message: string) => op.note(message);
+  /** Who sent an accepted answer: the signer where signed, else the typed `by` and the client identity. */
+  const caller = (answer: string, payload: unknown, by: string) => {
+    const signer = op.answered(answer, payload);
+    if (signer) return { by: signer.person, fingerprint: signer.fingerprint };
+    const identity = callerIdentity();
+    return { by, ...(identity && { identity }) };
+  };
+  const endRefusal = (payload: unknown) =>
+    inputRefusal(payload) ?? notOpen() ?? unsigned('endWindow', payload);
+  const ignored = (message: string) => op.signalIgnored(message);
   setAnswerHandlers({
     name: 'extendWindow',
     update: extendWindowUpdate,
     signal: extendWindowSignal,
     description:
-      'Keep the window open longer. Input: {"by": "your.name", "duration": "PT1H", "reason": "..."}',
+      'Keep the window open longer. Input: {"by": "your.name", "duration": "PT1H", "reason": "..."}; on a protected environment, signed: paste what `maint extend-window <workflow id> -d PT1H --print-signal` prints',
     refusal: extensionRefusal,
     apply: extend,
-    note,
+    ignored,
   });
   setAnswerHandlers({
     name: 'endWindow',
     update: endWindowUpdate,
     signal: endWindowSignal,
-    description: 'Close the window now. Input: {"by": "your.name", "reason": "..."}',
+    description:
+      'Close the window now. Input: {"by": "your.name", "reason": "..."}; on a protected environment, signed: paste what `maint end-window <workflow id> --print-signal` prints',
     refusal: endRefusal,
     apply: end,
-    note,
+    ignored,
   });
 
   await op.init();
   if (continued) op.continueFrom(continued);
+  else await refusedUnlessAdmitted(op, () => approval.admit(raw));
   takenOver = true;
   const { maximumDurationMs, busyTimeoutMs, busyPollIntervalMs } = op.settings.windows;
   // A window waits for a busy environment unless told to skip it (a rollout with onBusy skip).
@@ -511,13 +526,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   return outcome;
 }
 
-/** The sender's client identity, as recorded beside the typed `by` (absent when it did not say). */
-function caller(): { identity?: string } {
-  const identity = callerIdentity();
-  return identity ? { identity } : {};
-}
-
-const clientOf = ({ identity }: { identity?: string }) => ` (client ${identity ?? 'unknown'})`;
+/** How the log names the sender: the signing key, or the client identity it gave (`unknown` when none). */
+const clientOf = ({ identity, fingerprint }: { identity?: string; fingerprint?: string }) =>
+  fingerprint ? ` (signed, key ${fingerprint})` : ` (client ${identity ?? 'unknown'})`;
 
 function changesFrom(before: Record<string, boolean>, wanted: Record<string, boolean>): KeyChange[] {
   return Object.entries(wanted)

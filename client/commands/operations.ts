@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DECISION_HELP, type Action, type DecisionKind } from '../../contract/operation';
-import { resolveOperation, startOperation } from '../operations';
+import { resolveOperation, startOperation, startTarget } from '../operations';
 import { isRollout } from '../rollouts';
 import { followRolloutCommand } from './rollouts';
 import { windowCommand } from './windows';
@@ -10,6 +10,8 @@ import {
   err,
   followOperation,
   out,
+  prepareStart,
+  printStart,
   showPlan,
   dryRunOption,
   startOptions,
@@ -32,8 +34,11 @@ export function servicingCommand(program: Command, action: Action, parent = prog
   startOptions(dryRunOption(command), 'start the operation and return at once').action(
     async (environment: string, opts: StartOpts) => {
       process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
-        const input = { environment, reason: opts.reason, requestedBy: opts.requestedBy };
-        if (planOnly || opts.dryRun) return showPlan(client, c, action, input, !!opts.json);
+        const typed = { environment, reason: opts.reason, requestedBy: opts.requestedBy };
+        if (planOnly || opts.dryRun) return showPlan(client, c, action, typed, !!opts.json);
+        const target = startTarget(action, environment);
+        const input = prepareStart(c, opts, target, typed, [environment]);
+        if (opts.printInput) return printStart(c, target, input, !!opts.json);
         const handle = await startOperation(client, c, action, input);
         const print = opts.json ? err : out;
         print(`Started ${handle.workflowId} (${action} maintenance mode on ${environment}).`);
@@ -79,7 +84,7 @@ export function decisionCommand(program: Command, kind: DecisionKind): void {
   const expected = ({ resume: 'Succeeded', rollback: 'RolledBack', abort: 'Aborted' } as const)[kind];
   answerCommand(program, kind, text, async (handle, json) =>
     (await isRollout(handle))
-      ? followRolloutCommand(handle, json, kind === 'abort' ? 'Aborted' : 'Succeeded')
+      ? followRolloutCommand(handle, json, { expected: kind === 'abort' ? 'Aborted' : 'Succeeded' })
       : followOperation(handle, { json, expected }),
   );
 }

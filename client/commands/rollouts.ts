@@ -4,6 +4,7 @@ import { BUSY_POLICIES, type Result } from '../../contract/operation';
 import {
   ROLLOUT_ACTIONS,
   ROLLOUT_COMMAND_HELP,
+  ROLLOUT_WORKFLOW_TYPE,
   type Limit,
   type RolloutAction,
   type RolloutInput,
@@ -11,9 +12,16 @@ import {
   type RolloutStatus,
   rolloutStatusQuery,
 } from '../../contract/rollout';
-import { formatRollout } from '../format';
+import { formatRollout, formatRolloutDecisions } from '../format';
 import { ExitCode, OperatorError } from '../operations';
-import { checkRollout, followRollout, startRollout } from '../rollouts';
+import {
+  checkRollout,
+  followRollout,
+  rolloutTargets,
+  rolloutWorkflowId,
+  startRollout,
+  waitingOperation,
+} from '../rollouts';
 import {
   answerCommand,
   config,
@@ -22,6 +30,8 @@ import {
   keyChangeOptions,
   listArg,
   out,
+  prepareStart,
+  printStart,
   startOptions,
   started,
   withClient,
@@ -42,28 +52,42 @@ function limitArg(value: string): Limit {
 }
 
 /**
- * Follows a rollout to its end, printing each environment whose state or result changes, then the
- * table. Exits 0 when it ended as `expected` (Succeeded: every environment succeeded or was skipped
- * as busy; Aborted, for `maint abort`), 1 otherwise.
+ * Follows a rollout, printing each environment whose state or result changes, then the table. Exits 0
+ * when it ended as `expected` (Succeeded: every environment succeeded or was skipped as busy; Aborted,
+ * for `maint abort`), 1 when it ended otherwise, and 6 as soon as it cannot go on without a decision
+ * (naming each environment that waits, its failure and the commands), unless `waitDecisions`.
  */
 export async function followRolloutCommand(
   handle: WorkflowHandle,
   json: boolean,
-  expected: Result = 'Succeeded',
+  { expected = 'Succeeded', waitDecisions = false }: { expected?: Result; waitDecisions?: boolean } = {},
 ): Promise<number> {
   const print = json ? err : out;
   const seen: Record<string, string> = {};
   const line = (r: RolloutRow) => `${r.environment.padEnd(24)} ${r.state.padEnd(17)} ${r.result ?? ''}`;
-  const result = await followRollout(handle, (s) => {
-    for (const r of s.environments) {
-      const key = `${r.state} ${r.result ?? ''}`;
-      if (seen[r.environment] !== key && (r.state !== 'Pending' || seen[r.environment])) print(line(r));
-      seen[r.environment] = key;
-    }
-  });
-  if (json) out(JSON.stringify(result, null, 2));
-  else print(formatRollout(result));
-  return result.result === expected ? ExitCode.Ok : ExitCode.OperationFailed;
+  const outcome = await followRollout(
+    handle,
+    (s) => {
+      for (const r of s.environments) {
+        const key = `${r.state} ${r.result ?? ''}`;
+        if (seen[r.environment] !== key && (r.state !== 'Pending' || seen[r.environment])) print(line(r));
+        seen[r.environment] = key;
+      }
+    },
+    { waitDecisions },
+  );
+  if (outcome.kind === 'needsDecision') {
+    const members = await Promise.all(
+      outcome.awaiting.map(async (row) => ({ row, waiting: await waitingOperation(handle.client, row) })),
+    );
+    if (json) out(JSON.stringify(outcome.status, null, 2));
+    else print(formatRollout(outcome.status));
+    print(formatRolloutDecisions(outcome.status, members));
+    return ExitCode.NeedsDecision;
+  }
+  if (json) out(JSON.stringify(outcome.result, null, 2));
+  else print(formatRollout(outcome.result));
+  return outcome.result.result === expected ? ExitCode.Ok : ExitCode.OperationFailed;
 }
 
 /** `maint status <rollout>`: 6 while an environment waits for a decision, 1 once it ended otherwise than Succeeded. */
@@ -91,7 +115,11 @@ export function rolloutCommand(program: Command): void {
         .choices(BUSY_POLICIES)
         .default('skip'),
     )
-    .option('-d, --duration <duration>', 'window: how long each stays open, ISO 8601 ("PT2H") or minutes');
+    .option('-d, --duration <duration>', 'window: how long each stays open, ISO 8601 ("PT2H") or minutes')
+    .option(
+      '--wait-decisions',
+      'keep following while environments wait for decisions (by default it exits 6 once the rollout cannot go on without one)',
+    );
   keyChangeOptions(command, 'window: ');
   startOptions(command, 'start the rollout and return at once').action(
     async (
@@ -103,6 +131,7 @@ export function rolloutCommand(program: Command): void {
         maxErrors: Limit;
         onBusy: 'skip' | 'wait';
         duration?: string;
+        waitDecisions?: boolean;
       } & KeyChangeOpts &
         StartOpts,
     ) => {
@@ -121,12 +150,15 @@ export function rolloutCommand(program: Command): void {
           changes: { enable: opts.enable, disable: opts.disable },
         }),
       };
-      checkRollout(config(program), input);
+      const checked = checkRollout(config(program), input);
       process.exitCode = await withClient(program, undefined, async ({ config: c, client }) => {
-        const handle = await startRollout(client, c, input);
+        const target = { workflowId: rolloutWorkflowId(input), workflowType: ROLLOUT_WORKFLOW_TYPE };
+        const signed = prepareStart(c, opts, target, input, rolloutTargets(c, checked));
+        if (opts.printInput) return printStart(c, target, signed, !!opts.json);
+        const handle = await startRollout(client, c, signed, target.workflowId);
         (opts.json ? err : out)(`Started rollout ${handle.workflowId} (${action}).`);
         if (!opts.wait) return started(handle, !!opts.json);
-        return followRolloutCommand(handle, !!opts.json);
+        return followRolloutCommand(handle, !!opts.json, { waitDecisions: opts.waitDecisions });
       });
     },
   );

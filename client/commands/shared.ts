@@ -11,6 +11,7 @@ import {
   type OperationStatus,
   type Result,
   type ServicingInput,
+  statusQuery,
 } from '../../contract/operation';
 import { formatPlan, type OperationPlan } from '../../contract/plan';
 import type { WindowInput } from '../../contract/window';
@@ -22,6 +23,7 @@ import {
   formatStep,
   formatWindow,
   progressBar,
+  terminalText,
 } from '../format';
 import {
   ExitCode,
@@ -37,6 +39,7 @@ import {
   type FollowOutcome,
 } from '../operations';
 import type { ApprovalKind } from '../../contract/approval';
+import { signedAnswer, signedStart, signer, signingKey } from '../signing';
 
 /** What every command shares: output, argument parsers, config, the client, how outcomes end. */
 
@@ -44,8 +47,11 @@ interface GlobalOptions {
   config?: string;
 }
 
-export const out = (text: string): void => void process.stdout.write(`${text}\n`);
-export const err = (text: string): void => void process.stderr.write(`${text}\n`);
+/** Everything the CLI prints goes through terminalText: outside text cannot drive the terminal. */
+export const out = (text: string): void =>
+  void process.stdout.write(`${terminalText(text, { lines: true })}\n`);
+export const err = (text: string): void =>
+  void process.stderr.write(`${terminalText(text, { lines: true })}\n`);
 export const me = () => os.userInfo().username;
 
 export function environmentArg(value: string): string {
@@ -226,6 +232,90 @@ export interface StartOpts {
   wait: boolean;
   json?: boolean;
   dryRun?: boolean;
+  key?: string;
+  printInput?: boolean;
+}
+
+/** What a workflow start names: the form fields of the Web UI's Start Workflow. */
+export interface StartTarget {
+  workflowId: string;
+  workflowType: string;
+}
+
+/**
+ * A start's input as it is sent: where a target is protected, signed with the requester's SSH key
+ * (the requester is the key's owner), else as given.
+ */
+export function prepareStart<T extends { requestedBy: string }>(
+  c: LoadedConfig,
+  opts: Pick<StartOpts, 'key'>,
+  target: StartTarget,
+  input: T,
+  targets: string[],
+): T {
+  if (!targets.some((e) => c.environments[e]?.protected)) return input;
+  const key = signingKey(c, opts.key);
+  const requestedBy = signer(key, input.requestedBy, {
+    typed: input.requestedBy !== me(),
+    option: '--requested-by',
+  });
+  return signedStart(c, key, target, { ...input, requestedBy });
+}
+
+/** `--print-input`: the Start Workflow form's fields on stderr, the input to paste on stdout; starts nothing. */
+export function printStart(c: LoadedConfig, target: StartTarget, input: object, json: boolean): number {
+  const taskQueue = c.temporal.taskQueue;
+  if (json) out(JSON.stringify({ ...target, taskQueue, input }, null, 2));
+  else {
+    const signed = 'signature' in input ? ' (signed: start it within 15 minutes)' : '';
+    err(
+      `In the Web UI, Start Workflow with Workflow ID ${target.workflowId}, Task Queue ${taskQueue}, ` +
+        `Workflow Type ${target.workflowType} and this input${signed}:`,
+    );
+    out(JSON.stringify(input));
+  }
+  return ExitCode.Ok;
+}
+
+/** The options of every command that answers an operation: the key, and printing instead of sending. */
+export function answerOptions(command: Command): Command {
+  return command
+    .option(
+      '--key <file>',
+      'SSH key that signs on protected environments (default: MAINTENANCE_SIGNING_KEY, signing.key, ~/.ssh/id_ed25519)',
+    )
+    .option(
+      '--print-signal',
+      'print the (signed) input to paste into the Web UI as a signal, and send nothing',
+    );
+}
+
+/**
+ * An answer's input as it is sent: on a protected environment, signed with the sender's SSH key for
+ * this run and its next answer number (`by` is the key's owner), else as given.
+ */
+export async function preparedAnswer<T extends { by: string }>(
+  c: LoadedConfig,
+  handle: WorkflowHandle,
+  answer: string,
+  payload: T,
+  keyOption?: string,
+): Promise<T> {
+  const s = (await handle.query(statusQuery)) as Partial<OperationStatus>;
+  if (!s.environment || !c.environments[s.environment]?.protected) return payload;
+  const key = signingKey(c, keyOption);
+  const by = signer(key, payload.by, { typed: payload.by !== me(), option: '--by' });
+  return signedAnswer(c, key, handle, answer, { payload: { ...payload, by }, answers: s.answers ?? 0 });
+}
+
+/** `--print-signal`: which signal to send to which workflow on stderr, its input on stdout. */
+export function printSignal(handle: WorkflowHandle, name: string, payload: object, json: boolean): number {
+  if (json) out(JSON.stringify({ workflowId: handle.workflowId, signal: name, input: payload }, null, 2));
+  else {
+    err(`In the Web UI, open ${handle.workflowId}, Send a Signal named ${name} with this input:`);
+    out(JSON.stringify(payload));
+  }
+  return ExitCode.Ok;
 }
 
 /** What a window does to the configuration keys, for commands that open windows. */
@@ -243,9 +333,21 @@ export function keyChangeOptions(command: Command, forWhat = ''): Command {
 export function startOptions(command: Command, noWait: string): Command {
   return command
     .option('-r, --reason <text>', 'why (kept in the environment history)', '')
-    .option('-u, --requested-by <name>', 'who asks (default: your user name)', me())
+    .option(
+      '-u, --requested-by <name>',
+      "who asks (default: your user name; on a protected environment, your signing key's owner)",
+      me(),
+    )
     .option('--no-wait', noWait)
-    .option('--json', 'print JSON instead of text');
+    .option('--json', 'print JSON instead of text')
+    .option(
+      '--key <file>',
+      'SSH key that signs the request on protected environments (default: MAINTENANCE_SIGNING_KEY, signing.key, ~/.ssh/id_ed25519)',
+    )
+    .option(
+      '--print-input',
+      'print the (signed) input to paste into the Web UI Start Workflow form, and start nothing',
+    );
 }
 
 /** `--dry-run` of the commands that start an operation (`maint plan` runs the same). */
@@ -301,22 +403,34 @@ export function answerCommand(
   text: AnswerText,
   followAfter: (handle: WorkflowHandle, json: boolean) => Promise<number>,
 ): void {
-  program
+  const command = program
     .command(kind)
     .description(text.description)
     .argument('<target>', text.target)
     .option('-r, --reason <text>', 'why (kept in the log and the history)', '')
     .option('-u, --by <name>', text.by, me())
     .option('--no-wait', 'return once the answer is accepted')
-    .option('--json', 'print JSON instead of text')
-    .action(async (target: string, opts: { reason: string; by: string; wait: boolean; json?: boolean }) => {
+    .option('--json', 'print JSON instead of text');
+  answerOptions(command).action(
+    async (target: string, opts: AnswerOpts & { wait: boolean; json?: boolean }) => {
       process.exitCode = await withClient(program, undefined, async ({ config: c, client }) => {
         const handle = await resolveOperation(client, c, target);
-        const ack = await decide(handle, kind, { by: opts.by, reason: opts.reason });
+        const payload = await preparedAnswer(c, handle, kind, { by: opts.by, reason: opts.reason }, opts.key);
+        if (opts.printSignal) return printSignal(handle, kind, payload, !!opts.json);
+        const ack = await decide(handle, kind, payload);
         (opts.json ? err : out)(`${handle.workflowId}: ${ack.message}.`);
         if (opts.wait) return followAfter(handle, !!opts.json);
         if (opts.json) out(JSON.stringify(ack, null, 2));
         return ExitCode.Ok;
       });
-    });
+    },
+  );
+}
+
+/** What `answerOptions` and the `--by`/`--reason` options give a command's action. */
+export interface AnswerOpts {
+  reason: string;
+  by: string;
+  key?: string;
+  printSignal?: boolean;
 }

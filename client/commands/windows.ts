@@ -3,8 +3,9 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
 import type { OperationStatus, WindowStatus } from '../../contract/operation';
 import { endWindowUpdate, extendWindowUpdate } from '../../contract/window';
-import { ExitCode, OperatorError, resolveOperation, startOperation } from '../operations';
+import { ExitCode, OperatorError, resolveOperation, startOperation, startTarget } from '../operations';
 import {
+  answerOptions,
   durationArg,
   environmentArg,
   err,
@@ -12,11 +13,16 @@ import {
   keyChangeOptions,
   me,
   out,
+  preparedAnswer,
+  prepareStart,
+  printSignal,
+  printStart,
   showPlan,
   dryRunOption,
   startOptions,
   started,
   withClient,
+  type AnswerOpts,
   type KeyChangeOpts,
   type StartOpts,
 } from './shared';
@@ -35,14 +41,17 @@ export function windowCommand(program: Command, parent = program): void {
   startOptions(dryRunOption(window), 'return once started, not once the window is open').action(
     async (environment: string, opts: { duration: string } & KeyChangeOpts & StartOpts) => {
       process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
-        const input = {
+        const typed = {
           environment,
           duration: durationArg(opts.duration),
           requestedBy: opts.requestedBy,
           reason: opts.reason,
           changes: { enable: opts.enable, disable: opts.disable },
         };
-        if (planOnly || opts.dryRun) return showPlan(client, c, 'window', input, !!opts.json);
+        if (planOnly || opts.dryRun) return showPlan(client, c, 'window', typed, !!opts.json);
+        const target = startTarget('window', environment);
+        const input = prepareStart(c, opts, target, typed, [environment]);
+        if (opts.printInput) return printStart(c, target, input, !!opts.json);
         const handle = await startOperation(client, c, 'window', input);
         const print = opts.json ? err : out;
         print(`Started ${handle.workflowId} (maintenance window on ${environment}).`);
@@ -55,44 +64,52 @@ export function windowCommand(program: Command, parent = program): void {
 }
 
 export function endWindowCommand(program: Command): void {
-  program
+  const command = program
     .command('end-window')
     .description('Close a maintenance window now (then it leaves maintenance mode, unless it found it on)')
     .argument('<target>', 'an environment (its open window) or a workflow ID')
     .option('-r, --reason <text>', 'why', '')
-    .option('-u, --by <name>', 'who (default: your user name)', me())
-    .action(async (target: string, opts: { reason: string; by: string }) => {
-      await withClient(program, undefined, async ({ config: c, client }) => {
-        const handle = await resolveOperation(client, c, target, 'window');
-        const window = await windowUpdate(handle, endWindowUpdate, { by: opts.by, reason: opts.reason });
-        const after = window.keepsMaintenanceOn
-          ? 'maintenance mode stays on, as the window found it'
-          : 'maintenance mode will be turned off';
-        out(`${handle.workflowId}: the window is closing; ${after}.`);
-      });
+    .option('-u, --by <name>', 'who (default: your user name)', me());
+  answerOptions(command).action(async (target: string, opts: AnswerOpts) => {
+    process.exitCode = await withClient(program, undefined, async ({ config: c, client }) => {
+      const handle = await resolveOperation(client, c, target, 'window');
+      const payload = await preparedAnswer(
+        c,
+        handle,
+        'endWindow',
+        { by: opts.by, reason: opts.reason },
+        opts.key,
+      );
+      if (opts.printSignal) return printSignal(handle, 'endWindow', payload, false);
+      const window = await windowUpdate(handle, endWindowUpdate, payload);
+      const after = window.keepsMaintenanceOn
+        ? 'maintenance mode stays on, as the window found it'
+        : 'maintenance mode will be turned off';
+      out(`${handle.workflowId}: the window is closing; ${after}.`);
+      return ExitCode.Ok;
     });
+  });
 }
 
 export function extendWindowCommand(program: Command): void {
-  program
+  const command = program
     .command('extend-window')
     .description('Keep a maintenance window open longer (up to the configured maximum)')
     .argument('<target>', 'an environment (its open window) or a workflow ID')
     .requiredOption('-d, --duration <duration>', 'how much longer: ISO 8601 ("PT1H") or minutes')
     .option('-r, --reason <text>', 'why', '')
-    .option('-u, --by <name>', 'who (default: your user name)', me())
-    .action(async (target: string, opts: { duration: string; reason: string; by: string }) => {
-      await withClient(program, undefined, async ({ config: c, client }) => {
-        const handle = await resolveOperation(client, c, target, 'window');
-        const duration = durationArg(opts.duration);
-        const window = await windowUpdate(handle, extendWindowUpdate, {
-          by: opts.by,
-          reason: opts.reason,
-          duration,
-        });
-        out(`${handle.workflowId}: the window now closes at ${window.endsAt}.`);
-      });
+    .option('-u, --by <name>', 'who (default: your user name)', me());
+  answerOptions(command).action(async (target: string, opts: AnswerOpts & { duration: string }) => {
+    process.exitCode = await withClient(program, undefined, async ({ config: c, client }) => {
+      const handle = await resolveOperation(client, c, target, 'window');
+      const typed = { by: opts.by, reason: opts.reason, duration: durationArg(opts.duration) };
+      const payload = await preparedAnswer(c, handle, 'extendWindow', typed, opts.key);
+      if (opts.printSignal) return printSignal(handle, 'extendWindow', payload, false);
+      const window = await windowUpdate(handle, extendWindowUpdate, payload);
+      out(`${handle.workflowId}: the window now closes at ${window.endsAt}.`);
+      return ExitCode.Ok;
     });
+  });
 }
 
 /** Sends endWindow/extendWindow as an update: the window's answer, or its reason for refusing. */

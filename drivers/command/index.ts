@@ -1,9 +1,9 @@
 /** The command driver: each capability is a command run on the worker's host (drivers/command/settings.ts). */
 import type { z } from 'zod';
+import type { Secrets } from '../../config/secrets';
 import type { AosState, DriverErrorKind, EnvironmentDrivers, FlagStore, PlannedCall } from '../capabilities';
 import { OUTPUTS, type JsonCommand } from './outputs';
 import { CommandError, CommandRunner, commandLine, withVariables, type CommandErrorKind } from './run';
-import { Secrets } from './secrets';
 import { commandHelp, type CommandSettings } from './settings';
 
 export { CommandError } from './run';
@@ -37,9 +37,14 @@ function toState(a: z.infer<typeof OUTPUTS.listAos>[number]): AosState {
 
 export function createCommandDrivers(
   settings: CommandSettings,
-  options: { environment: string; env: NodeJS.ProcessEnv },
+  options: {
+    environment: string;
+    env: NodeJS.ProcessEnv;
+    /** Every secret the worker holds (config/secrets.ts): masked in whatever the driver reports. */
+    secrets: Secrets;
+  },
 ): EnvironmentDrivers {
-  const secrets = new Secrets(settings, options.env);
+  const { secrets } = options;
   const runner = new CommandRunner(settings, options.environment, options.env, secrets);
 
   /** Runs a command that reports state and reads its JSON; output the driver cannot use is not retried. */
@@ -48,29 +53,26 @@ export function createCommandDrivers(
     variables: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<z.infer<(typeof OUTPUTS)[C]>> {
-    const { stdout, stdoutMore } = await runner.run(name, variables, signal);
+    const { output, json } = await runner.read(name, variables, signal);
     const shown = runner.shown(name);
+    const stdout = output.stdout.trim();
     const unusable = (what: string) =>
       new CommandError(
         'rejected',
         name,
-        `${shown} ${what}; it printed ${JSON.stringify(stdout.trim().slice(0, QUOTED_CHARS))}` +
-          `${stdout.trim().length > QUOTED_CHARS ? '…' : ''}, and should print ${commandHelp(name).replace(/^prints /, '')}`,
+        `${shown} ${what}; it printed ${JSON.stringify(stdout.slice(0, QUOTED_CHARS))}` +
+          `${stdout.length > QUOTED_CHARS ? '…' : ''}, and should print ${commandHelp(name).replace(/^prints /, '')}`,
       );
-    if (stdoutMore > 0)
+    if ('problem' in json && json.problem === 'cut')
       throw new CommandError(
         'rejected',
         name,
-        `${shown} printed ${stdoutMore} bytes more than outputLimitBytes (${settings.outputLimitBytes}), ` +
+        `${shown} printed ${output.stdoutMore} bytes more than outputLimitBytes (${settings.outputLimitBytes}), ` +
           `so its JSON cannot be read: raise outputLimitBytes in the environment's command settings`,
       );
-    let json: unknown;
-    try {
-      json = JSON.parse(stdout);
-    } catch (e) {
-      throw unusable(`printed output that is not JSON (${(e as Error).message.replace(/\s+/g, ' ')})`);
-    }
-    const parsed = OUTPUTS[name].safeParse(json);
+    // The parser's own message quotes the text, secrets and all: the masked quote says enough.
+    if ('problem' in json) throw unusable('printed output that is not JSON');
+    const parsed = OUTPUTS[name].safeParse(json.value);
     if (!parsed.success)
       throw unusable(
         `printed JSON of the wrong shape: ${parsed.error.issues

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
-import type { Secrets } from './secrets';
+import type { Secrets } from '../../config/secrets';
 
 /** How long a command asked to end (SIGTERM) has before its whole process group is killed (SIGKILL). */
 const KILL_GRACE_MS = 2000;
 /** How long output is still read once the command exited, when something it left running holds its stdout. */
 const DRAIN_MS = 1000;
+/** The longest a command can run past its timeout: the grace before SIGKILL, then the drain of its output. */
+export const OVERRUN_MS = KILL_GRACE_MS + DRAIN_MS;
 
 /** The first `limit` bytes of a stream; the rest is counted, not kept. */
 export class BoundedOutput {
@@ -27,6 +29,11 @@ export class BoundedOutput {
     const more = this.total - this.kept;
     const kept = Buffer.concat(this.chunks);
     return { text: secrets.mask((more > 0 ? secrets.maskCut(kept) : kept).toString('utf8')), more };
+  }
+
+  /** What was kept, as it was: only for parsing, before anything is shown. */
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
   }
 }
 

@@ -3,8 +3,10 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { PlannedCall } from '../capabilities';
 import { noteRun } from '../transcript';
+import { envReference } from '../../config/env-reference';
+import type { Secrets } from '../../config/secrets';
+import { commandEnvironment, missingSecrets } from './environment';
 import { BoundedOutput, execute, type Outcome } from './process';
-import type { Secrets } from './secrets';
 import { COMMANDS, capabilityOf, type CommandName, type CommandSettings, type CommandSpec } from './settings';
 
 /** `retryable`: may work later; `rejected`: will fail the same way again; `unknownAos`: no such instance. */
@@ -30,6 +32,9 @@ export interface CommandOutput {
   stderrMore: number;
 }
 
+/** A command's stdout read as JSON: the parsed value with secrets masked, or why there is none. */
+export type JsonRead = { value: unknown } | { problem: 'cut' | 'notJson' };
+
 /** How much of the output an error message quotes, and a line of the operation log. */
 const ERROR_TAIL_CHARS = 1000;
 const NOTE_TAIL_CHARS = 500;
@@ -47,7 +52,7 @@ function quote(arg: string): string {
   return arg !== '' && !/[\s'"]/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A command as configured: `${env:NAME}` references stay references. */
+/** A command as configured (secrets are in its variables, never in its line). */
 export function commandLine(spec: CommandSpec): string {
   return 'argv' in spec ? spec.argv.map(quote).join(' ') : spec.shell;
 }
@@ -90,9 +95,11 @@ function abortError(signal: AbortSignal, shown: string): Error {
 }
 
 /**
- * Runs the commands of one environment (drivers/command/settings.ts): `${env:NAME}` secrets
- * substituted and masked in all it reports, the outcome in the orchestrator's terms, the commands that
- * change things noted in the operation log, every command logged when it runs inside an activity.
+ * Runs the commands of one environment (drivers/command/settings.ts): in an environment of their own
+ * (drivers/command/environment.ts) with `${env:NAME}` secrets substituted into their variables, every
+ * secret the worker holds masked in all it reports, the outcome in the orchestrator's terms, the
+ * commands that change things noted in the operation log, every command logged when it runs inside an
+ * activity.
  */
 export class CommandRunner {
   constructor(
@@ -130,36 +137,58 @@ export class CommandRunner {
     variables: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<CommandOutput> {
+    return (await this.launch(name, variables, signal)).output;
+  }
+
+  /**
+   * As `run`, for a command that reports state: its stdout is parsed as JSON first, then secrets are
+   * masked in the parsed value (masking the text first could break the JSON, or show what was masked).
+   */
+  async read(
+    name: CommandName,
+    variables: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<{ output: CommandOutput; json: JsonRead }> {
+    const { output, stdout } = await this.launch(name, variables, signal);
+    if (output.stdoutMore > 0) return { output, json: { problem: 'cut' } };
+    try {
+      return { output, json: { value: this.secrets.maskValue(JSON.parse(stdout) as unknown) } };
+    } catch {
+      return { output, json: { problem: 'notJson' } };
+    }
+  }
+
+  /** Runs a command; its output masked, and its stdout as it was (kept here, for `read` to parse). */
+  private async launch(
+    name: CommandName,
+    variables: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<{ output: CommandOutput; stdout: string }> {
     const spec = this.spec(name);
     const shown = this.shown(name);
-    const missing = this.secrets.missing(spec);
+    const missing = missingSecrets(this.settings, spec, this.env);
     if (missing.length > 0)
       throw new CommandError(
         'rejected',
         name,
-        `${shown} was not run: it uses ${missing.map((n) => `\${env:${n}}`).join(', ')}, but the worker's ` +
+        `${shown} was not run: it uses ${missing.map(envReference).join(', ')}, but the worker's ` +
           `environment has no variable ${missing.join(', ')}: set ${missing.length > 1 ? 'them' : 'it'} in the worker's environment`,
       );
     if (signal?.aborted) throw abortError(signal, shown);
 
     const stdout = new BoundedOutput(this.settings.outputLimitBytes);
     const stderr = new BoundedOutput(this.settings.outputLimitBytes);
-    const [file, ...args] = ('argv' in spec ? spec.argv : [spec.shell]).map((t) =>
-      this.secrets.substitute(t),
-    );
+    const [file, ...args] = 'argv' in spec ? spec.argv : [spec.shell];
     const started = Date.now();
     const outcome = await execute({
       file,
       args,
       shell: !('argv' in spec),
       cwd: this.settings.workingDirectory,
-      env: {
-        ...this.env,
-        ...this.substituted(this.settings.env),
-        ...this.substituted(spec.env ?? {}),
+      env: commandEnvironment(this.settings, spec, this.env, {
         MAINTENANCE_ENVIRONMENT: this.environment,
         ...variables,
-      },
+      }),
       timeoutMs: msToNumber(spec.timeout ?? this.settings.timeout),
       signal,
       stdout,
@@ -174,11 +203,7 @@ export class CommandRunner {
     if (outcome.kind === 'aborted') throw abortError(signal!, shown);
     const failure = this.failure(name, spec, shown, outcome, output);
     if (failure) throw failure;
-    return output;
-  }
-
-  private substituted(variables: Record<string, string>): Record<string, string> {
-    return Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, this.secrets.substitute(v)]));
+    return { output, stdout: stdout.text() };
   }
 
   /** Exit 0 is success; a retryable exit code or a timeout may work later; anything else will not. */

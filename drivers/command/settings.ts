@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from '../../config/duration';
+import { envReference, referencedNames } from '../../config/env-reference';
 import { CAPABILITIES, type Capability } from '../capabilities';
 
 const exitCode = z.number().int().min(1).max(255);
@@ -18,14 +19,37 @@ const commandOptions = {
 };
 
 /**
+ * A secret in a command line would be seen by every user of the host (`ps`, /proc/<pid>/cmdline), and
+ * in a shell string a value holding quotes would run as shell code: secrets go in `env` only.
+ */
+function noSecret(where: 'argv' | 'shell') {
+  return (text: string, ctx: z.RefinementCtx) => {
+    const names = [...new Set(referencedNames(text))];
+    if (names.length === 0) return;
+    const env = names.map((n) => `${n}: "${envReference(n)}"`).join(', ');
+    const read = names.map((n) => `$env:${n}`).join(', ');
+    const sh = names.map((n) => `"$${n}"`).join(', ');
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `${names.map(envReference).join(', ')} may not be in ${where === 'argv' ? 'an argument' : 'a shell command line'}: ` +
+        `${where === 'argv' ? 'every user of the host sees arguments' : 'there it would run as shell code and every user of the host sees it'} ` +
+        `(ps, /proc). Give it to the command in its env instead (env: { ${env} }) and read it in the script ` +
+        `as ${read} (PowerShell) or ${sh} (sh)`,
+    });
+  };
+}
+
+/**
  * One command: an argv array run without a shell (preferred), or an explicit shell string (`sh -c`,
- * `cmd.exe` on Windows). `${env:NAME}` in an argument or the string is a secret from the worker's
- * environment: substituted when it runs, masked as `${env:NAME}` everywhere it is shown.
+ * `cmd.exe` on Windows). Secrets (`${env:NAME}`) reach it only through its variables (`env`).
  */
 export const commandSchema = z.union(
   [
-    z.object({ argv: z.array(z.string().min(1)).min(1), ...commandOptions }).strict(),
-    z.object({ shell: z.string().min(1), ...commandOptions }).strict(),
+    z
+      .object({ argv: z.array(z.string().min(1).superRefine(noSecret('argv'))).min(1), ...commandOptions })
+      .strict(),
+    z.object({ shell: z.string().min(1).superRefine(noSecret('shell')), ...commandOptions }).strict(),
   ],
   {
     errorMap: () => ({
@@ -104,6 +128,14 @@ export const commandSettingsSchema = z
   })
   .strict();
 export type CommandSettings = z.infer<typeof commandSettingsSchema>;
+
+/** The texts of command settings that may reference secrets: the variables of the driver and of each command. */
+export function variableTexts(settings: CommandSettings): string[] {
+  return [
+    ...Object.values(settings.env),
+    ...Object.values(settings.commands).flatMap((c) => Object.values(c?.env ?? {})),
+  ];
+}
 
 /** The commands a capability needs that `settings` lacks (a capability's commands come all or none). */
 export function missingCommands(

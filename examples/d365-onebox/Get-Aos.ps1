@@ -1,5 +1,5 @@
 . "$PSScriptRoot\Common.ps1"
-$startedWith = if (Test-Path $StartedWith) { Get-Content $StartedWith -Raw | ConvertFrom-Json -AsHashtable } else { @{} }
+$startedWith = Read-StartedWith
 $list = foreach ($id in 'aos', 'batch') {
   $services = $AosServices[$id] | ForEach-Object { Get-Service -Name $_ -ErrorAction SilentlyContinue } | Where-Object { $_ }
   $statuses = @($services | ForEach-Object { "$($_.Status)" })

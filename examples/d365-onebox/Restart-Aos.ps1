@@ -3,7 +3,7 @@
 . "$PSScriptRoot\Common.ps1"
 $id = $env:MAINTENANCE_AOS_ID
 if (-not $AosServices.ContainsKey($id)) { [Console]::Error.WriteLine("unknown AOS $id (aos, batch)"); exit 3 }
-$flag = (Invoke-AxDb "SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = 'CONFIGURATIONMODE'").VALUE
+$flag = Get-ConfigurationMode
 try {
   $AosServices[$id] | ForEach-Object { Stop-Service -Name $_ -Force -ErrorAction SilentlyContinue }
   $AosServices[$id] | ForEach-Object { Start-Service -Name $_ }
@@ -12,15 +12,16 @@ try {
   exit 75
 }
 if ($id -eq 'aos') {
-  # IIS answers before the AOS has loaded its metadata: wait for the health page.
+  # IIS answers before the AOS has loaded its metadata: wait for the health page. Its certificate is
+  # checked; AOS_SKIP_CERTIFICATE_CHECK=1 skips that, an opt-in for one this host does not trust (README.md).
+  $health = @{ Uri = "$env:AOS_URL/ServiceHealth"; UseBasicParsing = $true; SkipCertificateCheck = $env:AOS_SKIP_CERTIFICATE_CHECK -eq '1' }
   $deadline = (Get-Date).AddMinutes(10)
   do {
     Start-Sleep -Seconds 5
-    try { $ok = (Invoke-WebRequest -Uri "$env:AOS_URL/ServiceHealth" -UseBasicParsing -SkipCertificateCheck).StatusCode -eq 200 } catch { $ok = $false }
+    try { $ok = (Invoke-WebRequest @health).StatusCode -eq 200 } catch { $ok = $false }
   } until ($ok -or (Get-Date) -gt $deadline)
   if (-not $ok) { [Console]::Error.WriteLine('the AOS did not answer within 10 minutes'); exit 75 }
 }
-$startedWith = if (Test-Path $StartedWith) { Get-Content $StartedWith -Raw | ConvertFrom-Json -AsHashtable } else { @{} }
-$startedWith[$id] = [int]$flag -eq 1
-New-Item -ItemType Directory -Force (Split-Path $StartedWith) | Out-Null
-$startedWith | ConvertTo-Json | Set-Content $StartedWith
+$startedWith = Read-StartedWith
+$startedWith[$id] = $flag -eq 1
+Save-StartedWith $startedWith

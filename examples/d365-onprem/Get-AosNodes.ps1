@@ -1,7 +1,7 @@
 . "$PSScriptRoot\Common.ps1"
 Connect-Cluster
 $batch = $env:BATCH_NODES -split ',' | ForEach-Object { $_.Trim() }
-$startedWith = if (Test-Path $StartedWith) { Get-Content $StartedWith -Raw | ConvertFrom-Json -AsHashtable } else { @{} }
+$startedWith = Read-StartedWith
 $list = foreach ($node in Get-ServiceFabricNode | Where-Object NodeType -eq $env:AOS_NODE_TYPE) {
   $code = Get-ServiceFabricDeployedCodePackage -NodeName $node.NodeName -ApplicationName $App -ErrorAction SilentlyContinue
   $status = if ($node.NodeStatus -eq 'Disabling') { 'stopping' }

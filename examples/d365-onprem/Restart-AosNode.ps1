@@ -5,7 +5,7 @@ Connect-Cluster
 $id = $env:MAINTENANCE_AOS_ID
 $node = Get-ServiceFabricNode -NodeName $id -ErrorAction SilentlyContinue
 if (-not $node) { [Console]::Error.WriteLine("no Service Fabric node $id"); exit 3 }
-$flag = (Invoke-AxDb "SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = 'CONFIGURATIONMODE'").VALUE
+$flag = Get-ConfigurationMode
 if ($node.NodeStatus -ne 'Up') { Enable-ServiceFabricNode -NodeName $id | Out-Null }
 $deadline = (Get-Date).AddMinutes(15)
 do { Start-Sleep -Seconds 5; $code = Get-ServiceFabricDeployedCodePackage -NodeName $id -ApplicationName $App -ErrorAction SilentlyContinue }
@@ -18,7 +18,6 @@ try {
 do { Start-Sleep -Seconds 5; $code = Get-ServiceFabricDeployedCodePackage -NodeName $id -ApplicationName $App }
 until ($code.CodePackageStatus -eq 'Active' -or (Get-Date) -gt $deadline)
 if ($code.CodePackageStatus -ne 'Active') { [Console]::Error.WriteLine("the AOS on $id is $($code.CodePackageStatus)"); exit 75 }
-$startedWith = if (Test-Path $StartedWith) { Get-Content $StartedWith -Raw | ConvertFrom-Json -AsHashtable } else { @{} }
-$startedWith[$id] = [int]$flag -eq 1
-New-Item -ItemType Directory -Force (Split-Path $StartedWith) | Out-Null
-$startedWith | ConvertTo-Json | Set-Content $StartedWith
+$startedWith = Read-StartedWith
+$startedWith[$id] = $flag -eq 1
+Save-StartedWith $startedWith

@@ -17,7 +17,8 @@ async function call(url, method = 'GET', body) {
   try {
     response = await fetch(url, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      // The fleet takes a request that changes something only as JSON, body or not.
+      headers: method === 'GET' ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(90_000),
     });

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { createDrivers } from '../../drivers';
+import { Secrets } from '../../config/secrets';
 import { EnvironmentEntities } from '../../client/environment-entity';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 
@@ -18,11 +19,16 @@ beforeAll(async () => {
   // No Temporal server is needed here; the address only fills the configuration.
   env = await startTestEnvironment({ address: '127.0.0.1:1', supportsTimeSkipping: false }, { faults: true });
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
-  const drivers = createDrivers(env.config.environments[env.name], { environment: env.name, env: {} });
+  const drivers = createDrivers(env.config.environments[env.name], {
+    environment: env.name,
+    env: {},
+    secrets: new Secrets([]),
+  });
   activities = createActivities({
     environments: env.config.environments,
     policies: env.config.policies,
     history: env.config.history,
+    taskQueue: env.config.temporal.taskQueue,
     searchAttributes: true,
     drivers: () => drivers,
     // The lock lives in Temporal (tested in test/workflows/environment.test.ts); nothing here calls it.

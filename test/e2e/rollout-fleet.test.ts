@@ -1,4 +1,5 @@
 import type { Observed } from '../helpers/environment';
+import { statusQuery } from '../../contract/operation';
 import { startCli } from '../helpers/cli';
 import { startFleetEndToEnd, type FleetEndToEnd } from '../helpers/e2e';
 
@@ -18,6 +19,18 @@ const IN_MAINTENANCE: Observed = { flag: 1, running: ['aos-1 (maintenance)', 'ao
 const rolloutId = (stdout: string) => /Started rollout (\S+) /.exec(stdout)![1];
 const row = (environment: string, state: string, result = '') =>
   new RegExp(`^${environment}\\s+${state}\\s+${result}`, 'm');
+/** `maint rollout <action>` on every environment tagged sandbox, at most `concurrency` at once. */
+const onSandbox = (action: string, concurrency: number, ...more: string[]) => [
+  'rollout',
+  action,
+  '--tag',
+  'sandbox',
+  '--max-concurrency',
+  String(concurrency),
+  '--reason',
+  'e2e',
+  ...more,
+];
 
 /** Every environment as the fleet shows it, by name. */
 async function observeAll(): Promise<Record<string, Observed>> {
@@ -45,18 +58,7 @@ async function mostChildrenAtOnce(id: string): Promise<number> {
 
 describe('maint rollout over 10 in-process environments on one supervisor', () => {
   it('enables all 10 at most 4 at once, then disable --tag brings them all back', async () => {
-    const enabled = await e2e.maint(
-      'rollout',
-      'enable',
-      '--tag',
-      'sandbox',
-      '--max-concurrency',
-      '4',
-      '--max-errors',
-      '0',
-      '--reason',
-      'e2e',
-    );
+    const enabled = await e2e.maint(...onSandbox('enable', 4, '--max-errors', '0'));
     expect(enabled.stderr).toBe('');
     expect(enabled.code).toBe(0);
     for (const name of e2e.fleet.names) expect(enabled.stdout).toMatch(row(name, 'Done', 'Succeeded'));
@@ -67,16 +69,7 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
     // The first four start together, so the limit is reached, and never passed.
     expect(await mostChildrenAtOnce(rolloutId(enabled.stdout))).toBe(4);
 
-    const disabled = await e2e.maint(
-      'rollout',
-      'disable',
-      '--tag',
-      'sandbox',
-      '--max-concurrency',
-      '4',
-      '--reason',
-      'e2e',
-    );
+    const disabled = await e2e.maint(...onSandbox('disable', 4));
     expect(disabled.code).toBe(0);
     expect(disabled.stdout).toContain(
       '10 succeeded, 0 failed, 0 skipped, 0 not started, 0 running of 10; 0 errors',
@@ -97,18 +90,11 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
         .fleet(name)
         .setFaults({ startDelayMs: Object.fromEntries(EVERY_AOS.map((id) => [id, 8000])) });
 
-    const rollout = startCli(e2e.fleet.configFile, [
-      'rollout',
-      'enable',
-      '--tag',
-      'sandbox',
-      '--max-concurrency',
-      '3',
-      '--max-errors',
-      '0',
-      '--reason',
-      'e2e',
-    ]);
+    // --wait-decisions: it keeps following while env-02 waits, until the rollout ends.
+    const rollout = startCli(
+      e2e.fleet.configFile,
+      onSandbox('enable', 3, '--max-errors', '0', '--wait-decisions'),
+    );
     await rollout.waitFor('stdout', row('env-02', 'AwaitingDecision'));
     await rollout.waitFor('stdout', row('env-01', 'Done', 'Succeeded'));
     await rollout.waitFor('stdout', row('env-03', 'Done', 'Succeeded'));
@@ -150,5 +136,70 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
       'env-03': IN_MAINTENANCE,
       ...Object.fromEntries(['env-02', ...e2e.fleet.names.slice(3)].map((n) => [n, NORMAL])),
     });
+  });
+
+  it('a rollout that cannot go on without a decision exits 6, naming the environment, its failure and the three commands', async () => {
+    // env-04's AOS never start again; maxErrors 0 stops new starts once it waits for a decision.
+    await e2e.fleet.fleet('env-04').setFaults({
+      startFailures: Object.fromEntries(EVERY_AOS.map((id) => [id, 1000])),
+    });
+    const started = Date.now();
+    const run = await e2e.maint(...onSandbox('enable', 4, '--max-errors', '0'));
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(6);
+    // Once env-01..03 are done it can only wait (the member waits up to 7 days): it says so, at once.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const id = rolloutId(run.stdout);
+    const child = `${id}-env-04`;
+    const { failure } = await e2e.temporal.client.workflow.getHandle(child).query(statusQuery);
+    for (const name of ['env-01', 'env-02', 'env-03'])
+      expect(run.stdout).toMatch(row(name, 'Done', 'Succeeded'));
+    expect(run.stdout).toMatch(row('env-04', 'AwaitingDecision'));
+    expect(run.stdout).toContain(
+      `${id} cannot go on without a decision: 1 environment waits for one, nothing else runs, and nothing new starts ` +
+        '(no new environment starts: 1 error, more than maxErrors 0).',
+    );
+    expect(run.stdout).toContain(`env-04: ${child} needs a decision.\n  failed at: Restart AOS instances\n`);
+    expect(run.stdout).toContain(`  error: ${failure!.error.message}\n`);
+    for (const decision of ['resume', 'rollback', 'abort'])
+      expect(run.stdout).toMatch(new RegExp(`^  maint ${decision}\\s+${child} --reason "\\.\\.\\."`, 'm'));
+
+    // The rollout itself is still there, waiting: deciding on env-04 lets it end.
+    await e2e.fleet.fleet('env-04').clearFaults();
+    expect((await e2e.maint('abort', child, '--reason', 'by hand later')).code).toBe(0);
+    const result = await e2e.temporal.client.workflow.getHandle(id).result();
+    expect(result).toMatchObject({ result: 'Failed', stopped: '1 error, more than maxErrors 0' });
+  });
+
+  it("a window rollout that cannot go on names the window's operation that waits, not the window", async () => {
+    // Out of maintenance first (an earlier rollout may have enabled it), so that the window's enable restarts AOS.
+    expect((await e2e.maint('disable', 'env-10', '--reason', 'e2e')).code).toBe(0);
+    await e2e.fleet.fleet('env-10').setFaults({
+      startFailures: Object.fromEntries(EVERY_AOS.map((id) => [id, 1000])),
+    });
+    const run = await e2e.maint(
+      'rollout',
+      'window',
+      '--environments',
+      'env-10',
+      '-d',
+      '30',
+      '--reason',
+      'e2e',
+    );
+    expect(run.code).toBe(6);
+    const id = rolloutId(run.stdout);
+    // The window's enable child failed and waits; the window itself has nothing to decide.
+    const waiting = `${id}-env-10-enable`;
+    expect(run.stdout).toContain(
+      `env-10: ${waiting} needs a decision.\n  failed at: Restart AOS instances\n`,
+    );
+    for (const decision of ['resume', 'rollback', 'abort'])
+      expect(run.stdout).toMatch(new RegExp(`^  maint ${decision}\\s+${waiting} --reason`, 'm'));
+
+    await e2e.fleet.fleet('env-10').clearFaults();
+    expect((await e2e.maint('rollback', waiting, '--reason', 'later')).code).toBe(0);
+    expect(await e2e.temporal.client.workflow.getHandle(id).result()).toMatchObject({ result: 'Failed' });
+    expect(await e2e.fleet.observe('env-10')).toEqual(NORMAL);
   });
 });

@@ -28,7 +28,11 @@ const FLEET_COMMANDS = path.resolve(__dirname, '../../examples/fleet-commands');
  * (`${env:NAME}`, set in this process, where the worker runs): a canary that must never reach a
  * history or a log unmasked.
  */
-function fleetCommands(url: string, databaseFile: string): Record<string, unknown> {
+function fleetCommands(
+  url: string,
+  databaseFile: string,
+  changes: CommandChanges = {},
+): Record<string, unknown> {
   const secret = `FLEET_URL_SECRET_${counter}`;
   process.env[secret] = url;
   const example = YAML.parse(fs.readFileSync(path.join(FLEET_COMMANDS, 'temporal.yaml'), 'utf8'));
@@ -36,9 +40,16 @@ function fleetCommands(url: string, databaseFile: string): Record<string, unknow
   // One settings object serves every capability (a YAML alias): pointing it here points them all.
   Object.assign(capabilities.flagStore, {
     workingDirectory: FLEET_COMMANDS,
-    env: { FLEET_URL: `\${env:${secret}}`, FLEET_DATABASE: databaseFile },
+    env: { FLEET_URL: `\${env:${secret}}`, FLEET_DATABASE: databaseFile, ...changes.env },
   });
+  Object.assign(capabilities.flagStore.commands, changes.commands);
   return capabilities;
+}
+
+/** Variables and commands of examples/fleet-commands to add or replace, for `commands: true`. */
+export interface CommandChanges {
+  env?: Record<string, string>;
+  commands?: Record<string, unknown>;
 }
 
 /** What every test's temporal.yaml says besides its environments: its policies, events and schedules. */
@@ -52,6 +63,8 @@ export interface TestConfigOptions {
   events?: object;
   approvalTimeout?: string;
   schedules?: Record<string, unknown>[];
+  /** `people:` of temporal.yaml: who signs on protected environments (test/helpers/people.ts makes their keys). */
+  people?: Record<string, string>;
 }
 
 /**
@@ -70,6 +83,7 @@ export function writeTestConfig(
     events,
     approvalTimeout = '24h',
     schedules = [],
+    people,
   }: TestConfigOptions = {},
 ): string {
   const configFile = path.join(dir, 'temporal.yaml');
@@ -86,7 +100,8 @@ export function writeTestConfig(
       history: { continueAsNewAfterEvents },
       policies: {
         activity: {
-          startToCloseTimeout: '1m',
+          // Fits the commands of examples/fleet-commands, each run to its timeout (checked at load).
+          startToCloseTimeout: '5m',
           heartbeatTimeout,
           retry: {
             initialInterval: '100ms',
@@ -101,6 +116,7 @@ export function writeTestConfig(
         windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
       },
       ...(events && { events }),
+      ...(people && { people }),
       environments,
       schedules,
     }),
@@ -147,8 +163,12 @@ export interface TestEnvironmentOptions extends TestConfigOptions {
   /** Tests that inject faults say so; the supervisor refuses them otherwise. */
   faults?: boolean;
   protected?: boolean;
+  /** Who may approve on the protected environment (names from `people`). */
+  approvers?: string[];
   /** Reach the fleet only through the commands of examples/fleet-commands (the command driver). */
   commands?: boolean;
+  /** With `commands`: variables and commands to add to the example's, or replace. */
+  commandChanges?: CommandChanges;
 }
 
 /**
@@ -164,7 +184,9 @@ export async function startTestEnvironment(
     aosMode = 'process',
     faults = false,
     protected: isProtected = false,
+    approvers,
     commands = false,
+    commandChanges,
     ...configOptions
   }: TestEnvironmentOptions = {},
 ): Promise<TestEnvironment> {
@@ -193,7 +215,8 @@ export async function startTestEnvironment(
         aosMode,
         faults,
         protected: isProtected,
-        ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile) }),
+        ...(approvers && { approvers }),
+        ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile, commandChanges) }),
       },
     },
     configOptions,

@@ -7,13 +7,13 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import type { PlannedCall } from '../../drivers/capabilities';
 import { CommandError, createCommandDrivers } from '../../drivers/command';
+import { secretsOf } from '../../config/secrets';
 import { CommandRunner } from '../../drivers/command/run';
-import { Secrets } from '../../drivers/command/secrets';
-import { commandSettingsSchema } from '../../drivers/command/settings';
+import { commandSettingsSchema, variableTexts, type CommandSettings } from '../../drivers/command/settings';
 import { collectTranscript } from '../../drivers/transcript';
+import { FAKE_COMMANDS, FAKE_ENVIRONMENT } from '../helpers/fake-environment';
+import { canaryForms, canaryValue } from '../helpers/canary';
 
-/** The fake environment runs from built code, like the other processes tests start (`npm run build`). */
-const FAKE = path.resolve(__dirname, '../../dist/test/fixtures/commands/fake-environment.js');
 const NODE = process.execPath;
 
 let dir: string;
@@ -31,10 +31,17 @@ function settingsOf(input: Record<string, unknown>) {
   return commandSettingsSchema.parse({ driver: 'command', workingDirectory: dir, timeout: '10s', ...input });
 }
 
+/** The secrets a worker with only these settings holds. */
+const secretsFor = (settings: CommandSettings, env: NodeJS.ProcessEnv) =>
+  secretsOf(variableTexts(settings), env);
+
 function driversOf(input: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) {
-  return createCommandDrivers(settingsOf(input), {
+  const settings = settingsOf(input);
+  const workerEnv = { ...process.env, ...env };
+  return createCommandDrivers(settings, {
     environment: 'test-env',
-    env: { ...process.env, ...env },
+    env: workerEnv,
+    secrets: secretsFor(settings, workerEnv),
   });
 }
 
@@ -172,22 +179,27 @@ describe('command driver: timeout and cancellation end the whole process group',
 });
 
 describe('command driver: secrets', () => {
-  const canary = crypto.randomBytes(16).toString('hex');
-  // Says whether the secret arrived in the argument and the variable, and prints it to stdout and stderr.
-  const ECHO = `
-    const ok = process.argv[1] === '--password=' + process.env.CANARY && process.env.PASSWORD === 'pw:' + process.env.CANARY;
-    console.log('substituted', ok, process.argv[1]);
-    console.error('stderr', process.env.PASSWORD);
+  const canary = canaryValue();
+  const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
+  /**
+   * Says whether PASSWORD arrived whole (by its hash: the value itself is not in the script, which is
+   * in argv), then prints it raw, JSON-escaped and in base64 (standard and URL-safe) to stdout and stderr.
+   */
+  const LEAK = `
+    const v = process.env.PASSWORD;
+    const forms = [v, JSON.stringify(v), Buffer.from(v).toString('base64'), Buffer.from(v).toString('base64url')].join(' ');
+    console.log('arrived', require('crypto').createHash('sha256').update(v).digest('hex') === process.argv[1], forms);
+    console.error('stderr', forms);
     process.exit(Number(process.env.EXIT_CODE));`;
   const settings = (exitCode: number) => ({
     env: { PASSWORD: 'pw:${env:CANARY}' },
     commands: {
       listKeys: { shell: 'exit 1' },
-      setKey: { ...nodeScript(ECHO, '--password=${env:CANARY}'), env: { EXIT_CODE: String(exitCode) } },
+      setKey: { ...nodeScript(LEAK, sha256(`pw:${canary}`)), env: { EXIT_CODE: String(exitCode) } },
     },
   });
 
-  it('a secret given as ${env:NAME} reaches the command but never its errors, operation log, logs or plan', async () => {
+  it('a secret reaches the command in its environment, and in no form its errors, operation log, logs or plan', async () => {
     const entries: LogEntry[] = [];
     const mock = new MockActivityEnvironment(undefined, {
       logger: new DefaultLogger('TRACE', (entry) => entries.push(entry)),
@@ -206,33 +218,86 @@ describe('command driver: secrets', () => {
         ...transcript,
         d.describe({ capability: 'license', call: 'setKey', key: 'K', enabled: true }),
       );
-      expect(transcript.join('\n')).toContain('substituted true --password=${env:CANARY}');
-      expect(transcript.join('\n')).toContain('stderr: stderr pw:${env:CANARY}');
+      if (exitCode === 0) expect(transcript.join('\n')).toContain('arrived true pw:${env:CANARY} ');
     }
     shown.push(
       ...entries.map((e) => JSON.stringify(e, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))),
     );
     expect(entries.length).toBeGreaterThanOrEqual(2);
-    expect(shown.join('\n')).toContain('--password=${env:CANARY}');
-    expect(shown.join('\n')).not.toContain(canary);
+    const all = shown.join('\n');
+    expect(all).toContain('stderr: stderr pw:${env:CANARY}');
+    for (const form of Object.values(canaryForms(`pw:${canary}`))) expect(all).not.toContain(form);
+    expect(all).not.toContain(canary);
+  });
+
+  it("a command gets the inherited variables and its own, never the rest of the worker's environment", async () => {
+    const d = driversOf(
+      {
+        env: { SHARED: 'shared' },
+        commands: {
+          listKeys: { shell: 'exit 1' },
+          setKey: {
+            shell:
+              'echo "key=[$TEMPORAL_API_KEY]"; node -e "console.log(Object.keys(process.env).sort().join(\' \'))"',
+            env: { OWN: 'own' },
+          },
+        },
+      },
+      { TEMPORAL_API_KEY: 'tk-123456789', WORKER_ONLY: 'w', LC_ALL: 'C.UTF-8' },
+    );
+    const { transcript } = await collectTranscript(() => d.license.set('K', true));
+    const stdout = /stdout: (.*?)(; stderr|$)/.exec(transcript[0])![1];
+    expect(stdout).toContain('key=[]');
+    const names = stdout.split(' | ')[1].split(' ');
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'PATH',
+        'HOME',
+        'LC_ALL',
+        'SHARED',
+        'OWN',
+        'MAINTENANCE_ENVIRONMENT',
+        'MAINTENANCE_KEY',
+      ]),
+    );
+    expect(names).not.toContain('TEMPORAL_API_KEY');
+    expect(names).not.toContain('WORKER_ONLY');
+    expect(names).not.toContain('JEST_WORKER_ID');
+  });
+
+  it('JSON is read before secrets are masked: a one-character secret neither breaks it nor shows itself', async () => {
+    const d = driversOf(
+      {
+        env: { PIN: '${env:PIN}', USER_SECRET: '${env:USER_SECRET}' },
+        commands: {
+          readFlag: { shell: `echo '{"configurationMode":1}'` },
+          writeFlag: { shell: 'exit 1' },
+          listAos: { shell: 'exit 1' },
+          restartAos: { shell: 'exit 1' },
+          stopAos: { shell: 'exit 1' },
+          probeUsers: {
+            argv: [NODE, '-e', 'console.log(JSON.stringify({ administrator: process.env.USER_SECRET }))'],
+          },
+          signIn: { shell: 'exit 1' },
+        },
+      },
+      { PIN: '1', USER_SECRET: canary },
+    );
+    expect(await d.flagStore.readConfigurationMode()).toBe(1);
+    expect(await d.probe.probeUsers()).toEqual({ administrator: '${env:USER_SECRET}' });
   });
 
   it('a secret cut by the output limit is masked, not half shown', async () => {
     const settings = settingsOf({
       outputLimitBytes: 256,
-      commands: {
-        setKey: nodeScript("process.stdout.write('x'.repeat(250) + process.env.CANARY)", '${env:CANARY}'),
-      },
+      env: { CANARY: '${env:CANARY}' },
+      commands: { setKey: nodeScript("process.stdout.write('x'.repeat(250) + process.env.CANARY)") },
     });
-    const runner = new CommandRunner(
-      settings,
-      'test-env',
-      { ...process.env, CANARY: canary },
-      new Secrets(settings, { CANARY: canary }),
-    );
+    const env = { ...process.env, CANARY: canary };
+    const runner = new CommandRunner(settings, 'test-env', env, secretsFor(settings, env));
     const output = await runner.run('setKey', {});
     expect(output.stdout).toBe(`${'x'.repeat(250)}\${env:CANARY}`);
-    expect(output.stdoutMore).toBe(canary.length - 6);
+    expect(output.stdoutMore).toBe(Buffer.byteLength(canary) - 6);
   });
 
   it('a command whose secret the worker lacks is not run, and the error says which variable to set', async () => {
@@ -240,15 +305,33 @@ describe('command driver: secrets', () => {
       env: { SQL_PASSWORD: '${env:NO_SUCH_PASSWORD}' },
       commands: {
         listKeys: { shell: 'exit 1' },
-        setKey: { shell: 'touch side-effect; echo ${env:NO_SUCH_TOKEN}' },
+        setKey: { shell: 'touch side-effect', env: { TOKEN: '${env:NO_SUCH_TOKEN}' } },
       },
     });
     const err = await rejection(d.license.set('K', true));
     expect(d.classify(err)).toBe('rejected');
     expect((err as Error).message).toMatch(
-      /^setKey \(.*\) was not run: .*the worker's environment has no variable NO_SUCH_TOKEN, NO_SUCH_PASSWORD: set them in the worker's environment$/,
+      /^setKey \(.*\) was not run: .*the worker's environment has no variable NO_SUCH_PASSWORD, NO_SUCH_TOKEN: set them in the worker's environment$/,
     );
     expect(fs.existsSync(path.join(dir, 'side-effect'))).toBe(false);
+  });
+
+  it.each([
+    ['an argument', { argv: ['curl', '-H', 'Authorization: Bearer ${env:API_TOKEN}'] }, 'setKey.argv.2'],
+    [
+      'a shell command line',
+      { shell: "curl -H 'Authorization: Bearer ${env:API_TOKEN}' https://x" },
+      'setKey.shell',
+    ],
+  ])('a secret in %s is refused, saying to move it to the command env', (_where, setKey, field) => {
+    const parsed = commandSettingsSchema.safeParse({ driver: 'command', commands: { setKey } });
+    expect(parsed.success).toBe(false);
+    const issue = !parsed.success && parsed.error.issues[0];
+    expect(issue && `${issue.path.join('.')}: ${issue.message}`).toMatch(
+      new RegExp(
+        `^commands\\.${field.replace('.', '\\.')}: \\$\\{env:API_TOKEN\\} may not be in .*Give it to the command in its env instead \\(env: \\{ API_TOKEN: "\\$\\{env:API_TOKEN\\}" \\}\\) and read it in the script as \\$env:API_TOKEN \\(PowerShell\\) or "\\$API_TOKEN" \\(sh\\)$`,
+      ),
+    );
   });
 });
 
@@ -262,7 +345,7 @@ describe('command driver: output', () => {
         ),
       },
     });
-    const runner = new CommandRunner(settings, 'test-env', process.env, new Secrets(settings, {}));
+    const runner = new CommandRunner(settings, 'test-env', process.env, secretsFor(settings, {}));
     const { transcript, result } = await collectTranscript(() => rejection(runner.run('setKey', {})));
     expect(transcript[0]).toMatch(
       /stdout: …o{500} … 1047552 more bytes; stderr: …e{500} … 1047552 more bytes$/,
@@ -273,7 +356,7 @@ describe('command driver: output', () => {
       { ...settings, commands: { setKey: nodeScript("process.stdout.write('o'.repeat(1 << 20))") } },
       'test-env',
       process.env,
-      new Secrets(settings, {}),
+      secretsFor(settings, {}),
     );
     expect(await ok.run('setKey', {})).toEqual({
       stdout: 'o'.repeat(1024),
@@ -287,7 +370,7 @@ describe('command driver: output', () => {
     [
       'output that is not JSON',
       'echo "CONFIGURATIONMODE=1"',
-      /^readFlag \(echo "CONFIGURATIONMODE=1"\) printed output that is not JSON \(.*\); it printed "CONFIGURATIONMODE=1", and should print \{"configurationMode": 0 \| 1\}$/,
+      /^readFlag \(echo "CONFIGURATIONMODE=1"\) printed output that is not JSON; it printed "CONFIGURATIONMODE=1", and should print \{"configurationMode": 0 \| 1\}$/,
     ],
     [
       'JSON of the wrong shape',
@@ -311,23 +394,12 @@ describe('command driver: output', () => {
 });
 
 describe('command driver: a whole environment through commands', () => {
-  const fake = (action: string) => ({ argv: [NODE, FAKE, action] });
-  const COMMANDS = {
-    readFlag: fake('read-flag'),
-    writeFlag: fake('write-flag'),
-    listAos: fake('list-aos'),
-    restartAos: fake('restart-aos'),
-    stopAos: fake('stop-aos'),
-    probeUsers: fake('probe-users'),
-    signIn: fake('sign-in'),
-    listKeys: fake('list-keys'),
-    setKey: fake('set-key'),
-  };
   const stateFile = () => path.join(dir, 'state.json');
   const state = () => JSON.parse(fs.readFileSync(stateFile(), 'utf8')) as { changes: string[]; keys: object };
 
   beforeEach(() => {
-    if (!fs.existsSync(FAKE)) throw new Error(`${FAKE} is missing: run npm run build first`);
+    if (!fs.existsSync(FAKE_ENVIRONMENT))
+      throw new Error(`${FAKE_ENVIRONMENT} is missing: run npm run build first`);
     fs.writeFileSync(
       stateFile(),
       JSON.stringify({
@@ -346,7 +418,7 @@ describe('command driver: a whole environment through commands', () => {
   });
 
   it('reads and flips the flag, restarts and stops AOS, probes sign-in and sets keys', async () => {
-    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
     const { transcript } = await collectTranscript(async () => {
       expect(await d.flagStore.readConfigurationMode()).toBe(0);
       expect(await d.flagStore.writeConfigurationMode(1)).toEqual({ previous: 0 });
@@ -390,15 +462,15 @@ describe('command driver: a whole environment through commands', () => {
       'set-key WHSandTMS=1 (test-env)',
     ]);
     expect(transcript.map((line) => line.replace(/ in \d+\.\d s$/, ''))).toEqual([
-      `writeFlag: MAINTENANCE_FLAG=1 ${NODE} ${FAKE} write-flag → exit 0`,
-      `restartAos: MAINTENANCE_AOS_ID=aos-1 ${NODE} ${FAKE} restart-aos → exit 0`,
-      `stopAos: MAINTENANCE_AOS_ID=aos-2 ${NODE} ${FAKE} stop-aos → exit 0`,
-      `setKey: MAINTENANCE_KEY=WHSandTMS MAINTENANCE_KEY_ENABLED=1 ${NODE} ${FAKE} set-key → exit 0`,
+      `writeFlag: MAINTENANCE_FLAG=1 ${NODE} ${FAKE_ENVIRONMENT} write-flag → exit 0`,
+      `restartAos: MAINTENANCE_AOS_ID=aos-1 ${NODE} ${FAKE_ENVIRONMENT} restart-aos → exit 0`,
+      `stopAos: MAINTENANCE_AOS_ID=aos-2 ${NODE} ${FAKE_ENVIRONMENT} stop-aos → exit 0`,
+      `setKey: MAINTENANCE_KEY=WHSandTMS MAINTENANCE_KEY_ENABLED=1 ${NODE} ${FAKE_ENVIRONMENT} set-key → exit 0`,
     ]);
   });
 
   it('an AOS the environment does not list is refused without running anything', async () => {
-    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
     const err = await rejection(d.aosControl.restart('aos-9'));
     expect(d.classify(err)).toBe('unknownAos');
     expect((err as Error).message).toBe(
@@ -408,14 +480,14 @@ describe('command driver: a whole environment through commands', () => {
   });
 
   it('a restart that exits 0 but leaves the AOS down may be retried', async () => {
-    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
     const err = await rejection(d.aosControl.restart('aos-3'));
     expect(d.classify(err)).toBe('unavailable');
     expect((err as Error).message).toBe('restartAos exited 0 but aos-3 is stopped');
   });
 
   it('a key the environment refuses to set fails with what it said', async () => {
-    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: COMMANDS });
+    const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
     await expect(d.license.set('WHSandTMS', true)).rejects.toThrow(
       /^setKey \(.*set-key\) exited 1; stderr: License configuration is read-only outside maintenance mode$/,
     );
@@ -423,7 +495,7 @@ describe('command driver: a whole environment through commands', () => {
   });
 
   it('without probe commands there is nobody to try; without key commands the error says what to add', async () => {
-    const { readFlag, writeFlag, listAos, restartAos, stopAos } = COMMANDS;
+    const { readFlag, writeFlag, listAos, restartAos, stopAos } = FAKE_COMMANDS;
     const d = driversOf({ commands: { readFlag, writeFlag, listAos, restartAos, stopAos } });
     expect(await d.probe.probeUsers()).toEqual({});
     for (const call of [d.license.list(), d.license.set('K', true)]) {
@@ -442,7 +514,8 @@ describe('command driver: plan', () => {
       {
         commands: {
           writeFlag: {
-            argv: ['pwsh', '-NoProfile', '-File', './Set-Flag.ps1', '-Password', '${env:SQL_PASSWORD}'],
+            argv: ['pwsh', '-NoProfile', '-File', './Set-Flag.ps1', '-Server', 'sql-hunter2-secret'],
+            env: { SQL_PASSWORD: '${env:SQL_PASSWORD}' },
           },
           restartAos: { shell: 'Restart-Service "AOS $MAINTENANCE_AOS_ID"' },
           setKey: { argv: ['./set key.sh', "it's"] },
@@ -452,7 +525,7 @@ describe('command driver: plan', () => {
     );
     const plan = (call: PlannedCall) => d.describe(call);
     expect(plan({ capability: 'flagStore', call: 'writeFlag', value: 1 })).toBe(
-      'MAINTENANCE_FLAG=1 pwsh -NoProfile -File ./Set-Flag.ps1 -Password ${env:SQL_PASSWORD} (skipped when CONFIGURATIONMODE is already 1)',
+      'MAINTENANCE_FLAG=1 pwsh -NoProfile -File ./Set-Flag.ps1 -Server sql-${env:SQL_PASSWORD} (skipped when CONFIGURATIONMODE is already 1)',
     );
     expect(plan({ capability: 'aosControl', call: 'restartAos', aosId: 'aos-2' })).toBe(
       'MAINTENANCE_AOS_ID=aos-2 Restart-Service "AOS $MAINTENANCE_AOS_ID"',

@@ -6,6 +6,7 @@ import { connectionOptions } from '../../config/connection';
 import { ConfigError, loadConfig } from '../../config/load';
 import { scheduledWorkflowOf } from '../../config/schema';
 import { fleetSettingsOf } from '../../drivers/fleet/settings';
+import { metricsExporter, metricsUrl } from '../../worker/metrics';
 
 const shipped = path.resolve(__dirname, '../../temporal.yaml');
 let dir: string;
@@ -18,6 +19,25 @@ function write(name: string, text: string): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;
+}
+
+/** Two people with real public keys (ssh-keygen's), for protected environments. */
+const CAB_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1pwQs9mLtlvui/wUUvqvLKG+dZaIlmeDolR5UwsFFJ cab@example';
+const OPS_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILSSmPMNmxnyx/ts3RqltfSXg4oOogN3TOmU2lvb0EEI ops@example';
+const people = `people:\n  cab: ${CAB_KEY}\n  ops: [${OPS_KEY}]\n`;
+
+/** The message of the ConfigError that loading `file` throws. */
+function refusal(file: string): string {
+  let error: unknown;
+  try {
+    loadConfig(file, {});
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  return (error as Error).message;
 }
 
 const minimal = `
@@ -77,6 +97,24 @@ describe('loadConfig', () => {
     expect(config.apiKey).toBe('secret-key');
   });
 
+  it('refuses a YAML alias bomb with a ConfigError saying what is wrong, and still takes a few aliases', () => {
+    // Each level refers to the one before nine times: 9^10 values once expanded.
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i <= 10; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    const file = write('bomb.yaml', `${minimal}bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\n`);
+    expect(refusal(file)).toBe(
+      `${file} is not valid YAML:\n  - Excessive alias count indicates a resource exhaustion attack: its aliases ` +
+        '(*name) expand too much. Refer to each anchor (&name) only a few times, or write the values out',
+    );
+    const few = `${minimal}    tags: &tags [sandbox]\n  other-box:\n    driver: fleet\n    supervisorPort: 9001\n    database: fleet/other.db\n    topology: { interactive: 1, batch: 1 }\n    tags: *tags\n`;
+    expect(loadConfig(write('aliases.yaml', few), {}).environments['other-box'].tags).toEqual(['sandbox']);
+  });
+
   it('never takes an API key from the file', () => {
     const file = write('key.yaml', `temporal:\n  apiKey: leaked\n${minimal}`);
     expect(() => loadConfig(file, {})).toThrow(/temporal: Unrecognized key\(s\) in object: 'apiKey'/);
@@ -116,15 +154,9 @@ describe('loadConfig', () => {
     ],
   ])('rejects %s with the file name and the field path', (_name, text, expected) => {
     const file = write('bad.yaml', text);
-    let error: unknown;
-    try {
-      loadConfig(file, {});
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toContain(file);
-    expect((error as Error).message).toMatch(expected);
+    const message = refusal(file);
+    expect(message).toContain(file);
+    expect(message).toMatch(expected);
   });
 
   const schedule = (fields: string) =>
@@ -209,12 +241,16 @@ describe('loadConfig', () => {
     const defaults = loadConfig(write('unprotected.yaml', minimal), {});
     expect(defaults.environments['dev-box'].protected).toBe(false);
     expect(defaults.policies.approvalTimeout).toBe('24h');
-    const prot = minimal.replace('driver: fleet', 'driver: fleet\n    protected: true');
+    const prot = `${people}${minimal.replace('driver: fleet', 'driver: fleet\n    protected: true\n    approvers: [cab]')}`;
     const standing = `${prot}schedules:\n  - id: weekly\n    environment: dev-box\n${good}    approvedBy: cab\n`;
     expect(loadConfig(write('standing.yaml', standing), {}).schedules[0].approvedBy).toBe('cab');
-    const self = `${standing}    requestedBy: cab\n`;
+    const self = `${standing}    requestedBy: ' CAB'\n`;
     expect(() => loadConfig(write('self.yaml', self), {})).toThrow(
       /schedules\.0\.approvedBy: approvedBy must be someone other than the requester/,
+    );
+    const notApprover = standing.replace('approvedBy: cab', 'approvedBy: ops');
+    expect(() => loadConfig(write('not-approver.yaml', notApprover), {})).toThrow(
+      /schedules\.0\.approvedBy: ops is not an approver of dev-box: name one of its approvers \(cab\)/,
     );
     const pointless = `${schedule(good)}    approvedBy: cab\n`;
     expect(() => loadConfig(write('pointless.yaml', pointless), {})).toThrow(
@@ -222,9 +258,63 @@ describe('loadConfig', () => {
     );
   });
 
+  describe('people and approvers (who signs on protected environments)', () => {
+    const protectedBox = (approvers: string) =>
+      minimal.replace('driver: fleet', `driver: fleet\n    protected: true${approvers}`);
+
+    it('takes people with one key or several, and approvers named as samePerson compares them', () => {
+      const config = loadConfig(
+        write('people.yaml', `${people}${protectedBox('\n    approvers: [CAB, " ops "]')}`),
+        {},
+      );
+      expect(config.people).toEqual({ cab: CAB_KEY, ops: [OPS_KEY] });
+      expect(config.environments['dev-box'].approvers).toEqual(['CAB', 'ops']);
+    });
+
+    it.each([
+      [
+        'a protected environment without approvers',
+        `${people}${protectedBox('')}`,
+        /environments\.dev-box\.approvers: dev-box is protected: name who may approve its operations/,
+      ],
+      [
+        'approvers on an unprotected environment',
+        `${people}${minimal.replace('driver: fleet', 'driver: fleet\n    approvers: [cab]')}`,
+        /environments\.dev-box\.approvers: dev-box is not protected, so nothing waits for approval/,
+      ],
+      [
+        'an approver who is not in people',
+        `${people}${protectedBox('\n    approvers: [cab, dave]')}`,
+        /environments\.dev-box\.approvers\.1: dave is not in people: add dave: "ssh-ed25519 AAAA… dave@host"/,
+      ],
+      [
+        'a key that is not an SSH public key',
+        `people:\n  cab: not-a-key\n${protectedBox('\n    approvers: [cab]')}`,
+        /people\.cab: not a usable SSH public key .*paste the line of your ~\/\.ssh\/id_ed25519\.pub/,
+      ],
+      [
+        'a key type that is not supported',
+        `people:\n  cab: ssh-dss AAAAB3NzaC1kc3MAAACBAP old@box\n${protectedBox('\n    approvers: [cab]')}`,
+        /people\.cab: not a usable SSH public key/,
+      ],
+      [
+        'one key for two people',
+        `people:\n  cab: ${CAB_KEY}\n  ops: ${CAB_KEY}\n${protectedBox('\n    approvers: [cab]')}`,
+        /people\.ops: this key \(SHA256:\S+\) is also cab's: a key belongs to one person/,
+      ],
+      [
+        'one person twice',
+        `people:\n  cab: ${CAB_KEY}\n  Cab: ${OPS_KEY}\n${protectedBox('\n    approvers: [cab]')}`,
+        /people\.Cab: "Cab" and "cab" are the same person: keep one entry/,
+      ],
+    ])('refuses %s, naming the field and the fix', (_, text, expected) => {
+      expect(() => loadConfig(write('bad-people.yaml', text), {})).toThrow(expected);
+    });
+  });
+
   const fleet = (name: string, port: number, extra: string) =>
     `  ${name}:\n    driver: fleet\n    supervisorPort: ${port}\n    database: fleet/${name}.db\n    topology: { interactive: 1, batch: 1 }\n${extra}`;
-  const sandboxes = `environments:\n${fleet('sbx-a', 9001, '    tags: [sandbox]\n')}${fleet('sbx-b', 9002, '    tags: [sandbox, eu]\n')}${fleet('prod', 9003, '    protected: true\n')}`;
+  const sandboxes = `${people}environments:\n${fleet('sbx-a', 9001, '    tags: [sandbox]\n')}${fleet('sbx-b', 9002, '    tags: [sandbox, eu]\n')}${fleet('prod', 9003, '    protected: true\n    approvers: [cab]\n')}`;
   const rolloutSchedule = (fields: string) =>
     `${sandboxes}schedules:\n  - id: sandboxes-weekly\n${good}    changes: { enable: [WHSandTMS] }\n${fields}`;
 
@@ -464,5 +554,43 @@ server_name = "mtls.example"
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(/Temporal connection profile .*temporal\.toml.*Profile 'staging' not found/);
     expect(load).not.toThrow(/never-shown/);
+  });
+});
+
+describe('metrics: on this machine only, unless metrics.address says otherwise', () => {
+  const metricsOf = (metrics: string) =>
+    loadConfig(write('metrics.yaml', `${minimal}\nmetrics: ${metrics}\n`), {}).metrics;
+
+  it('binds 127.0.0.1 by default, and says so', () => {
+    const metrics = metricsOf('{ port: 9464 }');
+    expect(metrics).toEqual({ port: 9464, address: '127.0.0.1' });
+    expect(metricsExporter(metrics)).toEqual({ prometheus: { bindAddress: '127.0.0.1:9464' } });
+    expect(metricsUrl(metrics)).toBe('http://127.0.0.1:9464/metrics');
+    expect(loadConfig(shipped, {}).metrics).toEqual({ port: 9464, address: '127.0.0.1' });
+  });
+
+  it('binds the address given, and shows the address it binds (IPv6 in brackets)', () => {
+    expect(metricsUrl(metricsOf('{ port: 9464, address: 0.0.0.0 }'))).toBe('http://0.0.0.0:9464/metrics');
+    const v6 = metricsOf('{ port: 9464, address: "::1" }');
+    expect(metricsExporter(v6)).toEqual({ prometheus: { bindAddress: '[::1]:9464' } });
+    expect(metricsUrl(v6)).toBe('http://[::1]:9464/metrics');
+    expect(metricsUrl(metricsOf('{}'))).toBeUndefined();
+  });
+
+  it('still takes `host`, the name released configurations use', () => {
+    expect(metricsOf('{ port: 9464, host: 0.0.0.0 }')).toEqual({ port: 9464, address: '0.0.0.0' });
+  });
+
+  it.each([
+    [
+      '{ port: 9464, host: 0.0.0.0, address: 127.0.0.1 }',
+      'metrics.host: give metrics.address only (metrics.host is its old name)',
+    ],
+    [
+      '{ port: 9464, address: localhost }',
+      'metrics.address: expected an IP address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)',
+    ],
+  ])('refuses %s, saying what to write', (metrics, message) => {
+    expect(() => metricsOf(metrics)).toThrow(message);
   });
 });

@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { buildPlan, type PlanFacts } from '../../activities/plan';
 import { ConfigError, loadConfig } from '../../config/load';
 import type { DriverSettings } from '../../config/schema';
+import { workerSecrets } from '../../config/secrets';
 import { createDrivers } from '../../drivers';
 import type { AosState } from '../../drivers/capabilities';
 
@@ -32,11 +33,11 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any shape, that is the point
 type Profile = Record<string, any>;
 
-/** The profile with `change` applied to its one environment, written next to a copy of it. */
-function variant(name: string, change: (env: Profile) => void): string {
+/** The profile with `change` applied to its one environment (and the whole file), written next to a copy of it. */
+function variant(name: string, change: (env: Profile, doc: Profile) => void): string {
   const doc = YAML.parse(fs.readFileSync(profile(name), 'utf8'));
   const [environment] = Object.values(doc.environments) as Profile[];
-  change(environment);
+  change(environment, doc);
   const file = path.join(dir, `${name}-${Math.random().toString(36).slice(2)}.yaml`);
   fs.writeFileSync(file, YAML.stringify(doc));
   return file;
@@ -119,6 +120,22 @@ describe('broken variants are refused, naming the field', () => {
       /environments\.contoso-prod\.commands: Unrecognized key\(s\) in object: 'restartAOS'/,
     ],
     [
+      'd365-onebox',
+      'the setup tool with its password as an argument',
+      (e: Profile) =>
+        (e.commands.writeFlag = {
+          argv: ['pwsh', '-File', 'Set-FlagWithSetupTool.ps1', '-SqlPassword', '${env:AXDB_PASSWORD}'],
+        }),
+      /environments\.onebox\.commands\.writeFlag\.argv\.4: \$\{env:AXDB_PASSWORD\} may not be in an argument: .*\(ps, \/proc\)\. Give it to the command in its env instead \(env: \{ AXDB_PASSWORD: "\$\{env:AXDB_PASSWORD\}" \}\) and read it in the script as \$env:AXDB_PASSWORD \(PowerShell\) or "\$AXDB_PASSWORD" \(sh\)/,
+    ],
+    [
+      'd365-onprem',
+      'a secret in a shell command line',
+      (e: Profile) =>
+        (e.commands.readFlag = { shell: "curl -H 'Authorization: Bearer ${env:API_TOKEN}' https://x" }),
+      /environments\.contoso-prod\.commands\.readFlag\.shell: \$\{env:API_TOKEN\} may not be in a shell command line: there it would run as shell code/,
+    ],
+    [
       'fleet-commands',
       'an unknown capability',
       (e: Profile) => (e.capabilities.flag = e.capabilities.flagStore),
@@ -126,6 +143,53 @@ describe('broken variants are refused, naming the field', () => {
     ],
   ])('%s: %s', (name, _what, change, message) => {
     expect(refusal(variant(name, change))).toMatch(message);
+  });
+});
+
+describe('activity timeouts: every command of an activity, run to its timeout, fits the activity', () => {
+  it.each([
+    ['d365-onebox', '20m', 'restartAos', '19m 15s', 'readFlag 1m, listAos 3 × 1m, restartAos 15m', '20m'],
+    [
+      'd365-onprem',
+      '30m',
+      'restartAos',
+      '26m 15s',
+      'readFlag 1m 30s, listAos 3 × 1m 30s, restartAos 20m',
+      '27m',
+    ],
+    ['fleet-commands', '5m', 'restartAos', '4m 15s', 'readFlag 30s, listAos 3 × 30s, restartAos 2m', '5m'],
+  ])(
+    '%s sets policies.activity.startToCloseTimeout %s, which its longest activity (%s, %s) fits',
+    (name, timeout, activity, longest, commands, atLeast) => {
+      expect(loadConfig(profile(name), {}).policies.activity.startToCloseTimeout).toBe(timeout);
+      // Without its policies it would have the default 2m: refused, naming both numbers and what to set.
+      const message = refusal(variant(name, (_env, doc) => delete doc.policies));
+      expect(message).toContain(
+        `policies.activity.startToCloseTimeout: 2m is shorter than the ${activity} activity of environment ` +
+          `${Object.keys(loadConfig(profile(name), {}).environments)[0]} can take: up to ${longest}, for the ` +
+          `commands on its longest path (${commands}), each given up to 3s more to end once its timeout kills it.`,
+      );
+      expect(message).toContain(`Set policies.activity.startToCloseTimeout to ${atLeast} or more`);
+    },
+  );
+
+  it('a restart given longer than the policy allows is refused, naming both numbers', () => {
+    const message = refusal(variant('d365-onebox', (e) => (e.commands.restartAos.timeout = '30m')));
+    expect(message).toMatch(
+      /policies\.activity\.startToCloseTimeout: 20m is shorter than the restartAos activity of environment onebox can take: up to 34m 15s,/,
+    );
+    expect(message).toContain(
+      'Set policies.activity.startToCloseTimeout to 35m or more, or give these commands shorter timeouts',
+    );
+  });
+
+  it('a read command longer than a dry run allows is refused, naming the dry run’s fixed 2m', () => {
+    const message = refusal(variant('d365-onprem', (e) => (e.commands.listAos.timeout = '5m')));
+    expect(message).toContain(
+      'environments.contoso-prod: the planOperation activity of a dry run (maint plan) has 2m, fixed by the workflow, ' +
+        'for read-only commands run at once, but can take up to 5m 3s here, for the commands on its longest path (listAos 5m)',
+    );
+    expect(message).toContain('a timeout of at most 1m 57s');
   });
 });
 
@@ -142,6 +206,7 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
     aos: [aos('AOS1', 'interactive'), aos('AOS2', 'interactive'), aos('AOS3', 'batch')],
     users: {},
     protected: true,
+    approvers: ['cab.chair', 'ops.lead'],
     approvalTimeout: '24h',
   };
 
@@ -150,6 +215,7 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
     const drivers = createDrivers(config.environments['contoso-prod'], {
       environment: 'contoso-prod',
       env: workerEnv,
+      secrets: workerSecrets(config, workerEnv),
     });
     const plan = buildPlan(
       { environment: 'contoso-prod', action: 'enable', requestedBy: 'jane' },
@@ -157,7 +223,13 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
       drivers.describe,
     );
     const text = JSON.stringify(plan);
-    expect(plan.steps.map((s) => s.step)[0]).toBe('approval');
+    expect(plan.steps[0]).toEqual({
+      step: 'approval',
+      does: [
+        'prove the requester: a start signed with their SSH key, or a run its schedule started (protected environment)',
+        'wait up to 24h for an approval signed by one of cab.chair, ops.lead other than the requester',
+      ],
+    });
     expect(plan.steps.find((s) => s.step === 'flipFlag')!.does).toEqual([
       'MAINTENANCE_FLAG=1 pwsh -NoProfile -NonInteractive -File Set-Flag.ps1 (skipped when CONFIGURATIONMODE is already 1)',
     ]);
@@ -170,15 +242,18 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
     expect(text).not.toContain(CANARY);
   });
 
-  it('d365-onebox with the setup tool: its password argument shows as its reference, never its value', () => {
+  it('d365-onebox with the setup tool: its password goes in the command environment, never in the plan', () => {
     const file = variant('d365-onebox', (e: Profile) => {
       e.commands.writeFlag = {
-        argv: ['pwsh', '-File', 'Set-FlagWithSetupTool.ps1', '-SqlPassword', '${env:AXDB_PASSWORD}'],
+        argv: ['pwsh', '-File', 'Set-FlagWithSetupTool.ps1'],
+        env: { AXDB_PASSWORD: '${env:AXDB_PASSWORD}' },
       };
     });
-    const drivers = createDrivers(loadConfig(file, {}).environments.onebox, {
+    const config = loadConfig(file, {});
+    const drivers = createDrivers(config.environments.onebox, {
       environment: 'onebox',
       env: workerEnv,
+      secrets: workerSecrets(config, workerEnv),
     });
     const onebox = { ...facts, protected: false, aos: [aos('aos', 'interactive'), aos('batch', 'batch')] };
     const plan = buildPlan(
@@ -187,7 +262,7 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
       drivers.describe,
     );
     expect(plan.steps.find((s) => s.step === 'flipFlag')!.does).toEqual([
-      'MAINTENANCE_FLAG=0 pwsh -File Set-FlagWithSetupTool.ps1 -SqlPassword ${env:AXDB_PASSWORD} (skipped when CONFIGURATIONMODE is already 0)',
+      'MAINTENANCE_FLAG=0 pwsh -File Set-FlagWithSetupTool.ps1 (skipped when CONFIGURATIONMODE is already 0)',
     ]);
     expect(JSON.stringify(plan)).not.toContain(CANARY);
   });

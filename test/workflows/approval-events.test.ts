@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { OperationEvent } from '../../contract/events';
 import { approvalUpdates } from '../../contract/approval';
 import { statusQuery } from '../../contract/operation';
+import { signedAnswer, signedStart, signingKey } from '../../client/signing';
 import { enableMaintenanceMode } from '../../workflows';
+import { testPeople } from '../helpers/people';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
@@ -12,21 +14,49 @@ beforeAll(async () => {
 });
 afterAll(() => receiver?.close());
 
+const keys = testPeople();
+afterAll(() => keys.remove());
 const bed = timeSkippingTestbed(() => ({
   protected: true,
+  people: keys.people,
+  approvers: keys.approvers,
   events: { sinks: [{ type: 'webhook', url: receiver.url }] },
 }));
+const keyOf = (name: 'alice' | 'bob') => signingKey(bed.env.config, keys.person(name).key);
 
-it('an operation waiting for approval sends decision_required (approve, reject, deadline), then decided by the approver', async () => {
+/** Starts an enable on the protected environment, signed by alice, or not signed at all. */
+async function start(signed: boolean) {
+  const workflowId = `approval-events-${randomUUID()}`;
+  const input = { environment: bed.env.name, requestedBy: 'alice', reason: 'release' };
+  return bed.temporal.client.workflow.start(enableMaintenanceMode, {
+    workflowId,
+    taskQueue: bed.env.config.temporal.taskQueue,
+    args: [
+      signed
+        ? signedStart(
+            bed.env.config,
+            keyOf('alice'),
+            { workflowId, workflowType: 'enableMaintenanceMode' },
+            input,
+            new Date(await bed.temporal.currentTimeMs()),
+          )
+        : input,
+    ],
+  });
+}
+
+afterEach(() => receiver.received.splice(0));
+
+it('an operation waiting for approval sends decision_required (approve, reject, deadline), then decided by the approver with the key that signed', async () => {
   const result = await bed.withWorker(async () => {
-    const handle = await bed.temporal.client.workflow.start(enableMaintenanceMode, {
-      workflowId: `approval-events-${randomUUID()}`,
-      taskQueue: bed.env.config.temporal.taskQueue,
-      args: [{ environment: bed.env.name, requestedBy: 'jane', reason: 'release' }],
-    });
+    const handle = await start(true);
     while ((await handle.query(statusQuery).catch(() => undefined))?.state !== 'AwaitingApproval')
       await new Promise((r) => setTimeout(r, 100));
-    await handle.executeUpdate(approvalUpdates.approve, { args: [{ by: 'bob', reason: 'go' }] });
+    const approve = await signedAnswer(bed.env.config, keyOf('bob'), handle, 'approve', {
+      payload: { by: 'bob', reason: 'go' },
+      answers: 0,
+    });
+    await handle.executeUpdate(approvalUpdates.approve, { args: [approve] });
     return handle.result();
   });
   expect(result.result).toBe('Succeeded');
@@ -46,5 +76,23 @@ it('an operation waiting for approval sends decision_required (approve, reject, 
     decisionDeadline: expect.any(String),
   });
   expect(Date.parse(decided.time)).toBeGreaterThanOrEqual(Date.parse(required.time));
-  expect(decided.data.decision).toMatchObject({ kind: 'approve', by: 'bob', reason: 'go' });
+  expect(decided.data.decision).toEqual({
+    kind: 'approve',
+    by: 'bob',
+    reason: 'go',
+    identity: expect.any(String),
+    fingerprint: keyOf('bob').fingerprint,
+  });
+});
+
+it('an unsigned start is refused and says so to the sinks: the audit trail of who tried what', async () => {
+  const error = await bed.withWorker(async () => (await start(false)).result().catch((e: unknown) => e));
+  expect(error).toBeDefined();
+  const events = receiver.received.map((r) => JSON.parse(r.body) as OperationEvent);
+  expect(events.map((e) => e.type)).toEqual(['maintenance.operation.finished']);
+  expect(events[0].data).toMatchObject({
+    result: 'Failed',
+    requestedBy: 'alice',
+    error: { type: 'NotTrusted', message: expect.stringContaining('its start is not signed') },
+  });
 });

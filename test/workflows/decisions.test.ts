@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { ApplicationFailure } from '@temporalio/client';
-import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { entityOf } from '../helpers/entity';
-import {
-  decisionSignals,
-  decisionUpdates,
-  logQuery,
-  statusQuery,
-  type OperationStatus,
-} from '../../contract/operation';
+import { decisionSignals, decisionUpdates, logQuery } from '../../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
+import { waitForStatus } from '../helpers/status';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
 const bed = timeSkippingTestbed({ faults: true });
@@ -22,18 +17,6 @@ const start = (workflow: typeof enableMaintenanceMode) =>
     taskQueue: bed.env.config.temporal.taskQueue,
     args: [{ environment: bed.env.name, requestedBy: 'test', reason: 'decision test' }],
   });
-
-/** Polls the status query (real time: the fleet's processes do not skip time) until `done`. */
-async function waitForStatus(
-  handle: WorkflowHandle,
-  done: (s: OperationStatus) => boolean,
-): Promise<OperationStatus> {
-  for (;;) {
-    const s = await handle.query(statusQuery);
-    if (done(s)) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function historyOf(runId: string) {
   const entity = entityOf(bed.temporal.client, bed.env);

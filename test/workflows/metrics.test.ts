@@ -27,11 +27,11 @@ beforeAll(async () => {
   // Before anything else makes the runtime: one per process, here with the exporter.
   Runtime.install({
     logger: new DefaultLogger('ERROR'),
-    telemetryOptions: { metrics: metricsExporter({ port, host: '127.0.0.1' }) },
+    telemetryOptions: { metrics: metricsExporter({ port, address: '127.0.0.1' }) },
   });
   temporal = await createTimeSkippingEnv();
   env = await startTestEnvironment(temporal, { faults: true });
-  env.config.metrics = { port, host: '127.0.0.1' };
+  env.config.metrics = { port, address: '127.0.0.1' };
   worker = await createWorker(env.config, {
     connection: temporal.nativeConnection,
     workflowBundle: await workflowBundle(),
