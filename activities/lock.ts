@@ -4,6 +4,7 @@ import type { EnvironmentEntities } from '../client/environment-entity';
 import { formatHolder } from '../client/format';
 import {
   acquireLockUpdate,
+  fitEntry,
   leaveQueueUpdate,
   recordEntryUpdate,
   releaseLockUpdate,
@@ -13,10 +14,13 @@ import {
 import { ErrorType } from '../contract/errors';
 import type { EnvironmentState, OperationKind, Result } from '../contract/operation';
 import { classify } from './errors';
+import { createRecoveryActivities } from './recovery';
 
 export interface LockDeps {
   entities: EnvironmentEntities;
   client: Client;
+  /** Whether the custom search attributes are registered (visibility queries by environment). */
+  searchAttributes: boolean;
   /** Throws UnknownEnvironment for an environment temporal.yaml does not declare. */
   requireEnvironment(environment: string): void;
 }
@@ -60,9 +64,33 @@ async function atEntity<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Whether a lock holder still runs: its workflow's newest run is open and of the same lineage (a Reset
+ * from the Web UI makes a new run of the same operation); `runId` is that newest run.
+ */
+export async function holderStatus(
+  client: Client,
+  holder: OperationRef,
+): Promise<{ alive: boolean; status: string; runId?: string }> {
+  try {
+    const latest = await client.workflow.getHandle(holder.workflowId).describe();
+    const sameOperation =
+      latest.runId === holder.runId || latest.raw.workflowExecutionInfo?.firstRunId === holder.lineage;
+    if (sameOperation)
+      return { alive: latest.status.name === 'RUNNING', status: latest.status.name, runId: latest.runId };
+    const own = await client.workflow.getHandle(holder.workflowId, holder.runId).describe();
+    return { alive: own.status.name === 'RUNNING', status: own.status.name, runId: own.runId };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { alive: false, status: 'NOT_FOUND' };
+    throw classify(err, `describe ${holder.workflowId}`);
+  }
+}
+
 /** The servicing lock and the history entry, kept by the environment's entity workflow. */
-export function createLockActivities({ entities, client, requireEnvironment }: LockDeps) {
+export function createLockActivities(deps: LockDeps) {
+  const { entities, client, requireEnvironment } = deps;
   return {
+    ...createRecoveryActivities(deps),
     /**
      * Takes the environment's servicing lock for this run. A lock held by a run that has closed
      * is taken over; one held by a running operation refuses at once, or queues the caller (`wait`).
@@ -103,7 +131,7 @@ export function createLockActivities({ entities, client, requireEnvironment }: L
     async finishOperation(entry: FinishInput): Promise<{ inserted: boolean }> {
       const { inserted } = await atEntity('record history', () =>
         entities.update(entry.environment, releaseLockUpdate, {
-          ...entry,
+          ...fitEntry(entry),
           lineage: entry.lineage ?? entry.runId,
           state: entry.state ?? stateAfter(entry),
         }),
@@ -113,25 +141,14 @@ export function createLockActivities({ entities, client, requireEnvironment }: L
 
     /** The history entry of an operation that never held the lock (rejected): the lock and state are left alone. */
     async recordOperation(entry: HistoryEntry): Promise<{ inserted: boolean }> {
-      return atEntity('record history', () => entities.update(entry.environment, recordEntryUpdate, entry));
+      return atEntity('record history', () =>
+        entities.update(entry.environment, recordEntryUpdate, fitEntry(entry)),
+      );
     },
 
-    /**
-     * Whether a lock holder still runs: its workflow's newest run is open and of the same lineage
-     * (a Reset from the Web UI makes a new run of the same operation).
-     */
-    async checkHolder(holder: OperationRef): Promise<{ alive: boolean; status: string }> {
-      try {
-        const latest = await client.workflow.getHandle(holder.workflowId).describe();
-        const sameOperation =
-          latest.runId === holder.runId || latest.raw.workflowExecutionInfo?.firstRunId === holder.lineage;
-        if (sameOperation) return { alive: latest.status.name === 'RUNNING', status: latest.status.name };
-        const own = await client.workflow.getHandle(holder.workflowId, holder.runId).describe();
-        return { alive: own.status.name === 'RUNNING', status: own.status.name };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { alive: false, status: 'NOT_FOUND' };
-        throw classify(err, `describe ${holder.workflowId}`);
-      }
+    /** Whether a lock holder still runs (see holderStatus). */
+    async checkHolder(holder: OperationRef): Promise<{ alive: boolean; status: string; runId?: string }> {
+      return holderStatus(client, holder);
     },
   };
 }

@@ -15,7 +15,10 @@ import {
   type HistoryEntry,
 } from '../contract/environment';
 
-/** The entity has not started yet, or its run has closed (terminated by hand): start it and try again. */
+/**
+ * The entity has not started yet, or its run has closed (terminated by hand, failed): start it and
+ * try again. A new run replacing a closed one is told which, and takes over its lock and state.
+ */
 function isGone(err: unknown): boolean {
   return (
     err instanceof WorkflowNotFoundError ||
@@ -43,8 +46,19 @@ export class EnvironmentEntities {
         return await this.handle(environment).executeUpdate(update, { args: [arg] });
       } catch (err) {
         if (attempt >= 3 || !isGone(err)) throw err;
-        await this.start(environment);
+        await this.start(environment, await this.closedRun(environment));
       }
+    }
+  }
+
+  /** The run that closed (terminated, failed), which a new one replaces: it recovers that run's lock and state. */
+  private async closedRun(environment: string): Promise<string | undefined> {
+    try {
+      const latest = await this.handle(environment).describe();
+      return latest.status.name === 'RUNNING' ? undefined : latest.runId;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
     }
   }
 
@@ -65,8 +79,8 @@ export class EnvironmentEntities {
     }
   }
 
-  private async start(environment: string): Promise<void> {
-    const input: EnvironmentEntityInput = { environment };
+  private async start(environment: string, previousRunId?: string): Promise<void> {
+    const input: EnvironmentEntityInput = { environment, ...(previousRunId && { previousRunId }) };
     try {
       await this.client.workflow.start(ENVIRONMENT_WORKFLOW_TYPE, {
         workflowId: environmentWorkflowId(environment),

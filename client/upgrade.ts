@@ -2,7 +2,13 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Client } from '@temporalio/client';
 import type { LoadedConfig } from '../config/load';
-import { importHistoryUpdate, type HistoryEntry, type LockHolder } from '../contract/environment';
+import {
+  LIMITS,
+  fitEntry,
+  importHistoryUpdate,
+  type HistoryEntry,
+  type LockHolder,
+} from '../contract/environment';
 import { ExitCode, OperatorError, entitiesOf } from './operations';
 
 /**
@@ -56,8 +62,8 @@ export async function importFirstReleaseHistory(
 }
 
 /**
- * The entries in order, cut into requests of at most `limit` bytes of JSON (the first also carries the
- * lock holder); at least one request, so that an environment without history gets its entity and lock.
+ * The entries in order, cut into requests of at most `limit` bytes of JSON and LIMITS.importBatch
+ * entries (the first also carries the lock holder); at least one request, so that an environment without history gets its entity and lock.
  */
 export function importBatches(
   entries: HistoryEntry[],
@@ -76,7 +82,8 @@ export function importBatches(
         ExitCode.InvalidInput,
       );
     }
-    if (size + more > limit) {
+    // Also at most LIMITS.importBatch entries, as many as the entity takes in one request.
+    if (size + more > limit || batches[batches.length - 1].length >= LIMITS.importBatch) {
       batches.push([]);
       size = bytes({ entries: [] });
     }
@@ -94,7 +101,8 @@ function readEntries(db: Database.Database, environment: string): HistoryEntry[]
        FROM environment_history WHERE environment = ? ORDER BY finished_at`,
     )
     .all(environment) as (Omit<HistoryEntry, 'decisions'> & { decisions: string })[];
-  return rows.map((r) => ({ ...r, decisions: JSON.parse(r.decisions) as HistoryEntry['decisions'] }));
+  // Bounded as the entity takes them: long texts cut, the latest decisions kept.
+  return rows.map((r) => fitEntry({ ...r, decisions: JSON.parse(r.decisions) as HistoryEntry['decisions'] }));
 }
 
 function readHolder(db: Database.Database, environment: string): LockHolder | undefined {

@@ -121,8 +121,10 @@ export interface RolloutRow {
   finishedAt?: string;
   durationMs?: number;
   error?: ErrorInfo;
-  /** This environment counted as an error (it failed, or waited for a decision). */
+  /** This environment counted as an error (it failed, or waits for a decision). */
   countedAsError?: boolean;
+  /** Its operation has changed nothing yet: it waits for the environment's lock or for approval. */
+  waiting?: ChildWaiting;
 }
 
 export const ROLLOUT_STATES = ['Running', 'Paused', 'Draining', 'Finished'] as const;
@@ -175,23 +177,36 @@ export type RolloutCommand = (typeof ROLLOUT_COMMANDS)[number];
 export const ROLLOUT_COMMAND_HELP: Record<RolloutCommand, string> = {
   pause: 'start no new environment until resumed; running ones go on',
   resume: 'start new environments again',
-  abort: 'start no new environment; running ones finish (each can be decided on by itself)',
+  abort:
+    'start no new environment; running ones finish (each can be decided on by itself), those still waiting for the lock or approval are cancelled',
 };
 export const { updates: rolloutUpdates, signals: rolloutSignals } = answerDefinitions(ROLLOUT_COMMANDS);
 
 /** The memo key a rollout sets on its children (a window passes it to its own): the rollout's workflow ID. */
 export const ROLLOUT_MEMO = 'maintenanceRollout';
 
-/** From a child operation (or a window's child) to its rollout: it waits for a decision now, or not any more. */
+/** What a member waits for before it changes anything: a stop of the rollout cancels it then. */
+export type ChildWaiting = 'lock' | 'approval';
+
+/**
+ * From a child operation (or a window's child) to its rollout: it waits for a decision now, or not any
+ * more; or (with `waiting`) it waits for the lock or approval, or not any more (false).
+ */
 export interface ChildReport {
   environment: string;
   workflowId: string;
   awaitingDecision: boolean;
   error?: ErrorInfo;
+  waiting?: ChildWaiting | false;
 }
 export const childReportSignal = defineSignal<[ChildReport]>('childOperation');
 
-/** A child's workflow ID derives from its rollout's: `<rollout id>-<environment>`. */
-export function rolloutChildId(rolloutId: string, environment: string): string {
-  return `${rolloutId}-${environment}`;
+/**
+ * A child's workflow ID derives from its rollout's: `<rollout id>-<environment>.op`. The suffix keeps
+ * it apart from a window member's own children (`<member>-enable`): with environments `x` and
+ * `x-enable`, the window of `x` starts `a-x.op-enable`, never the member `a-x-enable.op`. Rollouts
+ * started before it (`legacy`) keep `<rollout id>-<environment>`.
+ */
+export function rolloutChildId(rolloutId: string, environment: string, legacy = false): string {
+  return legacy ? `${rolloutId}-${environment}` : `${rolloutId}-${environment}.op`;
 }

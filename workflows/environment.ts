@@ -5,22 +5,27 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, OperationSettings } from '../activities';
 import {
+  LIMITS,
   acquireLockUpdate,
   environmentEntityInputSchema,
+  environmentWorkflowId,
   environmentQuery,
   forceUnlockInputSchema,
   forceUnlockUpdate,
   historyQuery,
   importHistoryInputSchema,
   importHistoryUpdate,
+  jsonBytes,
   leaveQueueUpdate,
   lockGrantedSignal,
   lockRequestSchema,
@@ -30,6 +35,7 @@ import {
   releaseLockUpdate,
   releaseRequestSchema,
   type EnvironmentRecord,
+  type ForceUnlockInput,
   type HistoryEntry,
   type LockAnswer,
   type LockHolder,
@@ -40,12 +46,19 @@ import {
 import { ErrorType } from '../contract/errors';
 import { searchAttributes, type EnvironmentState } from '../contract/operation';
 import { formatIssues } from '../contract/validation';
-import { now, resolveEnvironment } from './settings';
+import { Patches, now, resolveEnvironment } from './settings';
 
 const { checkHolder } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
 });
+/** Reading the previous run replays it on a worker: give it time. */
+const { recoverEnvironment } = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 3 },
+});
+/** How long the entity waits before it tries again to read its settings or recover its record. */
+const RETRY_WAIT = '1 minute';
 
 const same = (a: OperationRef, b: OperationRef) => a.workflowId === b.workflowId && a.lineage === b.lineage;
 /** One history entry per operation: a retried release, or one after a Reset, finds it recorded. */
@@ -58,9 +71,17 @@ const UNSETTLED: EnvironmentState[] = [
   'Failed',
 ];
 
-function parseInput(raw: unknown) {
+function parseInput(raw: unknown, durable: boolean) {
   const parsed = environmentEntityInputSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  const ownId = parsed.success && environmentWorkflowId(parsed.data.environment);
+  if (parsed.success && (!durable || workflowInfo().workflowId === ownId)) return parsed.data;
+  if (parsed.success) {
+    throw ApplicationFailure.nonRetryable(
+      `The entity of ${parsed.data.environment} runs as workflow ${ownId}, not ${workflowInfo().workflowId}. ` +
+        'It is started by the operations themselves; start an operation instead.',
+      ErrorType.InvalidInput,
+    );
+  }
   throw ApplicationFailure.nonRetryable(
     `Invalid input for maintenanceEnvironment:\n${formatIssues(parsed.error)}\n` +
       'This workflow is started by the operations themselves; start an operation instead.',
@@ -75,9 +96,13 @@ function parseInput(raw: unknown) {
  * and releases the lock of one that has closed. Continues as new before its history grows large.
  */
 export async function maintenanceEnvironment(raw: unknown): Promise<void> {
-  const input = parseInput(raw);
+  const durable = patched(Patches.entityRecovers);
+  const input = parseInput(raw, durable);
+  // A record is the entity's own only when it continued as new: typed into a fresh start, it is ignored.
+  const carried = !durable || workflowInfo().continuedFromExecutionRunId ? input.record : undefined;
+  if (input.record && !carried) log.warn('Ignored a record given to a fresh start of the entity', { input });
   const entity = new EnvironmentEntity(
-    input.record ?? {
+    carried ?? {
       environment: input.environment,
       state: 'Deployed',
       sharers: [],
@@ -85,17 +110,29 @@ export async function maintenanceEnvironment(raw: unknown): Promise<void> {
       history: [],
       dropped: 0,
     },
+    durable,
   );
-  await entity.run();
+  await entity.run(durable && !carried ? { previousRunId: input.previousRunId } : undefined);
 }
 
 class EnvironmentEntity {
   private settings?: OperationSettings;
+  /** Settings read and, for a recreated entity, its lock and state recovered: handlers may run. */
+  private ready = false;
   /** Handlers that await (a liveness check, a grant) run one at a time. */
   private busy = false;
   private publishedState?: EnvironmentState;
+  /** The history's size as UTF-8 JSON, kept under LIMITS.historyBytes. */
+  private historyBytes: number;
+  /** Why the entity cannot serve yet (no settings, recovery failing), for Current Details. */
+  private waiting?: string;
 
-  constructor(private readonly r: EnvironmentRecord) {
+  /** `durable`: the shape of Patches.entityRecovers; runs started before it keep theirs. */
+  constructor(
+    private readonly r: EnvironmentRecord,
+    private readonly durable: boolean,
+  ) {
+    this.historyBytes = r.history.reduce((sum, e) => sum + entryBytes(e), 0);
     setHandler(environmentQuery, () => ({
       environment: r.environment,
       state: r.state,
@@ -127,8 +164,12 @@ class EnvironmentEntity {
       forceUnlockUpdate,
       (input) => this.exclusive(() => this.forceUnlock(forceUnlockInputSchema.parse(input))),
       {
-        validator: (input) => void forceUnlockInputSchema.parse(input),
-        description: 'Release the lock by force. Input: {"by": "your.name", "reason": "..."}',
+        validator: (input) => {
+          const changed = this.changedHands(forceUnlockInputSchema.parse(input));
+          if (changed) throw changed;
+        },
+        description:
+          'Release the lock by force. Input: {"by": "your.name", "reason": "...", "expected": {"workflowId": "...", "lineage": "..."}}',
       },
     );
     setHandler(
@@ -148,8 +189,11 @@ class EnvironmentEntity {
     });
   }
 
-  async run(): Promise<void> {
-    this.settings = await resolveEnvironment({ environment: this.r.environment });
+  async run(recreated?: { previousRunId?: string }): Promise<void> {
+    this.settings = await this.readSettings();
+    this.trim();
+    if (recreated) await this.recover(recreated.previousRunId);
+    this.ready = true;
     this.publish();
     const { lockCheckIntervalMs } = this.settings.environment;
     let checks = 0;
@@ -173,14 +217,74 @@ class EnvironmentEntity {
     await continueAsNew<typeof maintenanceEnvironment>({ environment: this.r.environment, record: this.r });
   }
 
+  /**
+   * The environment's settings. A worker whose temporal.yaml lacks the environment (or a failing read)
+   * does not end the entity, which would forget the lock: it says so and tries again, while requests wait.
+   */
+  private async readSettings(): Promise<OperationSettings> {
+    const environment = this.r.environment;
+    for (;;) {
+      try {
+        const settings = await resolveEnvironment({ environment });
+        this.waiting = undefined;
+        return settings;
+      } catch (err) {
+        if (!this.durable) throw err;
+        this.wait(
+          `cannot read the settings of ${environment} on worker ${workflowInfo().taskQueue}: ${(err as Error).message} ` +
+            `Declare ${environment} in the temporal.yaml of every worker of this task queue. Requests wait; trying again every minute.`,
+        );
+        await sleep(RETRY_WAIT);
+      }
+    }
+  }
+
+  /**
+   * A recreated entity (its previous run was terminated, failed or timed out) learns the lock, the
+   * queue, the state and the history from the previous run and the operations still running, before
+   * it grants anything. Until it can, requests wait.
+   */
+  private async recover(previousRunId: string | undefined): Promise<void> {
+    const info = workflowInfo();
+    for (;;) {
+      try {
+        const found = await recoverEnvironment({
+          environment: this.r.environment,
+          runId: info.runId,
+          previousRunId,
+          keep: this.settings!.environment.historyKeep,
+        });
+        this.waiting = undefined;
+        if (!found) return;
+        const { note, ...record } = found;
+        Object.assign(this.r, record);
+        this.historyBytes = this.r.history.reduce((sum, e) => sum + entryBytes(e), 0);
+        this.trim();
+        log.warn('Environment entity recreated: recovered its lock and state', { note, record: found });
+        return;
+      } catch (err) {
+        this.wait(
+          `recreated: cannot yet read what the previous run held (${(err as Error).message}). ` +
+            'Nothing is granted until it can; trying again every minute.',
+        );
+        await sleep(RETRY_WAIT);
+      }
+    }
+  }
+
   private shouldContinueAsNew(): boolean {
     const info = workflowInfo();
     const limit = this.settings?.environment.continueAsNewAfterEvents;
     return info.continueAsNewSuggested || (limit !== undefined && info.historyLength > limit);
   }
 
+  private wait(why: string): void {
+    this.waiting = why;
+    log.warn('Environment entity waits', { environment: this.r.environment, why });
+    this.publish();
+  }
   private async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    while (this.busy || !this.settings) await condition(() => !this.busy && this.settings !== undefined);
+    while (this.busy || !this.ready) await condition(() => !this.busy && this.ready);
     this.busy = true;
     try {
       return await work();
@@ -212,7 +316,12 @@ class EnvironmentEntity {
       return { acquired: true, shared: false, takenOverFrom: stale ? stale.workflowId : undefined };
     }
     if (!req.wait) return { acquired: false, holder: r.holder };
-    if (!r.queue.some((w) => same(w, req))) r.queue.push(this.holderOf(req));
+    const queued = r.queue.find((w) => same(w, req));
+    if (queued && this.durable) Object.assign(queued, { runId: req.runId, state: req.state }); // reset while queued
+    if (!queued) {
+      if (this.durable && r.queue.length >= LIMITS.queue) return { acquired: false, holder: r.holder };
+      r.queue.push(this.durable ? { ...this.holderOf(req), state: req.state } : this.holderOf(req));
+    }
     this.publish();
     return { acquired: false, holder: r.holder, position: r.queue.findIndex((w) => same(w, req)) + 1 };
   }
@@ -230,6 +339,9 @@ class EnvironmentEntity {
     } else if (r.sharers.some((s) => same(s, ref))) {
       r.sharers = r.sharers.filter((s) => !same(s, ref));
       this.setState(state);
+    } else if (this.durable && r.queue.some((w) => same(w, ref))) {
+      // Ended while waiting (cancelled, say): it changed nothing, and must never be granted the lock.
+      r.queue = r.queue.filter((w) => !same(w, ref));
     } else if (!r.holder && inserted) {
       // An operation of the first release, whose lock was in its own store, ends here.
       this.setState(state);
@@ -244,7 +356,21 @@ class EnvironmentEntity {
     return { held: !!this.r.holder && same(this.r.holder, ref) };
   }
 
-  private async forceUnlock({ by, reason }: { by: string; reason: string }) {
+  /** Why a forced unlock is refused: the lock is no longer held by the holder the operator was shown. */
+  private changedHands({ expected }: Pick<ForceUnlockInput, 'expected'>): ApplicationFailure | undefined {
+    const holder = this.r.holder;
+    if (!this.durable || !expected || !holder) return undefined;
+    if (holder.workflowId === expected.workflowId && holder.lineage === expected.lineage) return undefined;
+    return ApplicationFailure.nonRetryable(
+      `the lock changed hands: it is now held by ${describeHolder(holder)}, not ${expected.workflowId}. ` +
+        'Nothing was released. Check it with `maint status`, and unlock again only if that operation is stuck too.',
+      ErrorType.EnvironmentBusy,
+    );
+  }
+
+  private async forceUnlock({ by, reason, expected }: ForceUnlockInput) {
+    const changed = this.changedHands({ expected });
+    if (changed) throw changed;
     const previous = this.r.holder;
     if (!previous) return {};
     const at = now();
@@ -254,19 +380,24 @@ class EnvironmentEntity {
       environment: this.r.environment,
       action: 'unlock',
       requestedBy: by,
-      reason,
+      reason: reason ?? '',
       startedAt: at,
       finishedAt: at,
       result: 'Released',
       detail: `lock released by force; it was held by ${describeHolder(previous)}`,
       decisions: [],
     });
+    // Whatever the holder was changing is unverified now.
+    if (this.durable && UNSETTLED.includes(this.r.state)) this.setState('Failed');
     await this.handOver();
     this.publish();
     return { previous };
   }
 
-  /** Releases the lock of a holder that has closed (terminated, timed out) with an entry that says so. */
+  /**
+   * Releases the lock of a holder that has closed (terminated, timed out) with an entry that says so.
+   * The environment is Failed then: nobody knows what the holder left it in until an operation verifies it.
+   */
   private async releaseIfClosed(holder: LockHolder): Promise<LockHolder | undefined> {
     const check = await this.check(holder);
     if (check.alive || this.r.holder !== holder) return undefined;
@@ -285,7 +416,7 @@ class EnvironmentEntity {
       decisions: [],
     });
     log.warn('Released the lock of a closed holder', { holder, status: check.status });
-    if (UNSETTLED.includes(this.r.state)) this.setState('Failed');
+    if (this.durable || UNSETTLED.includes(this.r.state)) this.setState('Failed');
     await this.handOver();
     this.publish();
     return holder;
@@ -295,7 +426,7 @@ class EnvironmentEntity {
     return (await this.check(holder)).alive;
   }
 
-  private async check(holder: LockHolder): Promise<{ alive: boolean; status: string }> {
+  private async check(holder: OperationRef): Promise<{ alive: boolean; status: string; runId?: string }> {
     try {
       return await checkHolder(holder);
     } catch (err) {
@@ -305,39 +436,66 @@ class EnvironmentEntity {
     }
   }
 
-  /** The lock is free: the next waiter that still runs gets it and is told so. */
+  /** The lock is free: the next waiter that still runs gets it, is told so, and its state is the environment's. */
   private async handOver(): Promise<void> {
     const r = this.r;
     r.holder = undefined;
     r.sharers = [];
     while (r.queue.length > 0) {
-      const next = { ...r.queue.shift()!, since: now() };
+      const { state, ...next } = { ...r.queue.shift()!, since: now() };
       r.holder = next;
-      try {
-        await getExternalWorkflowHandle(next.workflowId, next.runId).signal(lockGrantedSignal, {
-          environment: r.environment,
-          holder: next,
-        });
+      if (await this.grant(next)) {
+        if (this.durable && state) this.setState(state);
         return;
-      } catch (err) {
-        log.warn('A queued operation is gone; serving the next', { next, error: (err as Error).message });
-        r.holder = undefined;
       }
+      r.holder = undefined;
     }
   }
 
-  /** Adds an entry once per operation; keeps the newest `history.keep`. */
+  /** Tells a waiter it holds the lock; a waiter reset from the Web UI is told in its new run (same lineage). */
+  private async grant(next: LockHolder): Promise<boolean> {
+    const signal = (runId?: string) =>
+      getExternalWorkflowHandle(next.workflowId, runId).signal(lockGrantedSignal, {
+        environment: this.r.environment,
+        holder: next,
+      });
+    try {
+      await signal(next.runId);
+      return true;
+    } catch (err) {
+      log.warn('A queued operation is gone; serving the next', { next, error: (err as Error).message });
+    }
+    if (!this.durable) return false;
+    const latest = await this.check(next);
+    if (!latest.alive || !latest.runId || latest.runId === next.runId) return false;
+    next.runId = latest.runId;
+    try {
+      await signal(latest.runId);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Adds an entry once per operation; keeps the newest `history.keep`, within LIMITS.historyBytes. */
   private record(entry: HistoryEntry): boolean {
     const r = this.r;
     const key = entryKey(entry);
     if (key && r.history.some((e) => entryKey(e) === key)) return false;
     r.history.push(entry);
-    const excess = r.history.length - this.settings!.environment.historyKeep;
-    if (excess > 0) {
-      r.history.splice(0, excess);
-      r.dropped += excess;
-    }
+    this.historyBytes += entryBytes(entry);
+    this.trim();
     return true;
+  }
+
+  /** Drops the oldest entries past `history.keep` or LIMITS.historyBytes, counting them in `dropped`. */
+  private trim(): void {
+    const r = this.r;
+    const keep = this.settings!.environment.historyKeep;
+    while (r.history.length > keep || (this.historyBytes > LIMITS.historyBytes && r.history.length > 1)) {
+      this.historyBytes -= entryBytes(r.history.shift()!);
+      r.dropped++;
+    }
   }
 
   private holderOf(req: LockRequest): LockHolder {
@@ -369,6 +527,7 @@ class EnvironmentEntity {
     setCurrentDetails(
       [
         `**${r.environment}**: ${r.state}`,
+        ...(this.waiting ? [`**Waiting**: ${this.waiting}`] : []),
         `Servicing lock: ${lock}`,
         ...(queue.length > 0 ? ['Waiting:', ...queue] : []),
         `Last operations (${r.history.length + r.dropped} in all; \`maint history ${r.environment}\`):`,
@@ -377,6 +536,9 @@ class EnvironmentEntity {
     );
   }
 }
+
+/** An entry's share of the record's bytes (with its separator). */
+const entryBytes = (e: HistoryEntry) => jsonBytes(e) + 1;
 
 /** By start time, as before: a window lists after its child operations, which it started. */
 function newestFirst(history: HistoryEntry[], limit: number): HistoryEntry[] {

@@ -147,6 +147,8 @@ export class Operation extends Lifecycle<OperationStatus> {
   private reportedState?: OperationState;
   /** The entity granted the lock to this operation, which was waiting in its queue. */
   private granted = false;
+  /** Waiting in the entity's queue for the lock. */
+  private queued = false;
   /** The history entry is written and the lock given back: the entity no longer hears from us. */
   private released = false;
   // The shapes this run has, checked on construction, before the first await: a patch checked right
@@ -158,6 +160,12 @@ export class Operation extends Lifecycle<OperationStatus> {
   private readonly sendsEvents = patched(Patches.operationEvents);
   /** The record step ran whole, whatever cancellation came meanwhile (patch recordNonCancellable). */
   private recordProtected = false;
+  // Runs of releases that checked these two late (after awaits) recorded them where they checked:
+  // evaluated here first, they are checked again there only for those runs' replay.
+  /** Tells the environment entity of state changes (`Patches.entityState`). */
+  private readonly reportsState = patched(Patches.entityState);
+  /** Runs the record step whole whatever cancellation comes (`Patches.recordNonCancellable`). */
+  private readonly protectsRecord = patched(Patches.recordNonCancellable);
   /** Started by a rollout: tells it when this operation waits for a decision. */
   private readonly rollout = new RolloutReport();
 
@@ -258,12 +266,14 @@ export class Operation extends Lifecycle<OperationStatus> {
 
   /** Tells the environment entity, while this operation holds (or shares) its lock. */
   protected stateChanged(state: OperationState): void {
+    if (state === 'AwaitingApproval') this.rollout.waiting(this.status, 'approval');
+    else if (!this.queued) this.rollout.waiting(this.status, false);
     if (
       !this.lockHeld ||
       this.released ||
       state === this.reportedState ||
       !isEnvironmentState(state) ||
-      !patched(Patches.entityState)
+      !(this.reportsState || patched(Patches.entityState))
     )
       return;
     this.reportedState = state;
@@ -387,10 +397,14 @@ export class Operation extends Lifecycle<OperationStatus> {
   async lockOrQueue(step: StepName, wait: boolean): Promise<void> {
     const { queued, holder } = await this.takeLock(step, { wait });
     if (queued === undefined) return;
+    this.queued = true;
+    this.rollout.waiting(this.status, 'lock');
     this.note(
       `waiting for ${this.spec.environment}, number ${queued} in line: it is held by ${holder?.workflowId}`,
     );
-    if (!(await this.awaitGrant(step, this.settings.windows.busyTimeoutMs)))
+    const held = await this.awaitGrant(step, this.settings.windows.busyTimeoutMs);
+    this.queued = false;
+    if (!held)
       throw this.busyRefusal(
         `It was held by workflow ${holder?.workflowId} (${holder?.action} requested by ${holder?.requestedBy}).`,
       );
@@ -431,6 +445,8 @@ export class Operation extends Lifecycle<OperationStatus> {
 
   private lockTaken(): void {
     this.lockHeld = true;
+    this.queued = false;
+    this.rollout.waiting(this.status, false);
     this.reportedState = isEnvironmentState(this.status.state) ? this.status.state : undefined;
     this.publishSearchAttributes();
   }
@@ -565,7 +581,7 @@ export class Operation extends Lifecycle<OperationStatus> {
   private async protectRecord(result: Result, record: () => Promise<unknown>): Promise<void> {
     const scope = CancellationScope.current();
     if (scope.consideredCancelled) await scope.cancelRequested;
-    if (!patched(Patches.recordNonCancellable)) {
+    if (!(this.protectsRecord || patched(Patches.recordNonCancellable))) {
       await record();
       return;
     }

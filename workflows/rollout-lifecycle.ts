@@ -38,6 +38,8 @@ export class Rollout extends Lifecycle<RolloutStatus> {
   constructor(
     status: RolloutStatus,
     private readonly title: string,
+    /** `onStop`: once nothing new may start (and again for a member that waits after that). */
+    private readonly hooks: { onStop?: () => void } = {},
   ) {
     const info = workflowInfo();
     super(
@@ -114,12 +116,18 @@ export class Rollout extends Lifecycle<RolloutStatus> {
     if (this.status.stopped) return;
     this.status.stopped = why;
     this.note(`no new environment starts: ${why}`);
+    this.hooks.onStop?.();
     this.refreshState();
   }
 
   private childReported(report: ChildReport): void {
     const row = this.status.environments.find((r) => r.environment === report.environment);
     if (!row || row.state === 'Done') return;
+    if (report.waiting !== undefined) {
+      row.waiting = report.waiting || undefined;
+      if (row.waiting && this.status.stopped) this.hooks.onStop?.();
+      return this.refresh();
+    }
     row.state = report.awaitingDecision ? 'AwaitingDecision' : 'Running';
     if (report.awaitingDecision) {
       row.error = report.error;

@@ -1,6 +1,6 @@
 import { getExternalWorkflowHandle, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { OperationStatus } from '../contract/operation';
-import { ROLLOUT_MEMO, childReportSignal } from '../contract/rollout';
+import { ROLLOUT_MEMO, childReportSignal, type ChildReport, type ChildWaiting } from '../contract/rollout';
 import { Patches } from './settings';
 
 /** The rollout that started this operation (or the window around it), from the memo it set; undefined otherwise. */
@@ -17,15 +17,33 @@ export function rolloutOf(): string | undefined {
 export class RolloutReport {
   // Checked on construction, before the first await (see Operation), and only in a rollout's children.
   private readonly rollout = rolloutOf() && patched(Patches.rolloutReport) ? rolloutOf() : undefined;
+  /** Also says when it waits for the lock or approval (`Patches.rolloutMembers`). */
+  private readonly reportsWaiting = !!this.rollout && patched(Patches.rolloutMembers);
+  private waitingFor: ChildWaiting | false = false;
 
   report(s: OperationStatus, awaitingDecision: boolean): void {
-    if (!this.rollout) return;
-    const report = {
+    this.send({
       environment: s.environment,
       workflowId: s.operationId,
       awaitingDecision,
       ...(awaitingDecision && s.failure && { error: s.failure.error }),
-    };
+    });
+  }
+
+  /** It waits for the lock or approval (nothing changed yet), or not any more: told once per change. */
+  waiting(s: OperationStatus, what: ChildWaiting | false): void {
+    if (!this.reportsWaiting || what === this.waitingFor) return;
+    this.waitingFor = what;
+    this.send({
+      environment: s.environment,
+      workflowId: s.operationId,
+      awaitingDecision: false,
+      waiting: what,
+    });
+  }
+
+  private send(report: ChildReport): void {
+    if (!this.rollout) return;
     void getExternalWorkflowHandle(this.rollout)
       .signal(childReportSignal, report)
       .catch((err: Error) => log.warn('Could not tell the rollout', { error: err.message }));

@@ -6,6 +6,7 @@ import {
   executeChild,
   isCancellation,
   log,
+  patched,
   proxyLocalActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -32,7 +33,7 @@ import { provedRequester } from './approval';
 import { parseWorkflowInput } from './lifecycle';
 import { causeOf } from './operation';
 import { Rollout, isError } from './rollout-lifecycle';
-import { now } from './settings';
+import { Patches, now } from './settings';
 
 const { resolveRolloutTargets } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
@@ -57,10 +58,20 @@ async function provedRollout(
   );
 }
 
-/** How an environment's operation ended, from its child workflow's failure. */
+const waitingFor = (row: RolloutRow) =>
+  row.waiting === 'approval' ? 'approval' : row.waiting === 'lock' ? 'the lock' : 'the lock or approval';
+
+/**
+ * How an environment's operation ended, from its child workflow's failure. A child that could not even
+ * start (its ID taken, say) is that environment's failure, never the rollout's.
+ */
 function rowOutcome(err: unknown): { result: RowResult; error: RolloutRow['error'] } {
-  if (!(err instanceof ChildWorkflowFailure)) throw err;
   const { error } = causeOf(err);
+  if (!(err instanceof ChildWorkflowFailure))
+    return {
+      result: 'Failed',
+      error: { ...error, message: `the operation did not start: ${error.message}` },
+    };
   if (error.type === ErrorType.EnvironmentBusy) return { result: 'Skipped', error };
   return { result: error.type === ErrorType.OperationAborted ? 'Aborted' : 'Failed', error };
 }
@@ -80,6 +91,8 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
     nothing: 'Nothing was started.',
   });
   const rolloutId = workflowInfo().workflowId;
+  // Before the first await (see Operation): the members' IDs, slots, error counts and cancellation.
+  const members = patched(Patches.rolloutMembers);
   const selection = input.tag ? `tag ${input.tag}` : input.environments!.join(', ');
   const status: RolloutStatus = {
     operationId: rolloutId,
@@ -96,7 +109,10 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
     environments: [],
     decisions: [],
   };
-  const rollout = new Rollout(status, `Rollout: ${input.action} on ${selection}`);
+  const rollout = new Rollout(status, `Rollout: ${input.action} on ${selection}`, {
+    // A stop cancels the members that have changed nothing yet (waiting for the lock or approval).
+    onStop: members ? () => cancelWaiting() : undefined,
+  });
 
   const targets = await resolveRolloutTargets({ environments: input.environments, tag: input.tag });
   if (targets.environments.length > MAX_ROLLOUT_TARGETS) {
@@ -129,12 +145,27 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
     }),
   });
 
-  /** One environment's operation, start to end; never cancelled from here (abort lets it finish). */
+  /** The scopes of members in flight, to cancel those that still wait when the rollout stops. */
+  const scopes = new Map<string, CancellationScope>();
+  const cancelled = new Set<string>();
+  const cancelWaiting = () => {
+    for (const row of status.environments) {
+      if (row.state === 'Done' || !row.waiting || cancelled.has(row.environment)) continue;
+      cancelled.add(row.environment);
+      rollout.note(`${row.environment}: cancelled while it waited for ${waitingFor(row)}`);
+      scopes.get(row.environment)?.cancel();
+    }
+  };
+
+  /**
+   * One environment's operation, start to end. Never cancelled from here once it changes anything (an
+   * abort lets it finish); while it still waits for the lock or approval, a stop of the rollout cancels it.
+   */
   const run = async (row: RolloutRow): Promise<void> => {
     Object.assign(row, {
       state: 'Running',
       startedAt: now(),
-      workflowId: rolloutChildId(rolloutId, row.environment),
+      workflowId: rolloutChildId(rolloutId, row.environment, !members),
     });
     rollout.refresh();
     try {
@@ -148,9 +179,19 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
       });
       row.result = (done as { result: Result }).result;
     } catch (err) {
-      Object.assign(row, rowOutcome(err));
+      if (cancelled.has(row.environment)) {
+        Object.assign(row, {
+          result: 'NotStarted',
+          error: {
+            message: `cancelled while it waited for ${waitingFor(row)}: ${status.stopped}`,
+          },
+        });
+      } else Object.assign(row, rowOutcome(err));
     }
     row.state = 'Done';
+    row.waiting = undefined;
+    // Resumed to success after a decision: no longer an error.
+    if (members && row.countedAsError && !isError(row.result!)) row.countedAsError = false;
     row.finishedAt = now();
     row.durationMs = Date.parse(row.finishedAt) - Date.parse(row.startedAt!);
     rollout.note(`${row.environment}: ${row.result}${row.error ? ` (${row.error.message})` : ''}`);
@@ -159,23 +200,43 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
   };
 
   const inFlight: Promise<void>[] = [];
-  let cancelled: unknown;
+  let cancellation: unknown;
+  // A member awaiting a decision, counted as an error, frees its slot (it may wait for days).
   const running = () =>
-    status.environments.filter((r) => r.state === 'Running' || r.state === 'AwaitingDecision').length;
+    status.environments.filter(
+      (r) => r.state === 'Running' || (r.state === 'AwaitingDecision' && !(members && r.countedAsError)),
+    ).length;
+  /** A member's own scope: not cancelled with the rollout, only by cancelWaiting. */
+  const member = (row: RolloutRow) =>
+    CancellationScope.nonCancellable(() => {
+      if (!members) return run(row);
+      const scope = new CancellationScope();
+      scopes.set(row.environment, scope);
+      return scope.run(() => run(row));
+    });
   try {
     for (const row of status.environments) {
       await condition(
         () => rollout.stopped !== undefined || (rollout.mayStart && running() < status.maxConcurrency),
       );
       if (rollout.stopped) break;
-      inFlight.push(CancellationScope.nonCancellable(() => run(row)));
+      inFlight.push(member(row));
     }
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    cancelled = err;
+    cancellation = err;
     rollout.abort('the rollout was cancelled (acts as abort)');
   }
-  await CancellationScope.nonCancellable(() => Promise.all(inFlight));
+  const drained = CancellationScope.nonCancellable(() => Promise.all(inFlight));
+  // Cancelled once every member has started: still acts as abort (members still waiting are cancelled).
+  if (members && !cancellation) {
+    await Promise.race([drained, CancellationScope.current().cancelRequested]).catch((err: unknown) => {
+      if (!isCancellation(err)) throw err;
+      cancellation = err;
+      rollout.abort('the rollout was cancelled (acts as abort)');
+    });
+  }
+  await drained;
   for (const row of status.environments)
     if (row.state === 'Pending') Object.assign(row, { state: 'Done', result: 'NotStarted' });
 
@@ -188,7 +249,7 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
   await CancellationScope.nonCancellable(() => rollout.handlersFinished());
   log.info('Rollout finished', { result, counts: status.counts });
   // Cancelled: recorded as an abort above; the workflow closes Cancelled, as operations do.
-  if (cancelled) throw cancelled;
+  if (cancellation) throw cancellation;
   return {
     operationId: rolloutId,
     action: input.action,

@@ -31,4 +31,23 @@ export const Patches = {
   approval: 'protected-approval',
   /** Children of a rollout tell it when they wait for a decision (only children of rollouts check it). */
   rolloutReport: 'rollout-report',
+  /**
+   * The environment entity never fails on a worker's settings, bounds its record in bytes, takes a
+   * carried record only from its own continue-as-new, recovers its lock and state from the previous
+   * run when recreated, reports the state of a queued operation it grants the lock to, marks a holder
+   * that closed without releasing Failed, and checks the holder an operator unlocks by force.
+   */
+  entityRecovers: 'environment-entity-recovers',
+  /** A window carries an end requested while it hands over to its next run, and checks it after settling. */
+  windowCarriesEnd: 'window-carries-end',
+  /** A window keeps maintenance on by the flag it found (not by the exact maintenance topology). */
+  windowKeepsFlag: 'window-keeps-flag',
+  /** A window's `continued` input is taken only from its own continue-as-new (checked only when present). */
+  windowVerifiesContinuation: 'window-verifies-continuation',
+  /**
+   * Rollouts: collision-free member IDs; a member awaiting a decision frees its slot once counted as an
+   * error, and is no longer counted once it succeeds; a stop cancels members that still wait for the
+   * lock or approval. Their children tell them when they wait so (checked only in a rollout's children).
+   */
+  rolloutMembers: 'rollout-members',
 } as const;

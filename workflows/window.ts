@@ -26,7 +26,7 @@ import {
   type ServicingResult,
   type WindowStatus,
 } from '../contract/operation';
-import type { OperationPlan } from '../contract/plan';
+import { isInTargetMode, type OperationPlan } from '../contract/plan';
 import { ROLLOUT_MEMO } from '../contract/rollout';
 import {
   EXAMPLE_WINDOW_INPUT,
@@ -45,7 +45,7 @@ import {
 import { ApprovalGate } from './approval';
 import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
-import { Operation, RollbackRequested, causeOf, refusedUnlessAdmitted, stopped } from './operation';
+import { Operation, RollbackRequested, Stop, causeOf, refusedUnlessAdmitted, stopped } from './operation';
 import { dryRun } from './plan';
 import { inputRefusal, parseWorkflowInput } from './lifecycle';
 import { restoreSnapshot } from './restore';
@@ -78,6 +78,19 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     example: EXAMPLE_WINDOW_INPUT,
   });
   const { environment, continued } = input;
+  // Only the window's own continue-as-new carries its state on: typed into a start, it would skip the
+  // approval and the lock. The patch is checked only for such a start, so other runs keep their shape.
+  if (
+    continued &&
+    !workflowInfo().continuedFromExecutionRunId &&
+    patched(Patches.windowVerifiesContinuation)
+  ) {
+    throw ApplicationFailure.nonRetryable(
+      'Invalid input for maintenanceWindow: "continued" is written by a window for its own next run when it ' +
+        'continues as new, and is never accepted on a start. Remove it. Nothing was changed.',
+      ErrorType.InvalidInput,
+    );
+  }
   if (input.dryRun) {
     const { requestedBy, duration, changes } = input;
     return dryRun({ environment, action: 'window', requestedBy, duration, changes });
@@ -102,6 +115,10 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   const { status, record } = op;
   const approval = new ApprovalGate(op);
   const queues = patched(Patches.lockQueue); // after the Operation's own, in the order runs recorded them
+  /** An end requested during the hand-over to the next run is carried; the next run re-takes its lock. */
+  const carriesEnd = patched(Patches.windowCarriesEnd);
+  /** Maintenance stays on after the window when the flag it found was on (`Patches.windowKeepsFlag`). */
+  const keepsFlag = patched(Patches.windowKeepsFlag);
   const rollout = rolloutOf();
   const window: WindowStatus = continued?.status.window ?? { changes: [], extensions: [] };
   status.window = window;
@@ -112,9 +129,15 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   };
 
   // Ending and extending the window: updates (answer or refusal) and signals (Web UI) of the same names.
-  let endRequested = false;
+  let endRequested = carriesEnd && !!window.endedEarly;
+  /** This run has taken over from the previous one (a run that continued as new: only once it has). */
+  let takenOver = !continued;
   const notOpen = () =>
-    status.step !== 'window' || window.closedAt || endRequested ? 'the window is not open' : undefined;
+    carriesEnd && !takenOver
+      ? 'the window is handing over to its next run: try again in a moment'
+      : status.step !== 'window' || window.closedAt || endRequested
+        ? 'the window is not open'
+        : undefined;
   /** On a protected environment, why an answer's signature is refused (undefined: it is fine, or not needed). */
   const unsigned = (answer: string, payload: unknown) => {
     const signer = op.signerOf(answer, payload);
@@ -186,6 +209,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   await op.init();
   if (continued) op.continueFrom(continued);
   else await refusedUnlessAdmitted(op, () => approval.admit(raw));
+  takenOver = true;
   const { maximumDurationMs, busyTimeoutMs, busyPollIntervalMs } = op.settings.windows;
   // A window waits for a busy environment unless told to skip it (a rollout with onBusy skip).
   const waitsIfBusy = input.onBusy !== 'skip';
@@ -260,16 +284,15 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     record.startStep(action);
     op.publish();
     try {
-      const r = await executeChild<typeof enableMaintenanceMode | typeof disableMaintenanceMode>(
-        WORKFLOW_TYPES[action],
-        {
-          workflowId: `${workflowId}-${action}${status.phase === 'rollback' ? '-rollback' : ''}`,
-          args: [childInput(input)],
-          // Inside a rollout, the children report to it too (their decisions count there at once).
-          ...(rollout && { memo: { [ROLLOUT_MEMO]: rollout } }),
-          staticSummary: `${action === 'enable' ? 'Enable' : 'Disable'} maintenance mode on ${environment} (window ${workflowId})`,
-        },
-      );
+      const r: ServicingResult = await executeChild<
+        typeof enableMaintenanceMode | typeof disableMaintenanceMode
+      >(WORKFLOW_TYPES[action], {
+        workflowId: `${workflowId}-${action}${status.phase === 'rollback' ? '-rollback' : ''}`,
+        args: [childInput(input)],
+        // Inside a rollout, the children report to it too (their decisions count there at once).
+        ...(rollout && { memo: { [ROLLOUT_MEMO]: rollout } }),
+        staticSummary: `${action === 'enable' ? 'Enable' : 'Disable'} maintenance mode on ${environment} (window ${workflowId})`,
+      });
       if (r.result === 'Succeeded') {
         record.succeedStep(
           action,
@@ -279,7 +302,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
         return { result: 'Succeeded', done: r };
       }
       record.failStep(action, { message: `${r.operationId} ended ${r.result}`, type: r.result });
-      return { result: r.result };
+      return { result: r.result, done: r };
     } catch (err) {
       if (isCancellation(err)) throw err;
       const outcome = childOutcome(err);
@@ -316,10 +339,13 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   const open = async (): Promise<Result> => {
     await takeLock();
     const enabling = await child('enable');
+    // Also from an enable that rolled back: where it left the environment is where the window found it.
+    if (keepsFlag) found = enabling.done?.before;
     if (enabling.result !== 'Succeeded') return enabling.result;
     enabled = true;
     found = enabling.done?.before;
-    if (keepsFound) window.keepsMaintenanceOn = !!enabling.done?.alreadyInMode;
+    if (keepsFound)
+      window.keepsMaintenanceOn = keepsFlag ? found?.configurationMode === 1 : !!enabling.done?.alreadyInMode;
     op.setState('InMaintenance');
     say(
       window.keepsMaintenanceOn
@@ -346,10 +372,14 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     );
   };
 
-  /** The window stays open in a new run: same workflow, same lock (same lineage), same state. */
-  const continueOpen = async (): Promise<never> => {
+  /**
+   * The window stays open in a new run: same workflow, same lock (same lineage), same state. An end
+   * requested while the events settle is honoured here instead (the window closes in this run).
+   */
+  const continueOpen = async (): Promise<void> => {
     await op.events.settle();
     await op.handlersFinished();
+    if (carriesEnd && endRequested) return;
     op.note(
       `history has ${workflowInfo().historyLength} events: continuing as new, still open until ${window.endsAt}`,
     );
@@ -360,7 +390,25 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       found: found!,
       summary,
     };
-    return continueAsNew<typeof maintenanceWindow>({ ...(raw as object), continued: carried });
+    await continueAsNew<typeof maintenanceWindow>({ ...(raw as object), continued: carried });
+  };
+
+  /**
+   * A run that continued as new checks that the entity still knows the lock as this window's (same
+   * lineage): otherwise another operation may be at work, and this window must not touch the environment.
+   */
+  const retakeLock = async () => {
+    if (!carriesEnd) return;
+    try {
+      await op.takeLock('window');
+    } catch (err) {
+      const { error } = causeOf(err);
+      if (error.type !== ErrorType.EnvironmentBusy) throw err;
+      say(
+        `the servicing lock is no longer this window's: ${error.message} The window ends without changing anything more.`,
+      );
+      throw new Stop('Failed');
+    }
   };
 
   const keepOpen = async () => {
@@ -379,7 +427,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     if (!continued) {
       const opened = await open();
       if (opened !== 'Succeeded') return opened;
-    }
+    } else await retakeLock();
     await keepOpen();
     window.closedAt = now();
     op.events.window(EVENT_TYPES.windowClosing);
@@ -421,7 +469,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     await restoreKeys();
     if (keepsFound && found) {
       const changed = !window.keepsMaintenanceOn;
-      await restoreSnapshot(op, found, { flag: changed, aos: changed });
+      // By the flag: restore it unless it stays on; the AOS if the enable changed them.
+      const aos = keepsFlag ? !isInTargetMode('enable', found) : changed;
+      await restoreSnapshot(op, found, { flag: changed, aos });
       say(`back as the window found it: maintenance mode ${found.configurationMode === 1 ? 'on' : 'off'}`);
       return 'RolledBack';
     }

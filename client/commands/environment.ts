@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import readline from 'node:readline/promises';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { forceUnlockUpdate } from '../../contract/environment';
 import { ENVIRONMENT_STATES, logQuery, statusQuery } from '../../contract/operation';
@@ -137,10 +138,17 @@ export function unlockCommand(program: Command): void {
             ExitCode.InvalidInput,
           );
         }
-        const { previous } = await entities.update(environment, forceUnlockUpdate, {
-          by: opts.by,
-          reason: opts.reason,
-        });
+        // The holder shown: if the lock changed hands while the operator read the prompt, nothing is released.
+        const { previous } = await entities
+          .update(environment, forceUnlockUpdate, {
+            by: opts.by,
+            reason: opts.reason,
+            expected: { workflowId: holder.workflowId, lineage: holder.lineage },
+          })
+          .catch((e: unknown) => {
+            if (!(e instanceof WorkflowUpdateFailedError)) throw e;
+            throw new OperatorError(`Not unlocked: ${e.cause?.message ?? e.message}`, ExitCode.Conflict);
+          });
         out(
           previous
             ? `Released the lock of ${environment} (held by ${previous.workflowId}); recorded in its history.`

@@ -5,6 +5,7 @@ import { environmentWorkflowId } from '../../contract/environment';
 import { statusQuery, type Action } from '../../contract/operation';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 import { entityOf } from '../helpers/entity';
+import { recordHistory } from '../helpers/record-history';
 
 /**
  * The environment entity on its own terms: it notices a holder that closed without anyone asking
@@ -63,8 +64,11 @@ describe('the environment entity workflow', () => {
       result: 'Released',
       detail: expect.stringContaining('closed (TERMINATED) without releasing the lock'),
     });
-    const view = await e2e.temporal.client.workflow.getHandle(environmentWorkflowId(e2e.env.name)).describe();
+    const entityHandle = e2e.temporal.client.workflow.getHandle(environmentWorkflowId(e2e.env.name));
+    const view = await entityHandle.describe();
     expect(view.status.name).toBe('RUNNING');
+    const { events } = await entityHandle.fetchHistory();
+    recordHistory('environment-entity-periodic-release.json', entityHandle.workflowId, events ?? []);
   });
 
   it('keeps the lock for an operation reset from the Web UI; the reset run finishes and releases it', async () => {
@@ -105,6 +109,8 @@ describe('the environment entity workflow', () => {
     }
     const described = await entityHandle.describe();
     expect(described.runId).not.toBe(described.raw.workflowExecutionInfo?.firstRunId);
+    const { events } = await entityHandle.fetchHistory();
+    recordHistory('environment-entity-continued.json', entityHandle.workflowId, events ?? []);
     expect(await entity().history()).toHaveLength(before + 12);
 
     const holder = await failedEnable();

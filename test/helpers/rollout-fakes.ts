@@ -3,7 +3,8 @@
  * small fake operations registered under the real workflow types. What a fake does depends on its
  * environment's name: `ok-*` succeeds after a minute, `slow-*` after ten, `fail-*` fails at once,
  * `busy-*` is refused as busy (or, told to wait, succeeds after a minute), `decide-*` reports that it
- * waits for a decision and succeeds once resumed. `began` and `ended` (activities) let the test count
+ * waits for a decision and succeeds once resumed, `wait-*` reports that it waits for the lock and
+ * waits until cancelled. `began` and `ended` (activities) let the test count
  * how many run at once.
  */
 import {
@@ -46,9 +47,17 @@ async function fakeOperation(input: ServicingInput): Promise<{ result: string }>
           nonRetryable: true,
         });
     }
+    const rollout = workflowInfo().memo?.[ROLLOUT_MEMO] as string;
+    const report = { environment, workflowId: workflowInfo().workflowId };
+    if (environment.startsWith('wait-')) {
+      await getExternalWorkflowHandle(rollout).signal(childReportSignal, {
+        ...report,
+        awaitingDecision: false,
+        waiting: 'lock',
+      });
+      await condition(() => false);
+    }
     if (environment.startsWith('decide-')) {
-      const rollout = workflowInfo().memo?.[ROLLOUT_MEMO] as string;
-      const report = { environment, workflowId: workflowInfo().workflowId };
       await getExternalWorkflowHandle(rollout).signal(childReportSignal, {
         ...report,
         awaitingDecision: true,

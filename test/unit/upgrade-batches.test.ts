@@ -1,5 +1,5 @@
 import { importBatches } from '../../client/upgrade';
-import type { HistoryEntry, LockHolder } from '../../contract/environment';
+import { LIMITS, type HistoryEntry, type LockHolder } from '../../contract/environment';
 
 /** How `maint upgrade` cuts a first-release history into import requests (client/upgrade.ts). */
 const entry = (i: number, reason = 'keys'): HistoryEntry => ({
@@ -34,6 +34,12 @@ describe('importBatches', () => {
     batches.forEach((batch, i) =>
       expect(bytes({ entries: batch, holder: i === 0 ? holder : undefined })).toBeLessThanOrEqual(10_000),
     );
+  });
+
+  it('puts at most as many entries in a request as the entity takes in one (LIMITS.importBatch)', () => {
+    const entries = Array.from({ length: 2 * LIMITS.importBatch + 1 }, (_, i) => entry(i));
+    const batches = importBatches(entries, holder, 10_000_000);
+    expect(batches.map((b) => b.length)).toEqual([LIMITS.importBatch, LIMITS.importBatch, 1]);
   });
 
   it('sends one request without entries, so that the holder of a lock still arrives', () => {

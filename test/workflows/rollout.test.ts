@@ -20,7 +20,7 @@ import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
 const names = [
-  ...['ok', 'slow', 'fail', 'busy', 'decide'].flatMap((p) =>
+  ...['ok', 'slow', 'fail', 'busy', 'decide', 'wait'].flatMap((p) =>
     Array.from({ length: 10 }, (_, i) => `${p}-${i + 1}`),
   ),
 ];
@@ -192,7 +192,10 @@ describe('maintenanceRollout (time-skipping server, fake operations)', () => {
       .signal(decisionSignals.resume, by);
     const r = (await handle.result()) as RolloutResult;
     expect(results(r)).toEqual({ 'decide-1': 'Succeeded', 'ok-1': 'NotStarted' });
-    expect(r.environments[0].countedAsError).toBe(true);
+    // Resumed to success: no longer an error; what it stopped stays stopped.
+    expect(r.environments[0].countedAsError).toBe(false);
+    expect(r.counts.errors).toBe(0);
+    expect(r.stopped).toBe('1 error, more than maxErrors 0');
     expect(r.result).toBe('Failed');
   });
 
@@ -215,6 +218,102 @@ describe('maintenanceRollout (time-skipping server, fake operations)', () => {
     expect(r.result).toBe('Aborted');
     expect(r.stopped).toBe('aborted by jane (test)');
     expect(most).toBe(1);
+    recordHistory(
+      'rollout-paused-aborted.json',
+      handle.workflowId,
+      (await handle.fetchHistory()).events ?? [],
+    );
+  });
+});
+
+describe('rollout members (time-skipping server, fake operations)', () => {
+  it("gives each member an ID that no window member's children can take (environments x and x-enable)", () => {
+    expect(`${rolloutChildId('a', 'x')}-enable`).not.toBe(rolloutChildId('a', 'x-enable'));
+    expect(`${rolloutChildId('a', 'x')}-disable-rollback`).not.toBe(
+      rolloutChildId('a', 'x-disable-rollback'),
+    );
+  });
+
+  it('records a member whose operation could not start (its workflow ID taken) as that environment failing, and goes on', async () => {
+    const rolloutId = `rollout-${randomUUID()}`;
+    const squatter = await env.client.workflow.start('enableMaintenanceMode', {
+      workflowId: rolloutChildId(rolloutId, 'ok-1'),
+      taskQueue,
+      args: [{ environment: 'ok-9', requestedBy: 'someone' }],
+    });
+    const handle = await env.client.workflow.start('maintenanceRollout', {
+      workflowId: rolloutId,
+      taskQueue,
+      args: [{ action: 'enable', requestedBy: 'jane', environments: ['ok-1', 'ok-2'], maxErrors: 1 }],
+    });
+    const r = (await handle.result()) as RolloutResult;
+    expect(results(r)).toEqual({ 'ok-1': 'Failed', 'ok-2': 'Succeeded' });
+    expect(r.environments[0].error?.message).toContain('the operation did not start');
+    expect(r.counts.errors).toBe(1);
+    await expect(squatter.result()).resolves.toEqual({ result: 'Succeeded' });
+  });
+
+  it('frees the slot of a member awaiting a decision once counted as an error: maxConcurrency 1 and maxErrors 2 go on', async () => {
+    const handle = await start({
+      environments: ['decide-1', 'ok-1', 'ok-2'],
+      maxConcurrency: 1,
+      maxErrors: 2,
+    });
+    await until(handle, (s) => s.environments[0].state === 'AwaitingDecision');
+    await env.sleep('5 minutes');
+    const meanwhile = await handle.query(rolloutStatusQuery);
+    expect(meanwhile.environments.map((e) => [e.environment, e.state, e.result])).toEqual([
+      ['decide-1', 'AwaitingDecision', undefined],
+      ['ok-1', 'Done', 'Succeeded'],
+      ['ok-2', 'Done', 'Succeeded'],
+    ]);
+    await env.client.workflow
+      .getHandle(meanwhile.environments[0].workflowId!)
+      .signal(decisionSignals.resume, by);
+    const r = (await handle.result()) as RolloutResult;
+    expect(r.result).toBe('Succeeded');
+    expect(r.counts.errors).toBe(0);
+    recordHistory(
+      'rollout-member-resumed.json',
+      handle.workflowId,
+      (await handle.fetchHistory()).events ?? [],
+    );
+  });
+
+  it('cancels a member still waiting for the lock when the rollout is aborted: it can no longer change its environment', async () => {
+    const handle = await start({ environments: ['wait-1', 'ok-1'], maxConcurrency: 2 });
+    await until(handle, (s) => s.environments[0].waiting === 'lock');
+    await handle.executeUpdate(rolloutUpdates.abort, { args: [by] });
+    const r = (await handle.result()) as RolloutResult;
+    expect(results(r)).toEqual({ 'wait-1': 'NotStarted', 'ok-1': 'Succeeded' });
+    expect(r.environments[0].error?.message).toBe(
+      'cancelled while it waited for the lock: aborted by jane (test)',
+    );
+    const member = await env.client.workflow.getHandle(r.environments[0].workflowId!).describe();
+    expect(member.status.name).toBe('CANCELLED');
+    recordHistory(
+      'rollout-aborted-waiting-member.json',
+      handle.workflowId,
+      (await handle.fetchHistory()).events ?? [],
+    );
+  });
+
+  it('acts as abort when cancelled: a member still waiting for the lock is cancelled, a running one finishes', async () => {
+    const handle = await start({ environments: ['wait-1', 'ok-1'], maxConcurrency: 2 });
+    await until(handle, (s) => s.environments[0].waiting === 'lock' && s.environments[1].state === 'Running');
+    await handle.cancel();
+    await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
+    const s = await handle.query(rolloutStatusQuery);
+    expect(results(s)).toEqual({ 'wait-1': 'NotStarted', 'ok-1': 'Succeeded' });
+    expect(s.result).toBe('Aborted');
+    recordHistory('rollout-cancelled.json', handle.workflowId, (await handle.fetchHistory()).events ?? []);
+  });
+
+  it('cancels a member that starts waiting for the lock after the error limit stopped new starts', async () => {
+    const handle = await start({ environments: ['fail-1', 'wait-1'], maxConcurrency: 2 });
+    const r = (await handle.result()) as RolloutResult;
+    expect(results(r)).toEqual({ 'fail-1': 'Failed', 'wait-1': 'NotStarted' });
+    expect(r.stopped).toBe('1 error, more than maxErrors 0');
   });
 });
 
@@ -283,6 +382,20 @@ describe('maintenanceRollout with real operations (time-skipping server, real fl
       expect(bed.env.readFlag()).toBe(0);
       await record('rollout-disable-waited.json', waiting.workflowId);
       await record('disable-in-rollout-queued.json', child.workflowId);
+    });
+  });
+
+  it('runs a window as a member: the window and its children under IDs of their own, the environment back as it was', async () => {
+    await bed.withWorker(async () => {
+      const handle = await startReal({ action: 'window', duration: 'PT1M' });
+      const r = (await handle.result()) as RolloutResult;
+      expect(results(r)).toEqual({ [bed.env.name]: 'Succeeded' });
+      const window = r.environments[0].workflowId!;
+      expect(window).toBe(rolloutChildId(handle.workflowId, bed.env.name));
+      await expect(operation(`${window}-enable`).result()).resolves.toMatchObject({ result: 'Succeeded' });
+      expect(bed.env.readFlag()).toBe(0);
+      await record('rollout-window.json', handle.workflowId);
+      await record('window-in-rollout.json', window);
     });
   });
 });

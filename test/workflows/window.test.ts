@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { decisionSignals, statusQuery, type OperationStatus } from '../../contract/operation';
 import {
@@ -10,6 +11,7 @@ import {
 } from '../../contract/window';
 import { disableMaintenanceMode, enableMaintenanceMode, maintenanceWindow } from '../../workflows';
 import { entityOf } from '../helpers/entity';
+import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
 const bed = timeSkippingTestbed({ faults: true });
@@ -77,6 +79,16 @@ async function keys(): Promise<Record<string, boolean>> {
   )!;
   const { keys: list } = await bed.env.fleet.listConfigurationKeys(aos.port!);
   return Object.fromEntries(list.map((k) => [k.name, k.enabled]));
+}
+
+/** Sets CONFIGURATIONMODE in the database alone, as a DBA would: no AOS reads it until restarted. */
+function setFlagOnly(value: 0 | 1): void {
+  const db = new Database(bed.env.databaseFile);
+  try {
+    db.prepare("UPDATE SQLSYSTEMVARIABLES SET VALUE = ? WHERE PARM = 'CONFIGURATIONMODE'").run(value);
+  } finally {
+    db.close();
+  }
 }
 
 async function expectDeployed() {
@@ -254,6 +266,69 @@ describe('maintenanceWindow (time-skipping server)', () => {
     ]);
     await withWorker(disableNow); // starts aos-3 again for the next tests
     await expectDeployed();
+  });
+
+  it('keeps maintenance on by the flag it found, also with every AOS running: the close and a rollback agree', async () => {
+    setFlagOnly(1); // the flag on, the five AOS still running as they were
+    const closed = await withWorker(async () => {
+      const handle = await start({ duration: 1 });
+      const r = await handle.result();
+      recordHistory(
+        'window-kept-on-by-flag.json',
+        handle.workflowId,
+        (await handle.fetchHistory()).events ?? [],
+      );
+      return r;
+    });
+    expect(closed.result).toBe('Succeeded');
+    expect(closed.window.keepsMaintenanceOn).toBe(true);
+    expect(closed.steps.find((s) => s.name === 'disable')).toMatchObject({ status: 'skipped' });
+    expect(bed.env.readFlag()).toBe(1);
+    await withWorker(disableNow);
+
+    setFlagOnly(1);
+    // aos-1 starts slowly, so the writes can be blocked once the enable has set the flag.
+    await bed.env.fleet.setFaults({ startDelayMs: { 'aos-1': 1500 } });
+    const rolledBack = await withWorker(async () => {
+      const handle = await start({ changes: { enable: ['WHSandTMS'] } });
+      await until(
+        bed.temporal.client.workflow.getHandle(`${handle.workflowId}-enable`),
+        (s) => s.step === 'restartAos',
+      );
+      await bed.env.fleet.setFaults({ databaseWritesBlocked: true });
+      await until(handle, (s) => s.awaitingDecision);
+      await bed.env.fleet.clearFaults();
+      await handle.signal(decisionSignals.rollback, { by: 'jane' });
+      return handle.result();
+    });
+    expect(rolledBack.result).toBe('RolledBack');
+    // The mode the close leaves too; the AOS exactly as found (the enable had stopped three).
+    expect(bed.env.readFlag()).toBe(1);
+    const running = (await bed.env.fleet.listAos()).filter((a) => a.status === 'running').map((a) => a.id);
+    expect(running).toEqual(['aos-1', 'aos-2', 'aos-3', 'aos-4', 'aos-5']);
+    await withWorker(disableNow);
+    await expectDeployed();
+  });
+
+  it('refuses a "continued" typed into a start: nothing skips approval or the lock, nothing changes', async () => {
+    const status = {
+      window: { changes: [], extensions: [], endsAt: new Date(Date.now() + HOUR).toISOString() },
+    };
+    const continued = {
+      status,
+      log: { entries: [], dropped: 0 },
+      keysBefore: {},
+      found: { configurationMode: 1, instances: [] },
+      summary: [],
+    };
+    const error = await withWorker(async () =>
+      (await start({ duration: 1, continued } as never)).result().catch((e: unknown) => e),
+    );
+    const cause = (error as WorkflowFailedError).cause as { type?: string; message: string };
+    expect(cause.type).toBe('InvalidInput');
+    expect(cause.message).toContain('"continued" is written by a window for its own next run');
+    await expectDeployed();
+    expect(await entityOf(bed.temporal.client, bed.env).holder()).toBeUndefined();
   });
 
   it('leaves maintenance mode on when it found it on, also when rolled back', async () => {
