@@ -74,7 +74,9 @@ export async function main(argv: string[]): Promise<number> {
         ? ExitCode.Ok
         : ExitCode.InvalidInput;
     }
-    err(`Unexpected error: ${e instanceof Error ? e.message : String(e)}`);
+    // The SDK's errors say what failed and keep why in their cause (an update's failure, a gRPC status).
+    const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+    err(`Unexpected error: ${e instanceof Error ? e.message : String(e)}${cause}`);
     return ExitCode.OperationFailed;
   }
 }

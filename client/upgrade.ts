@@ -98,7 +98,7 @@ function readEntries(db: Database.Database, environment: string): HistoryEntry[]
     .prepare(
       `SELECT run_id AS runId, operation_id AS operationId, environment, action, requested_by AS requestedBy,
          reason, started_at AS startedAt, finished_at AS finishedAt, result, detail, decisions
-       FROM environment_history WHERE environment = ? ORDER BY finished_at`,
+       FROM environment_history WHERE environment = ? ORDER BY finished_at, run_id`,
     )
     .all(environment) as (Omit<HistoryEntry, 'decisions'> & { decisions: string })[];
   // Bounded as the entity takes them: long texts cut, the latest decisions kept.

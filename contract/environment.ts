@@ -41,15 +41,18 @@ const bounded = (field: string, max: number) => z.string().max(max, `${field} ha
 
 const isBoundedDecision = (d: unknown): boolean => {
   if (typeof d !== 'object' || d === null) return false;
-  const { kind, by, reason, at, step, identity } = d as Record<string, unknown>;
+  const { kind, by, reason, at, step, identity, fingerprint } = d as Record<string, unknown>;
   const text = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
+  const optional = (v: unknown, max: number) => v === undefined || v === null || text(v, max);
   return (
     text(kind, 20) &&
     text(by, LIMITS.by) &&
     text(reason, LIMITS.reason) &&
     text(at, LIMITS.time) &&
-    (step === null || text(step, 40)) &&
-    (identity === undefined || text(identity, LIMITS.identity))
+    // A step is null when nothing had failed; a history file written by hand may leave it out.
+    optional(step, 40) &&
+    optional(identity, LIMITS.identity) &&
+    optional(fingerprint, 100)
   );
 };
 
@@ -193,6 +196,11 @@ export const environmentRecordSchema = z.object({
   history: z.array(historyEntrySchema),
   /** Entries dropped from the start to keep the record bounded. */
   dropped: z.number().int().min(0),
+  /**
+   * The last entry `maint upgrade` imported (it sends them oldest first): a second run imports none of
+   * those again, even once the bound has dropped them from `history`.
+   */
+  importedThrough: z.object({ finishedAt: z.string(), runId: z.string() }).optional(),
 });
 export type EnvironmentRecord = z.infer<typeof environmentRecordSchema>;
 

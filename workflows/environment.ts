@@ -176,7 +176,11 @@ class EnvironmentEntity {
       importHistoryUpdate,
       ({ entries, holder }) =>
         this.exclusive(async () => {
-          const imported = entries.filter((e) => this.record(e)).length;
+          // Entries come oldest first; those up to the mark came before (they may have been dropped since).
+          const fresh = entries.filter((e) => !importedBefore(e, r.importedThrough));
+          const imported = fresh.filter((e) => this.record(e)).length;
+          const last = fresh[fresh.length - 1];
+          if (last) r.importedThrough = { finishedAt: last.finishedAt, runId: last.runId };
           if (holder && !r.holder) r.holder = holder;
           this.publish();
           return { imported, holder: r.holder };
@@ -539,6 +543,12 @@ class EnvironmentEntity {
 
 /** An entry's share of the record's bytes (with its separator). */
 const entryBytes = (e: HistoryEntry) => jsonBytes(e) + 1;
+
+/** Whether `e` is at or before the import mark (by finish time, then run ID, the order `maint upgrade` sends). */
+function importedBefore(e: HistoryEntry, mark?: EnvironmentRecord['importedThrough']): boolean {
+  if (!mark) return false;
+  return e.finishedAt < mark.finishedAt || (e.finishedAt === mark.finishedAt && e.runId <= mark.runId);
+}
 
 /** By start time, as before: a window lists after its child operations, which it started. */
 function newestFirst(history: HistoryEntry[], limit: number): HistoryEntry[] {
