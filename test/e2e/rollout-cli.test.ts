@@ -1,3 +1,4 @@
+import { rolloutChildId } from '../../contract/rollout';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 
 let e2e: EndToEnd;
@@ -39,9 +40,9 @@ describe('maint rollout end to end: CLI, dev server, worker, fleet', () => {
     }
     expect(status.code).toBe(6);
     expect(status.stdout).toContain(
-      `waits for a decision: maint resume|rollback|abort ${id}-${e2e.env.name}`,
+      `waits for a decision: maint resume|rollback|abort ${rolloutChildId(id, e2e.env.name)}`,
     );
-    const aborted = await e2e.maint('abort', `${id}-${e2e.env.name}`, '--no-wait');
+    const aborted = await e2e.maint('abort', rolloutChildId(id, e2e.env.name), '--no-wait');
     expect(aborted.code).toBe(0);
     for (let i = 0; i < 200 && (await e2e.maint('status', id)).code !== 1; i++)
       await new Promise((r) => setTimeout(r, 250));

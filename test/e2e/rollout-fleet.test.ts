@@ -1,3 +1,4 @@
+import { rolloutChildId } from '../../contract/rollout';
 import type { Observed } from '../helpers/environment';
 import { statusQuery } from '../../contract/operation';
 import { startCli } from '../helpers/cli';
@@ -41,7 +42,7 @@ async function observeAll(): Promise<Record<string, Observed>> {
 /** How many of the rollout's child workflows were open at once, from their start and close times on the server. */
 async function mostChildrenAtOnce(id: string): Promise<number> {
   const children = await Promise.all(
-    e2e.fleet.names.map((n) => e2e.temporal.client.workflow.getHandle(`${id}-${n}`).describe()),
+    e2e.fleet.names.map((n) => e2e.temporal.client.workflow.getHandle(rolloutChildId(id, n)).describe()),
   );
   // At the same instant a close comes before a start: a slot freed and refilled is not an overlap.
   const edges = children
@@ -99,7 +100,7 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
     await rollout.waitFor('stdout', row('env-01', 'Done', 'Succeeded'));
     await rollout.waitFor('stdout', row('env-03', 'Done', 'Succeeded'));
     const id = rolloutId(rollout.stdout());
-    const child = `${id}-env-02`;
+    const child = rolloutChildId(id, 'env-02');
 
     // The in-flight ones finished; the rollout waits for the decision on env-02 and starts nothing more.
     const waiting = await e2e.maint('status', id);
@@ -150,7 +151,7 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
     // Once env-01..03 are done it can only wait (the member waits up to 7 days): it says so, at once.
     expect(Date.now() - started).toBeLessThan(60_000);
     const id = rolloutId(run.stdout);
-    const child = `${id}-env-04`;
+    const child = rolloutChildId(id, 'env-04');
     const { failure } = await e2e.temporal.client.workflow.getHandle(child).query(statusQuery);
     for (const name of ['env-01', 'env-02', 'env-03'])
       expect(run.stdout).toMatch(row(name, 'Done', 'Succeeded'));
@@ -190,7 +191,7 @@ describe('maint rollout over 10 in-process environments on one supervisor', () =
     expect(run.code).toBe(6);
     const id = rolloutId(run.stdout);
     // The window's enable child failed and waits; the window itself has nothing to decide.
-    const waiting = `${id}-env-10-enable`;
+    const waiting = `${rolloutChildId(id, 'env-10')}-enable`;
     expect(run.stdout).toContain(
       `env-10: ${waiting} needs a decision.\n  failed at: Restart AOS instances\n`,
     );

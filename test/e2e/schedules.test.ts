@@ -13,7 +13,7 @@ import { desiredSchedule } from '../../client/schedules';
 import { loadConfig } from '../../config/load';
 import { fleetSettingsOf } from '../../drivers/fleet/settings';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contract/operation';
-import type { RolloutResult } from '../../contract/rollout';
+import { rolloutChildId, type RolloutResult } from '../../contract/rollout';
 import { FleetClient } from '../../fleet/client';
 import { temporalCliPath } from '../../scripts/binaries';
 import { cli } from '../helpers/cli';
@@ -419,8 +419,8 @@ describe('a schedule that starts a rollout', () => {
     expect(result).toMatchObject({ action: 'window', result: 'Succeeded' });
     expect(result.counts).toMatchObject({ targets: 2, succeeded: 2, errors: 0 });
     expect(result.environments.map((r) => [r.environment, r.result, r.workflowId])).toEqual([
-      ['sbx-a', 'Succeeded', `${workflowId}-sbx-a`],
-      ['sbx-b', 'Succeeded', `${workflowId}-sbx-b`],
+      ['sbx-a', 'Succeeded', rolloutChildId(workflowId!, 'sbx-a')],
+      ['sbx-b', 'Succeeded', rolloutChildId(workflowId!, 'sbx-b')],
     ]);
     // Each window turned the key on and left maintenance.
     const config = loadConfig(file, {});

@@ -16,6 +16,7 @@ import {
   type DecisionInput,
   type OperationStatus,
 } from '../../contract/operation';
+import { rolloutChildId } from '../../contract/rollout';
 import { endWindowUpdate, extendWindowUpdate } from '../../contract/window';
 import { signedAnswer, signedStart, signingKey, type SigningKey } from '../../client/signing';
 import { parsePublicKeyLine } from '../../contract/sshsig';
@@ -486,7 +487,7 @@ describe('approval on a protected environment: signed by people, not typed names
     const { refused, member, result } = await withWorker(async () => {
       const refused = await (await rolloutOf(false)).result().catch((e: unknown) => e);
       const rollout = await rolloutOf(true);
-      const child = bed.temporal.client.workflow.getHandle(`${rollout.workflowId}-${bed.env.name}`);
+      const child = bed.temporal.client.workflow.getHandle(rolloutChildId(rollout.workflowId, bed.env.name));
       const member = await waitForStatus(child, (s) => !!s.approval?.awaiting);
       await child.executeUpdate(approvalUpdates.approve, { args: [await signed(child, 'approve', 'carol')] });
       const result = await rollout.result();
