@@ -48,7 +48,7 @@ export class OperatorError extends Error {
   }
 }
 
-/** Exit codes of the CLI, for scripts (listed in the README). */
+/** Exit codes of the CLI, for scripts (listed in docs/cli.md). */
 export const ExitCode = {
   Ok: 0,
   OperationFailed: 1,

@@ -4,7 +4,7 @@ $ErrorActionPreference = 'Stop'
 
 # AxDB as the worker's Windows account, which needs only the rights least-privilege.sql grants, over an
 # encrypted connection whose server certificate is checked. AXDB_TRUST_SERVER_CERTIFICATE=1 trusts the
-# certificate unchecked: an opt-in for a SQL Server with a self-signed certificate (README.md).
+# certificate unchecked: an opt-in for a SQL Server with a self-signed certificate (docs/real-environments.md).
 function New-AxDbConnection {
   $builder = [System.Data.SqlClient.SqlConnectionStringBuilder]::new()
   $builder['Data Source'] = $env:AXDB_SERVER

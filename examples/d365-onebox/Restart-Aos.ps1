@@ -13,7 +13,7 @@ try {
 }
 if ($id -eq 'aos') {
   # IIS answers before the AOS has loaded its metadata: wait for the health page. Its certificate is
-  # checked; AOS_SKIP_CERTIFICATE_CHECK=1 skips that, an opt-in for one this host does not trust (README.md).
+  # checked; AOS_SKIP_CERTIFICATE_CHECK=1 skips that, an opt-in for one this host does not trust (docs/real-environments.md).
   $health = @{ Uri = "$env:AOS_URL/ServiceHealth"; UseBasicParsing = $true; SkipCertificateCheck = $env:AOS_SKIP_CERTIFICATE_CHECK -eq '1' }
   $deadline = (Get-Date).AddMinutes(10)
   do {

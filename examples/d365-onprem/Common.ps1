@@ -5,7 +5,7 @@ Import-Module ServiceFabric -ErrorAction Stop
 
 # AXDB as AXDB_USER, a login with only the rights least-privilege.sql grants (never axdbadmin), over an
 # encrypted connection whose server certificate is checked. AXDB_TRUST_SERVER_CERTIFICATE=1 trusts the
-# certificate unchecked: an opt-in for a SQL Server with a self-signed certificate (README.md).
+# certificate unchecked: an opt-in for a SQL Server with a self-signed certificate (docs/real-environments.md).
 function New-AxDbConnection {
   $builder = [System.Data.SqlClient.SqlConnectionStringBuilder]::new()
   $builder['Data Source'] = $env:AXDB_SERVER

@@ -8,7 +8,7 @@ import YAML from 'yaml';
  * and the state the scripts keep lives where only the worker's account can write.
  */
 const examples = path.resolve(__dirname, '../../examples');
-const readme = fs.readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+const readme = fs.readFileSync(path.resolve(__dirname, '../../docs/real-environments.md'), 'utf8');
 const PROFILES = ['d365-onebox', 'd365-onprem'];
 
 interface Script {
@@ -92,7 +92,7 @@ describe.each(PROFILES)('%s PowerShell scripts', (profile) => {
     expect(scripts.map((s) => s.code).join('\n')).toMatch(/Parameters\.AddWithValue\(/);
   });
 
-  it('check certificates: SQL encrypted, TrustServerCertificate and SkipCertificateCheck only behind an opt-in variable the README documents', () => {
+  it('check certificates: SQL encrypted, TrustServerCertificate and SkipCertificateCheck only behind an opt-in variable the docs (docs/real-environments.md) document', () => {
     const lines = scripts.flatMap((s) =>
       s.uncommented.split('\n').map((line, n) => ({ where: `${s.file}:${n + 1}`, line })),
     );
