@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Client } from '@temporalio/client';
@@ -48,7 +49,15 @@ export async function importFirstReleaseHistory(
       // The lock goes with the first request, so an operation in flight keeps its environment from the start.
       let holder = readHolder(db, environment);
       for (const batch of importBatches(entries, holder)) {
-        const answer = await entities.update(environment, importHistoryUpdate, { entries: batch, holder });
+        // The same file gives the same requests: the entity applies each once, however often this runs.
+        const id = createHash('sha256')
+          .update(JSON.stringify({ entries: batch, holder }))
+          .digest('hex');
+        const answer = await entities.update(environment, importHistoryUpdate, {
+          entries: batch,
+          holder,
+          id,
+        });
         line.imported += answer.imported;
         line.holder = answer.holder;
         holder = undefined;

@@ -35,6 +35,9 @@ export const LIMITS = {
   historyBytes: 1_000_000,
   /** History entries one `importHistory` call takes. */
   importBatch: 500,
+  /** An import request's content ID, and how many of them the record remembers. */
+  importId: 64,
+  imports: 1000,
 } as const;
 
 const bounded = (field: string, max: number) => z.string().max(max, `${field} has at most ${max} characters`);
@@ -197,10 +200,10 @@ export const environmentRecordSchema = z.object({
   /** Entries dropped from the start to keep the record bounded. */
   dropped: z.number().int().min(0),
   /**
-   * The last entry `maint upgrade` imported (it sends them oldest first): a second run imports none of
-   * those again, even once the bound has dropped them from `history`.
+   * The import requests `maint upgrade` has applied (an ID of each request's content, newest last,
+   * bounded): a second run imports none of them again, even once the bound has dropped their entries.
    */
-  importedThrough: z.object({ finishedAt: z.string(), runId: z.string() }).optional(),
+  imports: z.array(z.string().max(LIMITS.importId)).max(LIMITS.imports).optional(),
 });
 export type EnvironmentRecord = z.infer<typeof environmentRecordSchema>;
 
@@ -249,6 +252,8 @@ export const importHistoryInputSchema = z
       .array(historyEntrySchema)
       .max(LIMITS.importBatch, `at most ${LIMITS.importBatch} entries per import: send them in batches`),
     holder: lockHolderSchema.optional(),
+    /** An ID of this request's content: one applied before is not applied again. */
+    id: z.string().min(1).max(LIMITS.importId).optional(),
   })
   .strict();
 /** Upgrade from the first release: its history entries and held locks, from its SQLite store. */

@@ -174,13 +174,12 @@ class EnvironmentEntity {
     );
     setHandler(
       importHistoryUpdate,
-      ({ entries, holder }) =>
+      ({ entries, holder, id }) =>
         this.exclusive(async () => {
-          // Entries come oldest first; those up to the mark came before (they may have been dropped since).
-          const fresh = entries.filter((e) => !importedBefore(e, r.importedThrough));
-          const imported = fresh.filter((e) => this.record(e)).length;
-          const last = fresh[fresh.length - 1];
-          if (last) r.importedThrough = { finishedAt: last.finishedAt, runId: last.runId };
+          // A request applied before is not applied again: its entries may have been dropped since.
+          const again = id !== undefined && (r.imports ?? []).includes(id);
+          const imported = again ? 0 : entries.filter((e) => this.record(e)).length;
+          if (id !== undefined && !again) r.imports = [...(r.imports ?? []), id].slice(-LIMITS.imports);
           if (holder && !r.holder) r.holder = holder;
           this.publish();
           return { imported, holder: r.holder };
@@ -543,12 +542,6 @@ class EnvironmentEntity {
 
 /** An entry's share of the record's bytes (with its separator). */
 const entryBytes = (e: HistoryEntry) => jsonBytes(e) + 1;
-
-/** Whether `e` is at or before the import mark (by finish time, then run ID, the order `maint upgrade` sends). */
-function importedBefore(e: HistoryEntry, mark?: EnvironmentRecord['importedThrough']): boolean {
-  if (!mark) return false;
-  return e.finishedAt < mark.finishedAt || (e.finishedAt === mark.finishedAt && e.runId <= mark.runId);
-}
 
 /** By start time, as before: a window lists after its child operations, which it started. */
 function newestFirst(history: HistoryEntry[], limit: number): HistoryEntry[] {

@@ -83,7 +83,8 @@ async function until(
 ): Promise<RolloutStatus> {
   for (;;) {
     const s = await handle.query(rolloutStatusQuery).catch(() => undefined);
-    if (s && done(s)) return s;
+    // Before its targets are resolved a rollout has no rows yet: nothing to look at.
+    if (s && s.environments.length > 0 && done(s)) return s;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
