@@ -1,14 +1,21 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import YAML from 'yaml';
 import { statusQuery, type ServicingResult } from '../../contract/operation';
 import type { WindowResult } from '../../contract/window';
 import { cli } from '../helpers/cli';
 import { entityOf } from '../helpers/entity';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
+import {
+  PREVIOUS_DIST as PREVIOUS,
+  PREVIOUS_RELEASE as RELEASE,
+  buildPreviousRelease,
+  previousReleaseCli,
+  writeCurrentConfig,
+  workflowTaskWorkers,
+  writePreviousReleaseConfig,
+} from '../helpers/previous-release';
 import { createDevServerEnv } from '../helpers/temporal';
 import { exited, startWorkerProcess, stopWorkerProcess } from '../helpers/worker-process';
 
@@ -19,10 +26,7 @@ import { exited, startWorkerProcess, stopWorkerProcess } from '../helpers/worker
  * both with today's CLI. Only the fleet, the workflows' results and queries, and the CLI are asked,
  * never a worker's own storage, so the test holds whatever today's code keeps where.
  */
-const RELEASE = 'c536525';
-const ROOT = path.resolve(__dirname, '../..');
-const PREVIOUS = path.join(ROOT, '.tools/releases', RELEASE, 'dist');
-const CURRENT = path.join(ROOT, 'dist');
+const CURRENT = path.resolve(__dirname, '../../dist');
 
 const topology = { interactive: 3, batch: 2 };
 let temporal: TestWorkflowEnvironment;
@@ -38,49 +42,6 @@ function startWorker(dist: string, configFile: string): ChildProcess {
   const child = startWorkerProcess({ configFile, logFile, dist });
   workers.push(child);
   return child;
-}
-
-/** The previous release's temporal.yaml for both environments, written out in its own (strict) schema. */
-function writePreviousReleaseConfig(taskQueue: string): string {
-  const file = path.join(failed.dir, 'previous-release.yaml');
-  const environment = (env: TestEnvironment) => ({
-    driver: 'fleet',
-    supervisorPort: Number(new URL(env.fleet.url).port),
-    database: env.databaseFile,
-    topology,
-    aosStartupMs: 50,
-  });
-  const config = {
-    temporal: { address: temporal.address, namespace: 'default', taskQueue, searchAttributes: true },
-    // Beside current.yaml: where today's config names a history file too, it is this same one.
-    history: { database: 'history.db' },
-    policies: {
-      activity: {
-        startToCloseTimeout: '1m',
-        heartbeatTimeout: '10s',
-        retry: {
-          initialInterval: '100ms',
-          backoffCoefficient: 2,
-          maximumInterval: '500ms',
-          maximumAttempts: 4,
-        },
-      },
-      decisionTimeout: '7d',
-      windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
-    },
-    environments: { [failed.name]: environment(failed), [window.name]: environment(window) },
-  };
-  fs.writeFileSync(file, YAML.stringify(config));
-  return file;
-}
-
-/** Today's temporal.yaml for both environments: the test helper's file for one, plus the other's environment. */
-function writeCurrentConfig(): string {
-  const read = (env: TestEnvironment) => YAML.parse(fs.readFileSync(env.configFile, 'utf8'));
-  const [a, b] = [read(failed), read(window)];
-  const file = path.join(failed.dir, 'current.yaml');
-  fs.writeFileSync(file, YAML.stringify({ ...a, environments: { ...a.environments, ...b.environments } }));
-  return file;
 }
 
 /** What users would see: the flag, and each running AOS with its role and the mode it read. */
@@ -100,18 +61,22 @@ async function configurationKey(env: TestEnvironment, name: string): Promise<boo
 }
 
 /** The identities of the workers that completed the workflow tasks of a workflow, in order. */
-async function workflowTaskWorkers(workflowId: string): Promise<string[]> {
-  const { events } = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  return (events ?? []).flatMap((e) => e.workflowTaskCompletedEventAttributes?.identity ?? []);
+async function workflowTaskWorkersOf(workflowId: string): Promise<string[]> {
+  return workflowTaskWorkers(
+    (await temporal.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [],
+  );
 }
 
 beforeAll(async () => {
-  execFileSync('bash', [path.join(ROOT, 'scripts/previous-release.sh'), RELEASE], { stdio: 'inherit' });
+  buildPreviousRelease();
   temporal = await createDevServerEnv();
   failed = await startTestEnvironment(temporal, { name: 'contoso-failed', topology, faults: true });
   window = await startTestEnvironment(temporal, { name: 'contoso-window', topology });
-  currentConfig = writeCurrentConfig();
-  previousConfig = writePreviousReleaseConfig(failed.config.temporal.taskQueue);
+  currentConfig = writeCurrentConfig(path.join(failed.dir, 'current.yaml'), [failed, window]);
+  previousConfig = writePreviousReleaseConfig(path.join(failed.dir, 'previous-release.yaml'), temporal, [
+    failed,
+    window,
+  ]);
 }, 180_000);
 
 afterAll(async () => {
@@ -123,8 +88,7 @@ afterAll(async () => {
 
 it(`finishes operations started by release ${RELEASE} on today's worker: resume and endWindow, environments exactly right`, async () => {
   const previous = startWorker(PREVIOUS, previousConfig);
-  const previousCli = (...args: string[]) =>
-    cli(previousConfig, args, { script: path.join(PREVIOUS, 'client/cli.js') });
+  const previousCli = previousReleaseCli(previousConfig);
 
   // On the previous release: an enable whose AOS start keeps failing, and a window with a key change.
   await failed.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
@@ -161,8 +125,8 @@ it(`finishes operations started by release ${RELEASE} on today's worker: resume 
   expect(await exited(previous)).toBe(0);
   const previousWorker = `${previous.pid}@${os.hostname()}`;
   const before = {
-    failed: (await workflowTaskWorkers(failedOperation.workflowId)).length,
-    window: (await workflowTaskWorkers(windowOperation.workflowId)).length,
+    failed: (await workflowTaskWorkersOf(failedOperation.workflowId)).length,
+    window: (await workflowTaskWorkersOf(windowOperation.workflowId)).length,
   };
   await failed.fleet.clearFaults();
   startWorker(CURRENT, currentConfig);
@@ -232,7 +196,7 @@ it(`finishes operations started by release ${RELEASE} on today's worker: resume 
     [failedOperation.workflowId, before.failed],
     [windowOperation.workflowId, before.window],
   ] as const) {
-    const identities = await workflowTaskWorkers(workflowId);
+    const identities = await workflowTaskWorkersOf(workflowId);
     expect(new Set(identities.slice(0, upTo))).toEqual(new Set([previousWorker]));
     expect(identities.length).toBeGreaterThan(upTo);
     expect(identities.slice(upTo)).not.toContain(previousWorker);
