@@ -1,5 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
 import type { ApprovalSettings } from '../contract/approval';
@@ -8,18 +7,25 @@ import type { OperationPlan, PlanRequest } from '../contract/plan';
 import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
 import { Secrets } from '../config/secrets';
 import type { EventSettings } from '../contract/events';
-import type { AosControl, AosState, EnvironmentDrivers } from '../drivers/capabilities';
-import { collectTranscript } from '../drivers/transcript';
-import { SETTLE_POLL_MS, SETTLE_TIMEOUT_MS } from './driver-calls';
-import { classify } from './errors';
+import type { AosState, EnvironmentDrivers } from '../drivers/capabilities';
+import { SETTLE_TIMEOUT_MS } from './driver-calls';
+import {
+  changingAos,
+  environmentDrivers,
+  type DriverDeps,
+  guarded,
+  requireEnvironment as requireEnvironmentIn,
+  settled,
+  transcribed,
+  type EnvironmentRef,
+} from './guards';
 import { buildPlan } from './plan';
 import { createEventActivities, eventSettings } from './events';
 import { createLockActivities, type LockDeps } from './lock';
 import { createRolloutActivities } from './rollout';
 import { approvalSettings, createTrustActivities } from './trust';
 
-export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
-  environments: Config['environments'];
+export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'>, DriverDeps {
   policies: Config['policies'];
   history: Config['history'];
   /** The declared schedules, for their standing approvals. */
@@ -36,13 +42,8 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'> {
   env?: NodeJS.ProcessEnv;
   /** Every secret the worker holds (config/secrets.ts), masked in events before they leave. */
   secrets?: Secrets;
-  /** The drivers of one environment; the worker builds them once per environment. */
-  drivers(environment: string): EnvironmentDrivers;
 }
 
-export interface EnvironmentRef {
-  environment: string;
-}
 export interface AosRef extends EnvironmentRef {
   aosId: string;
 }
@@ -74,84 +75,6 @@ export interface OperationSettings {
   approval?: ApprovalSettings;
 }
 
-/** Heartbeats while `work` runs, and hands it the activity's cancellation signal. */
-async function heartbeating<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(), 1000);
-  try {
-    return await work(ctx.cancellationSignal);
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/**
- * Work that starts or stops the AOS `ids`. Cancelled, it aborts its request, but the control plane
- * finishes the start or stop on its own: the cancellation is thrown only once those AOS are running or
- * stopped (bounded), so the workflow, which waits for its activities to stop, never records the abort
- * and releases the lock with an AOS mid-restart.
- */
-function changingAos<T>(
-  aosControl: AosControl,
-  ids: string[],
-  work: (signal: AbortSignal) => Promise<T>,
-): (signal: AbortSignal) => Promise<T> {
-  return async (signal) => {
-    try {
-      return await work(signal);
-    } catch (err) {
-      // Still heartbeating (guarded) while it waits, so the wait is not taken for a lost worker.
-      if (signal.aborted)
-        await settled(aosControl, undefined, ids).catch((e: Error) =>
-          log.warn('Cancelled: could not see whether the AOS settled', { ids, error: e.message }),
-        );
-      throw err;
-    }
-  };
-}
-
-/**
- * The AOS once none of `ids` (default: all) is starting or stopping, or as they are when the wait is
- * up. With a signal the wait is cancellable; without, it is the wait of an activity already cancelled.
- */
-async function settled(aosControl: AosControl, signal?: AbortSignal, ids?: string[]): Promise<AosState[]> {
-  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-  for (;;) {
-    const all = await aosControl.list(signal);
-    const moving = all.some(
-      (a) => (a.status === 'starting' || a.status === 'stopping') && (!ids || ids.includes(a.id)),
-    );
-    if (!moving || Date.now() >= deadline) return all;
-    await (signal ? Context.current().sleep(SETTLE_POLL_MS) : delay(SETTLE_POLL_MS));
-  }
-}
-
-/**
- * Runs driver calls, heartbeating (a command can run for minutes) and handing them the activity's
- * cancellation signal; their errors become failures that say whether retrying can help (the driver's
- * verdict).
- */
-async function guarded<T>(
-  d: EnvironmentDrivers,
-  what: string,
-  work: (signal: AbortSignal) => Promise<T>,
-  unavailable?: ErrorType,
-): Promise<T> {
-  try {
-    return await heartbeating(work);
-  } catch (err) {
-    // A cancelled activity must say so, or Temporal would take the cancellation for a failure.
-    if (err instanceof CancelledFailure) throw err;
-    throw classify(err, what, unavailable, (e) => d.classify(e));
-  }
-}
-
-/** What drivers ran for a change, for the operation log (`transcript`, absent when nothing was run). */
-async function transcribed<T extends object>(work: () => Promise<T>): Promise<T & { transcript?: string[] }> {
-  const { result, transcript } = await collectTranscript(work);
-  return transcript.length > 0 ? { ...result, transcript } : result;
-}
-
 const describeRunning = (all: AosState[]) =>
   all
     .filter((a) => a.running)
@@ -159,19 +82,9 @@ const describeRunning = (all: AosState[]) =>
     .join(', ') || 'none';
 
 export function createActivities(deps: ActivityDeps) {
-  const requireEnvironment = (environment: string): void => {
-    if (!deps.environments[environment]) {
-      const known = Object.keys(deps.environments).join(', ');
-      throw ApplicationFailure.nonRetryable(
-        `Unknown environment "${environment}". Known environments: ${known}. Declare it in temporal.yaml.`,
-        ErrorType.UnknownEnvironment,
-      );
-    }
-  };
-  const drivers = (environment: string): EnvironmentDrivers => {
-    requireEnvironment(environment);
-    return deps.drivers(environment);
-  };
+  const requireEnvironment = (environment: string): void =>
+    requireEnvironmentIn(deps.environments, environment);
+  const drivers = (environment: string): EnvironmentDrivers => environmentDrivers(deps, environment);
 
   /**
    * How an AOS differs from what a rollback to the snapshot can produce, if it does. A restart makes an
