@@ -1,12 +1,9 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { msToNumber } from '@temporalio/common/lib/time';
 import { ErrorType } from '../contract/errors';
-import type { ApprovalSettings } from '../contract/approval';
 import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
 import type { OperationPlan, PlanRequest } from '../contract/plan';
-import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
+import type { Config } from '../config/schema';
 import { Secrets } from '../config/secrets';
-import type { EventSettings } from '../contract/events';
 import type { AosState, EnvironmentDrivers } from '../drivers/capabilities';
 import { SETTLE_TIMEOUT_MS } from './driver-calls';
 import {
@@ -20,10 +17,13 @@ import {
   type EnvironmentRef,
 } from './guards';
 import { buildPlan } from './plan';
-import { createEventActivities, eventSettings } from './events';
+import { createEventActivities } from './events';
 import { createLockActivities, type LockDeps } from './lock';
 import { createRolloutActivities } from './rollout';
-import { approvalSettings, createTrustActivities } from './trust';
+import { createSettingsActivities } from './settings';
+import { createTrustActivities } from './trust';
+
+export type { OperationSettings } from './settings';
 
 export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'>, DriverDeps {
   policies: Config['policies'];
@@ -48,32 +48,6 @@ export interface AosRef extends EnvironmentRef {
   aosId: string;
 }
 export type Expectation = 'maintenance' | 'normal';
-
-/** What the workflow needs from the configuration, durations in milliseconds. */
-export interface OperationSettings {
-  searchAttributes: boolean;
-  decisionTimeoutMs: number;
-  windows: {
-    maximumDurationMs: number;
-    busyTimeoutMs: number;
-    busyPollIntervalMs: number;
-    /** Absent in settings recorded by releases before the cap: those windows replay uncapped. */
-    maximumExtensions?: number;
-  };
-  activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
-  /** For the environment entity workflow (`continueAsNewAfterEvents` also for open windows). */
-  environment: { historyKeep: number; lockCheckIntervalMs: number; continueAsNewAfterEvents: number };
-  retry: {
-    initialIntervalMs: number;
-    backoffCoefficient: number;
-    maximumIntervalMs: number;
-    maximumAttempts: number;
-  };
-  /** Absent in settings recorded before events, and when no sink is configured: no event is sent. */
-  events?: EventSettings;
-  /** Absent in settings recorded by releases before approval: those operations replay without it. */
-  approval?: ApprovalSettings;
-}
 
 const describeRunning = (all: AosState[]) =>
   all
@@ -115,50 +89,7 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createRolloutActivities(deps),
     ...createTrustActivities(deps),
-
-    /** Local activity: checks the environment is declared and hands the workflow its settings. */
-    async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {
-      requireEnvironment(environment);
-      const { activity, decisionTimeout, windows, lockCheckInterval } = deps.policies;
-      return {
-        searchAttributes: deps.searchAttributes,
-        decisionTimeoutMs: msToNumber(decisionTimeout),
-        windows: {
-          maximumDurationMs: msToNumber(windows.maximumDuration),
-          busyTimeoutMs: msToNumber(windows.busyTimeout),
-          busyPollIntervalMs: msToNumber(windows.busyPollInterval),
-          maximumExtensions: windows.maximumExtensions,
-        },
-        activity: {
-          startToCloseTimeoutMs: msToNumber(activity.startToCloseTimeout),
-          heartbeatTimeoutMs: msToNumber(activity.heartbeatTimeout),
-        },
-        environment: {
-          historyKeep: deps.history.keep,
-          lockCheckIntervalMs: msToNumber(lockCheckInterval),
-          continueAsNewAfterEvents: deps.history.continueAsNewAfterEvents,
-        },
-        retry: {
-          initialIntervalMs: msToNumber(activity.retry.initialInterval),
-          backoffCoefficient: activity.retry.backoffCoefficient,
-          maximumIntervalMs: msToNumber(activity.retry.maximumInterval),
-          maximumAttempts: activity.retry.maximumAttempts,
-        },
-        ...(deps.events?.sinks.length && {
-          events: eventSettings(deps.events, deps.installation ?? DEFAULT_INSTALLATION, environment),
-        }),
-        approval: approvalSettings(
-          {
-            environments: deps.environments,
-            people: deps.people ?? {},
-            schedules: deps.schedules ?? [],
-            installation: deps.installation ?? DEFAULT_INSTALLATION,
-            policies: deps.policies,
-          },
-          environment,
-        ),
-      };
-    },
+    ...createSettingsActivities(deps),
 
     /**
      * Both the database and the AOS control plane answer; returns the state to roll back to. AOS that
