@@ -18,6 +18,7 @@ import {
 } from './guards';
 import { buildPlan } from './plan';
 import { createEventActivities } from './events';
+import { createFlagActivities } from './flag';
 import { createLockActivities, type LockDeps } from './lock';
 import { createRolloutActivities } from './rollout';
 import { createSettingsActivities } from './settings';
@@ -90,6 +91,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRolloutActivities(deps),
     ...createTrustActivities(deps),
     ...createSettingsActivities(deps),
+    ...createFlagActivities(deps),
 
     /**
      * Both the database and the AOS control plane answer; returns the state to roll back to. AOS that
@@ -119,24 +121,6 @@ export function createActivities(deps: ActivityDeps) {
           maintenanceMode,
         })),
       };
-    },
-
-    async setConfigurationMode({
-      environment,
-      value,
-    }: EnvironmentRef & { value: 0 | 1 }): Promise<{ previous: 0 | 1; transcript?: string[] }> {
-      const d = drivers(environment);
-      // A flag store that answers "try later" is its database being unreachable.
-      const result = await transcribed(() =>
-        guarded(
-          d,
-          'set CONFIGURATIONMODE',
-          (signal) => d.flagStore.writeConfigurationMode(value, signal),
-          ErrorType.DatabaseUnreachable,
-        ),
-      );
-      log.info('CONFIGURATIONMODE set', { environment, value, previous: result.previous });
-      return result;
     },
 
     /**
