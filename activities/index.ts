@@ -5,6 +5,7 @@ import type { OperationPlan, PlanRequest } from '../contract/plan';
 import type { Config } from '../config/schema';
 import { Secrets } from '../config/secrets';
 import type { AosState, EnvironmentDrivers } from '../drivers/capabilities';
+import { createAosActivities, describeRunning } from './aos';
 import { SETTLE_TIMEOUT_MS } from './driver-calls';
 import {
   changingAos,
@@ -45,16 +46,7 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'>, Driv
   secrets?: Secrets;
 }
 
-export interface AosRef extends EnvironmentRef {
-  aosId: string;
-}
 export type Expectation = 'maintenance' | 'normal';
-
-const describeRunning = (all: AosState[]) =>
-  all
-    .filter((a) => a.running)
-    .map((a) => `${a.id}${a.maintenanceMode ? ' (maintenance)' : ''}`)
-    .join(', ') || 'none';
 
 export function createActivities(deps: ActivityDeps) {
   const requireEnvironment = (environment: string): void =>
@@ -92,6 +84,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrustActivities(deps),
     ...createSettingsActivities(deps),
     ...createFlagActivities(deps),
+    ...createAosActivities(deps),
 
     /**
      * Both the database and the AOS control plane answer; returns the state to roll back to. AOS that
@@ -121,44 +114,6 @@ export function createActivities(deps: ActivityDeps) {
           maintenanceMode,
         })),
       };
-    },
-
-    /**
-     * Restarts the AOS so it reads the flag, unless it already runs in the mode the flag gives: a retried
-     * or resumed step then leaves it, and the users signed in on it, alone.
-     */
-    async restartAos({
-      environment,
-      aosId,
-    }: AosRef): Promise<AosState & { note?: string; transcript?: string[] }> {
-      const d = drivers(environment);
-      return transcribed(() =>
-        guarded(
-          d,
-          `restart ${aosId}`,
-          changingAos(d.aosControl, [aosId], async (signal): Promise<AosState & { note?: string }> => {
-            const target = (await d.flagStore.readConfigurationMode(signal)) === 1;
-            const current = (await d.aosControl.list(signal)).find((a) => a.id === aosId);
-            if (current?.running && current.maintenanceMode === target) {
-              log.info('AOS already in the target mode; not restarted', { environment, aosId });
-              return { ...current, note: 'already in the target mode' };
-            }
-            return d.aosControl.restart(aosId, signal);
-          }),
-          ErrorType.AosStartFailed,
-        ),
-      );
-    },
-
-    async stopAos({ environment, aosId }: AosRef) {
-      const d = drivers(environment);
-      return transcribed(() =>
-        guarded(
-          d,
-          `stop ${aosId}`,
-          changingAos(d.aosControl, [aosId], (signal) => d.aosControl.stop(aosId, signal)),
-        ),
-      );
     },
 
     /**
