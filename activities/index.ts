@@ -1,19 +1,16 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { ErrorType } from '../contract/errors';
-import type { EnvironmentSnapshot, KeyChange } from '../contract/operation';
+import type { KeyChange } from '../contract/operation';
 import type { OperationPlan, PlanRequest } from '../contract/plan';
 import type { Config } from '../config/schema';
 import { Secrets } from '../config/secrets';
-import type { AosState, EnvironmentDrivers } from '../drivers/capabilities';
+import type { EnvironmentDrivers } from '../drivers/capabilities';
 import { createAosActivities, describeRunning } from './aos';
-import { SETTLE_TIMEOUT_MS } from './driver-calls';
 import {
-  changingAos,
   environmentDrivers,
   type DriverDeps,
   guarded,
   requireEnvironment as requireEnvironmentIn,
-  settled,
   transcribed,
   type EnvironmentRef,
 } from './guards';
@@ -21,6 +18,7 @@ import { buildPlan } from './plan';
 import { createEventActivities } from './events';
 import { createFlagActivities } from './flag';
 import { createLockActivities, type LockDeps } from './lock';
+import { createRollbackActivities } from './rollback';
 import { createRolloutActivities } from './rollout';
 import { createSettingsActivities } from './settings';
 import { createTrustActivities } from './trust';
@@ -53,26 +51,6 @@ export function createActivities(deps: ActivityDeps) {
     requireEnvironmentIn(deps.environments, environment);
   const drivers = (environment: string): EnvironmentDrivers => environmentDrivers(deps, environment);
 
-  /**
-   * How an AOS differs from what a rollback to the snapshot can produce, if it does. A restart makes an
-   * AOS read the flag, so every AOS that ran before must run in the mode the snapshot's flag gives, even
-   * where the snapshot had mixed modes (left by an abort) that no restart can bring back.
-   */
-  const difference = (
-    before: EnvironmentSnapshot['instances'][number],
-    now: AosState[],
-    flag: 0 | 1,
-  ): string | undefined => {
-    const after = now.find((a) => a.id === before.id);
-    if (!after) return `${before.id} is missing`;
-    if (after.running !== before.running)
-      return `${before.id} ${before.running ? 'ran' : 'was stopped'} before`;
-    if (before.running && after.maintenanceMode !== (flag === 1)) {
-      return `${before.id} runs ${after.maintenanceMode ? 'in' : 'out of'} maintenance mode, CONFIGURATIONMODE ${flag} gives ${flag === 1 ? 'in' : 'out of'}`;
-    }
-    return undefined;
-  };
-
   return {
     ...createLockActivities({ ...deps, requireEnvironment }),
     ...createEventActivities({
@@ -85,103 +63,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSettingsActivities(deps),
     ...createFlagActivities(deps),
     ...createAosActivities(deps),
-
-    /**
-     * Both the database and the AOS control plane answer; returns the state to roll back to. AOS that
-     * are starting or stopping are waited for; one still moving, or crashed, fails preflight by name.
-     */
-    async snapshotEnvironment({ environment }: EnvironmentRef): Promise<EnvironmentSnapshot> {
-      const d = drivers(environment);
-      const configurationMode = await guarded(d, 'read CONFIGURATIONMODE', (signal) =>
-        d.flagStore.readConfigurationMode(signal),
-      );
-      const instances = await guarded(d, 'list AOS instances', (signal) => settled(d.aosControl, signal));
-      const unsettled = instances.filter((a) => a.status !== 'running' && a.status !== 'stopped');
-      if (unsettled.length > 0) {
-        throw ApplicationFailure.retryable(
-          `Cannot take a snapshot to roll back to: ${unsettled.map((a) => `${a.id} is ${a.status}`).join(', ')}` +
-            ` (waited ${SETTLE_TIMEOUT_MS / 1000} s). Start or stop ${unsettled.length > 1 ? 'them' : 'it'} through the control plane, then resume.`,
-          ErrorType.AosUnavailable,
-          { unsettled: unsettled.map(({ id, status }) => ({ id, status })) },
-        );
-      }
-      return {
-        configurationMode,
-        instances: instances.map(({ id, role, running, maintenanceMode }) => ({
-          id,
-          role,
-          running,
-          maintenanceMode,
-        })),
-      };
-    },
-
-    /**
-     * Rollback: brings back exactly the AOS that ran before, each in the mode the restored flag gives
-     * (a restart reads it); says what it did to each.
-     */
-    async restoreTopology({ environment, snapshot }: EnvironmentRef & { snapshot: EnvironmentSnapshot }) {
-      const d = drivers(environment);
-      const flag = snapshot.configurationMode;
-      const ids = snapshot.instances.map((i) => i.id);
-      return transcribed(() =>
-        guarded(
-          d,
-          'restore AOS',
-          changingAos(d.aosControl, ids, async (signal) => {
-            const now = await d.aosControl.list(signal);
-            const changes = snapshot.instances.filter((before) => difference(before, now, flag));
-            await Promise.all(
-              changes.map((before) =>
-                before.running
-                  ? d.aosControl.restart(before.id, signal)
-                  : d.aosControl.stop(before.id, signal),
-              ),
-            );
-            const mode = flag === 1 ? 'maintenance' : 'normal';
-            return { changed: changes.map((c) => (c.running ? `↻ ${c.id} (${mode})` : `■ ${c.id}`)) };
-          }),
-          ErrorType.AosStartFailed,
-        ),
-      );
-    },
-
-    /**
-     * Rollback: the flag and the running AOS equal the snapshot, each in the mode the flag gives; a mode
-     * the snapshot had that no restart can give (mixed modes after an abort) is named, not demanded.
-     */
-    async verifySnapshot({ environment, snapshot }: EnvironmentRef & { snapshot: EnvironmentSnapshot }) {
-      const d = drivers(environment);
-      return guarded(d, 'verify rollback', async (signal) => {
-        const flag = await d.flagStore.readConfigurationMode(signal);
-        const now = await d.aosControl.list(signal);
-        const expected = snapshot.configurationMode;
-        const problems = snapshot.instances.flatMap((before) => difference(before, now, expected) ?? []);
-        if (flag !== expected) problems.unshift(`CONFIGURATIONMODE is ${flag}, was ${expected}`);
-        if (problems.length > 0) {
-          throw ApplicationFailure.retryable(
-            `Not back where it was: ${problems.join('; ')}`,
-            ErrorType.VerificationFailed,
-            {
-              problems,
-            },
-          );
-        }
-        const unrestorable = snapshot.instances
-          .filter((i) => i.running && i.maintenanceMode !== (expected === 1))
-          .map(
-            (i) =>
-              `${i.id} ran ${i.maintenanceMode ? 'in' : 'out of'} maintenance mode before, which CONFIGURATIONMODE ${expected} cannot give: it runs ${expected === 1 ? 'in' : 'out of'} it`,
-          );
-        return {
-          checks: [
-            `CONFIGURATIONMODE = ${flag}`,
-            `running as before: ${describeRunning(now)}`,
-            ...unrestorable,
-          ],
-        };
-      });
-    },
+    ...createRollbackActivities(deps),
 
     /**
      * Checks the environment as its users see it. Maintenance: exactly one interactive and one batch
