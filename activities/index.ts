@@ -1,18 +1,12 @@
-import type { OperationPlan, PlanRequest } from '../contract/plan';
 import type { Config } from '../config/schema';
 import { Secrets } from '../config/secrets';
 import { createAosActivities } from './aos';
-import {
-  environmentDrivers,
-  type DriverDeps,
-  guarded,
-  requireEnvironment as requireEnvironmentIn,
-} from './guards';
-import { buildPlan } from './plan';
 import { createEventActivities } from './events';
 import { createFlagActivities } from './flag';
+import { requireEnvironment, type DriverDeps } from './guards';
 import { createKeyActivities } from './keys';
 import { createLockActivities, type LockDeps } from './lock';
+import { createPlanActivities } from './plan';
 import { createProbeActivities } from './probes';
 import { createRollbackActivities } from './rollback';
 import { createRolloutActivities } from './rollout';
@@ -40,12 +34,23 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'>, Driv
   secrets?: Secrets;
 }
 
+/**
+ * Every activity the worker registers, one module per capability. Their names, inputs and results are
+ * released: running workflows call them by name.
+ */
 export function createActivities(deps: ActivityDeps) {
-  const requireEnvironment = (environment: string): void =>
-    requireEnvironmentIn(deps.environments, environment);
-
   return {
-    ...createLockActivities({ ...deps, requireEnvironment }),
+    ...createSettingsActivities(deps),
+    ...createFlagActivities(deps),
+    ...createAosActivities(deps),
+    ...createRollbackActivities(deps),
+    ...createProbeActivities(deps),
+    ...createKeyActivities(deps),
+    ...createPlanActivities(deps),
+    ...createLockActivities({
+      ...deps,
+      requireEnvironment: (environment) => requireEnvironment(deps.environments, environment),
+    }),
     ...createEventActivities({
       sinks: deps.events?.sinks ?? [],
       env: deps.env ?? {},
@@ -53,41 +58,6 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createRolloutActivities(deps),
     ...createTrustActivities(deps),
-    ...createSettingsActivities(deps),
-    ...createFlagActivities(deps),
-    ...createAosActivities(deps),
-    ...createRollbackActivities(deps),
-    ...createProbeActivities(deps),
-    ...createKeyActivities(deps),
-
-    /**
-     * A dry run: what the operation would do now, from read-only calls (flag, AOS, License configuration,
-     * probe users, the lock); changes nothing.
-     */
-    async planOperation(request: PlanRequest): Promise<OperationPlan> {
-      const d = environmentDrivers(deps, request.environment);
-      const facts = await guarded(d, 'read the environment for a plan', async (signal) => {
-        const names = [...(request.changes?.enable ?? []), ...(request.changes?.disable ?? [])];
-        const [configurationMode, aos, users, keys, view] = await Promise.all([
-          d.flagStore.readConfigurationMode(signal),
-          d.aosControl.list(signal),
-          d.probe.probeUsers(signal),
-          names.length > 0 ? d.license.list(signal) : undefined,
-          deps.entities.view(request.environment),
-        ]);
-        return { configurationMode, aos, users, keys, holder: view?.holder };
-      });
-      return buildPlan(
-        request,
-        {
-          ...facts,
-          protected: deps.environments[request.environment].protected,
-          approvers: deps.environments[request.environment].approvers,
-          approvalTimeout: String(deps.policies.approvalTimeout),
-        },
-        (call) => d.describe(call),
-      );
-    },
   };
 }
 
