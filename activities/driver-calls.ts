@@ -9,10 +9,10 @@ export const SETTLE_POLL_MS = 250;
 export type CallStep = DriverCall | { atOnce: DriverCall[] } | { waitMs: number };
 
 /**
- * The driver calls each activity makes at most, in order (index.ts), from which
- * config/activity-timeouts.ts tells whether the commands of an environment fit the activity's timeout.
- * test/activities/driver-calls.test.ts runs each activity through the command driver to hold this
- * to the code.
+ * The driver calls each activity makes at most, in order (flag.ts, aos.ts, rollback.ts, probes.ts,
+ * keys.ts, plan.ts), from which config/activity-timeouts.ts tells whether the commands of an
+ * environment fit the activity's timeout. test/activities/driver-calls.test.ts runs each activity
+ * through the command driver to hold this to the code.
  */
 export const ACTIVITY_CALLS = {
   // The AOS list is read again until none is starting or stopping: up to the settle wait and one more list.

@@ -3,11 +3,14 @@
  * steps are those the workflows run (workflows/servicing.ts, workflows/window.ts), each change as its
  * driver would make it (`describe`: for the command driver, the exact command, secrets masked).
  */
+import type { EnvironmentEntities } from '../client/environment-entity';
+import type { Config } from '../config/schema';
 import type { LockHolder } from '../contract/environment';
 import type { Action, EnvironmentSnapshot } from '../contract/operation';
 import { isInTargetMode, planAosSteps, type OperationPlan, type PlanRequest } from '../contract/plan';
 import { formatDuration } from '../contract/window';
 import type { AosState, PlannedCall, ProbeUsers } from '../drivers/capabilities';
+import { environmentDrivers, guarded, type DriverDeps } from './guards';
 
 export interface PlanFacts {
   configurationMode: 0 | 1;
@@ -165,5 +168,45 @@ export function buildPlan(request: PlanRequest, facts: PlanFacts, describe: Desc
       ...steps,
       { step: 'record', does: ['write the history entry and release the lock'] },
     ],
+  };
+}
+
+export interface PlanDeps extends DriverDeps {
+  /** Where the lock's holder is read. */
+  entities: EnvironmentEntities;
+  policies: Config['policies'];
+}
+
+/** The dry run of `maint plan` and of operations started with `"dryRun": true`. */
+export function createPlanActivities(deps: PlanDeps) {
+  return {
+    /**
+     * A dry run: what the operation would do now, from read-only calls (flag, AOS, License configuration,
+     * probe users, the lock); changes nothing.
+     */
+    async planOperation(request: PlanRequest): Promise<OperationPlan> {
+      const d = environmentDrivers(deps, request.environment);
+      const facts = await guarded(d, 'read the environment for a plan', async (signal) => {
+        const names = [...(request.changes?.enable ?? []), ...(request.changes?.disable ?? [])];
+        const [configurationMode, aos, users, keys, view] = await Promise.all([
+          d.flagStore.readConfigurationMode(signal),
+          d.aosControl.list(signal),
+          d.probe.probeUsers(signal),
+          names.length > 0 ? d.license.list(signal) : undefined,
+          deps.entities.view(request.environment),
+        ]);
+        return { configurationMode, aos, users, keys, holder: view?.holder };
+      });
+      return buildPlan(
+        request,
+        {
+          ...facts,
+          protected: deps.environments[request.environment].protected,
+          approvers: deps.environments[request.environment].approvers,
+          approvalTimeout: String(deps.policies.approvalTimeout),
+        },
+        (call) => d.describe(call),
+      );
+    },
   };
 }

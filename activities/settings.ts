@@ -1,0 +1,93 @@
+import { msToNumber } from '@temporalio/common/lib/time';
+import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
+import type { ApprovalSettings } from '../contract/approval';
+import type { EventSettings } from '../contract/events';
+import { eventSettings } from './events';
+import { requireEnvironment, type EnvironmentRef } from './guards';
+import { approvalSettings } from './trust';
+
+/** What the workflow needs from the configuration, durations in milliseconds. */
+export interface OperationSettings {
+  searchAttributes: boolean;
+  decisionTimeoutMs: number;
+  windows: {
+    maximumDurationMs: number;
+    busyTimeoutMs: number;
+    busyPollIntervalMs: number;
+    /** Absent in settings recorded by releases before the cap: those windows replay uncapped. */
+    maximumExtensions?: number;
+  };
+  activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
+  /** For the environment entity workflow (`continueAsNewAfterEvents` also for open windows). */
+  environment: { historyKeep: number; lockCheckIntervalMs: number; continueAsNewAfterEvents: number };
+  retry: {
+    initialIntervalMs: number;
+    backoffCoefficient: number;
+    maximumIntervalMs: number;
+    maximumAttempts: number;
+  };
+  /** Absent in settings recorded before events, and when no sink is configured: no event is sent. */
+  events?: EventSettings;
+  /** Absent in settings recorded by releases before approval: those operations replay without it. */
+  approval?: ApprovalSettings;
+}
+
+export interface SettingsDeps {
+  environments: Config['environments'];
+  policies: Config['policies'];
+  history: Config['history'];
+  searchAttributes: boolean;
+  installation?: string;
+  events?: Config['events'];
+  people?: Config['people'];
+  schedules?: Config['schedules'];
+}
+
+/** The settings a workflow gets from the worker's temporal.yaml (not carried in its input). */
+export function createSettingsActivities(deps: SettingsDeps) {
+  return {
+    /** Local activity: checks the environment is declared and hands the workflow its settings. */
+    async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {
+      requireEnvironment(deps.environments, environment);
+      const { activity, decisionTimeout, windows, lockCheckInterval } = deps.policies;
+      return {
+        searchAttributes: deps.searchAttributes,
+        decisionTimeoutMs: msToNumber(decisionTimeout),
+        windows: {
+          maximumDurationMs: msToNumber(windows.maximumDuration),
+          busyTimeoutMs: msToNumber(windows.busyTimeout),
+          busyPollIntervalMs: msToNumber(windows.busyPollInterval),
+          maximumExtensions: windows.maximumExtensions,
+        },
+        activity: {
+          startToCloseTimeoutMs: msToNumber(activity.startToCloseTimeout),
+          heartbeatTimeoutMs: msToNumber(activity.heartbeatTimeout),
+        },
+        environment: {
+          historyKeep: deps.history.keep,
+          lockCheckIntervalMs: msToNumber(lockCheckInterval),
+          continueAsNewAfterEvents: deps.history.continueAsNewAfterEvents,
+        },
+        retry: {
+          initialIntervalMs: msToNumber(activity.retry.initialInterval),
+          backoffCoefficient: activity.retry.backoffCoefficient,
+          maximumIntervalMs: msToNumber(activity.retry.maximumInterval),
+          maximumAttempts: activity.retry.maximumAttempts,
+        },
+        ...(deps.events?.sinks.length && {
+          events: eventSettings(deps.events, deps.installation ?? DEFAULT_INSTALLATION, environment),
+        }),
+        approval: approvalSettings(
+          {
+            environments: deps.environments,
+            people: deps.people ?? {},
+            schedules: deps.schedules ?? [],
+            installation: deps.installation ?? DEFAULT_INSTALLATION,
+            policies: deps.policies,
+          },
+          environment,
+        ),
+      };
+    },
+  };
+}
