@@ -22,6 +22,8 @@ export interface ActivityDeps extends Omit<LockDeps, 'requireEnvironment'>, Driv
   schedules?: Config['schedules'];
   /** Who signs on protected environments, with their keys. */
   people?: Config['people'];
+  /** Change freezes: the settings hand each operation its environment's periods, the plan says when they refuse. */
+  freezes?: Config['freezes'];
   /** The worker's task queue: a parent that vouches for a child operation must run on it. */
   taskQueue: string;
   searchAttributes: boolean;

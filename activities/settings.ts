@@ -1,7 +1,9 @@
 import { msToNumber } from '@temporalio/common/lib/time';
+import { environmentFreezePeriods } from '../config/freezes';
 import { DEFAULT_INSTALLATION, type Config } from '../config/schema';
 import type { ApprovalSettings } from '../contract/approval';
 import type { EventSettings } from '../contract/events';
+import type { FreezePeriod } from '../contract/freeze';
 import { eventSettings } from './events';
 import { requireEnvironment, type EnvironmentRef } from './guards';
 import { approvalSettings } from './trust';
@@ -30,6 +32,11 @@ export interface OperationSettings {
   events?: EventSettings;
   /** Absent in settings recorded by releases before approval: those operations replay without it. */
   approval?: ApprovalSettings;
+  /**
+   * The change-freeze periods of this environment from now until the latest a window started now could
+   * close (approval, busy wait and maximum duration, plus a day). Absent before freezes, and when none applies.
+   */
+  freezes?: FreezePeriod[];
 }
 
 export interface SettingsDeps {
@@ -41,6 +48,7 @@ export interface SettingsDeps {
   events?: Config['events'];
   people?: Config['people'];
   schedules?: Config['schedules'];
+  freezes?: Config['freezes'];
 }
 
 /** The settings a workflow gets from the worker's temporal.yaml (not carried in its input). */
@@ -49,7 +57,17 @@ export function createSettingsActivities(deps: SettingsDeps) {
     /** Local activity: checks the environment is declared and hands the workflow its settings. */
     async resolveEnvironment({ environment }: EnvironmentRef): Promise<OperationSettings> {
       requireEnvironment(deps.environments, environment);
-      const { activity, decisionTimeout, windows, lockCheckInterval } = deps.policies;
+      const { activity, decisionTimeout, windows, lockCheckInterval, approvalTimeout } = deps.policies;
+      const from = Date.now();
+      const horizon =
+        msToNumber(approvalTimeout) + msToNumber(windows.busyTimeout) + msToNumber(windows.maximumDuration);
+      const freezes = environmentFreezePeriods(
+        deps.freezes ?? [],
+        deps.environments,
+        environment,
+        from,
+        from + horizon + 86_400_000,
+      );
       return {
         searchAttributes: deps.searchAttributes,
         decisionTimeoutMs: msToNumber(decisionTimeout),
@@ -87,6 +105,7 @@ export function createSettingsActivities(deps: SettingsDeps) {
           },
           environment,
         ),
+        ...(freezes.length > 0 && { freezes }),
       };
     },
   };

@@ -5,14 +5,16 @@ import { DAYS, MONTHS, type ScheduleConfig } from '../config/schema';
 import { durationSchema, formatDuration } from '../contract/window';
 import { scheduleIdOnServer } from '../config/schema';
 import { describeTargets } from './schedules';
+import { DAY_MS, formatWall, wallClock, zonedInstant } from '../config/zoned-time';
+
+/** Re-exported where callers found it before the zone helpers moved to config/zoned-time.ts. */
+export { zonedInstant };
 
 /**
  * The upcoming windows of the declared schedules, computed from their specs in temporal.yaml the way
  * the Temporal server reads them (day of month AND day of week; 7 is Sunday), in each schedule's time
  * zone, so a subscriber sees every window of the horizon, not only the server's next few.
  */
-
-const DAY_MS = 86_400_000;
 
 export interface UpcomingWindow {
   /** The schedule's id on the server (with the installation prefix, as `schedule list` shows it). */
@@ -45,44 +47,6 @@ function matchSets(s: ScheduleConfig): Set<number>[] {
     new Set(list(c.month, MONTHS).map((m) => (typeof m === 'number' ? m : MONTHS.indexOf(m) + 1))),
     new Set(list(c.dayOfWeek, DAYS).map((d) => (typeof d === 'number' ? d : DAYS.indexOf(d)))),
   ];
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-/** Wall-clock fields of an instant in a zone, as if they were UTC (so differences are offsets). */
-function wallClock(zone: string, ms: number): number {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(zone, f);
-  }
-  const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, Number(x.value)]));
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-}
-
-/**
- * The instant a wall-clock time (given as UTC fields) names in a zone. Across a DST change: a time
- * that occurs twice is its first occurrence; one that does not exist (the spring gap) is read with
- * the offset before the change, so 02:30 becomes 03:30 summer time.
- */
-export function zonedInstant(zone: string, wall: number): number {
-  const offsets = [wall - DAY_MS, wall + DAY_MS].map((t) => wallClock(zone, t) - t);
-  const candidates = offsets.map((o) => wall - o).filter((t) => wallClock(zone, t) === wall);
-  return candidates.length > 0 ? Math.min(...candidates) : wall - offsets[0];
-}
-
-const pad = (n: number) => String(n).padStart(2, '0');
-function formatWall(wall: number): string {
-  const d = new Date(wall);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 }
 
 /** Every window that starts in [from, from + days), across all declared schedules, in start order. */

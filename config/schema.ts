@@ -16,6 +16,8 @@ import { activityTimeoutIssues } from './activity-timeouts';
 import { cronProblem } from './cron';
 import { duration } from './duration';
 import { eventsSchema } from './events';
+import { freezeSchema } from './freezes';
+import { isTimeZone } from './zoned-time';
 
 const retryPolicy = z
   .object({
@@ -176,15 +178,6 @@ const calendarSchema = z
     dayOfWeek: oneOrMany(z.enum(DAYS)).optional(),
   })
   .strict();
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** What a rollout schedule services: a tag or a list, and the limits, as a rollout's input takes them. */
 const rolloutTargetsSchema = rolloutInputSchema
@@ -416,6 +409,8 @@ export const configSchema = z
     schedules: z.array(scheduleSchema).default([]),
     /** CloudEvents of every operation and window, delivered to webhooks and files. */
     events: eventsSchema(duration, retryPolicy),
+    /** Change freezes: periods during which nothing may start on the environments they name (config/freezes.ts). */
+    freezes: z.array(freezeSchema).default([]),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -424,6 +419,7 @@ export const configSchema = z
     for (const { path, message } of signingIssues(c)) ctx.addIssue({ code: 'custom', path, message });
     for (const { path, message } of activityTimeoutIssues(c.environments, c.policies.activity))
       ctx.addIssue({ code: 'custom', path, message });
+    for (const { path, message } of freezeIssues(c)) ctx.addIssue({ code: 'custom', path, message });
     const seen = new Set<string>();
     c.schedules.forEach((s, i) => {
       if (seen.has(s.id))
@@ -475,6 +471,34 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Each freeze names declared environments and tags, and no two freezes share a name. */
+function freezeIssues(c: {
+  freezes: { name: string; environments: string[]; tags: string[] }[];
+  environments: Config['environments'];
+}): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const tags = declaredTags(c.environments);
+  c.freezes.forEach((f, i) => {
+    if (c.freezes.findIndex((g) => g.name === f.name) < i)
+      issues.push({ path: ['freezes', i, 'name'], message: `"${f.name}" is declared twice` });
+    f.environments.forEach((e, j) => {
+      if (!c.environments[e])
+        issues.push({
+          path: ['freezes', i, 'environments', j],
+          message: `unknown environment "${e}"; declared: ${Object.keys(c.environments).join(', ')}`,
+        });
+    });
+    f.tags.forEach((t, j) => {
+      if (!tags.includes(t))
+        issues.push({
+          path: ['freezes', i, 'tags', j],
+          message: `no environment has the tag "${t}"; tags declared: ${tags.join(', ') || 'none'}`,
+        });
+    });
+  });
+  return issues;
+}
 
 const isApprover = (e: { approvers?: string[] }, name: string) =>
   (e.approvers ?? []).some((a) => samePerson(a, name));

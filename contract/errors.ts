@@ -10,6 +10,8 @@ export const ErrorType = {
   VerificationFailed: 'VerificationFailed',
   AosUnavailable: 'AosUnavailable',
   EnvironmentBusy: 'EnvironmentBusy',
+  /** A change freeze (temporal.yaml `freezes:`) covers the environment now: refused, nothing changed. */
+  EnvironmentFrozen: 'EnvironmentFrozen',
   UnknownConfigurationKey: 'UnknownConfigurationKey',
   /**
    * A protected environment's operation whose requester cannot be proved (an unsigned start, a
@@ -29,6 +31,7 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.UnknownAos,
   ErrorType.RequestRejected,
   ErrorType.EnvironmentBusy,
+  ErrorType.EnvironmentFrozen,
   ErrorType.UnknownConfigurationKey,
   ErrorType.NotTrusted,
 ];

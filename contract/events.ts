@@ -1,4 +1,5 @@
 import type { Decision, ErrorInfo, OperationStatus, Result, WindowStatus } from './operation';
+import type { FreezeExceptionRecord } from './freeze';
 
 /** CloudEvents `type` of each occurrence in an operation's life. */
 export const EVENT_TYPES = {
@@ -25,6 +26,8 @@ export interface OperationEventData extends Pick<
   decision?: Pick<Decision, 'kind' | 'by' | 'reason' | 'identity' | 'fingerprint'>;
   result?: Result;
   window?: WindowStatus;
+  /** Every event of an operation started during a change freeze by an approver's signed exception. */
+  freezeException?: FreezeExceptionRecord;
 }
 
 /**

@@ -6,6 +6,7 @@ import { defineSearchAttributeKey, type SignalDefinition, type UpdateDefinition 
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { RequesterProof } from './approval';
+import { freezeExceptionSchema, type FreezeExceptionRecord } from './freeze';
 import { signedAnswerFields, signedStartFields } from './signing';
 
 export const TASK_QUEUE_DEFAULT = 'maintenance';
@@ -82,6 +83,8 @@ export const servicingInputSchema = z
       .optional(),
     /** On a protected environment: the requester's signature over this input (contract/signing.ts). */
     ...signedStartFields,
+    /** During a change freeze: an approver's signed exception for this run (contract/freeze.ts). */
+    freezeException: freezeExceptionSchema.optional(),
   })
   .strict();
 export type ServicingInput = z.input<typeof servicingInputSchema>;
@@ -309,6 +312,8 @@ export interface OperationStatus {
   requester?: RequesterProof;
   /** How many answers (decisions, approvals, window changes) it has taken: a signed answer names the next. */
   answers?: number;
+  /** Started during a change freeze by an approver's signed exception. */
+  freezeException?: FreezeExceptionRecord;
 }
 
 export interface ApprovalStatus {

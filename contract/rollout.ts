@@ -108,7 +108,7 @@ export const EXAMPLE_ROLLOUT_INPUT: RolloutInput = {
 /** Where an environment's operation stands in the rollout. */
 export const ROW_STATES = ['Pending', 'Running', 'AwaitingDecision', 'Done'] as const;
 export type RowState = (typeof ROW_STATES)[number];
-/** How it ended: an operation's result, Skipped (busy), or NotStarted (limit reached, aborted). */
+/** How it ended: an operation's result, Skipped (busy or frozen), or NotStarted (limit reached, aborted). */
 export type RowResult = Result | 'Skipped' | 'NotStarted';
 
 export interface RolloutRow {

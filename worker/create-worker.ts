@@ -60,6 +60,7 @@ export async function createWorker(
     history: config.history,
     schedules: config.schedules,
     people: config.people,
+    freezes: config.freezes,
     taskQueue: config.temporal.taskQueue,
     searchAttributes: config.temporal.searchAttributes,
     installation: config.installation,

@@ -71,6 +71,7 @@ export class OperationEvents {
         reason: s.reason,
         state: s.state,
         step: s.step,
+        ...(s.freezeException && { freezeException: s.freezeException }),
         ...data,
       },
     };

@@ -76,8 +76,12 @@ function transcriptOf(result: unknown): string[] {
   return Array.isArray(lines) ? lines.filter((l): l is string => typeof l === 'string') : [];
 }
 
-/** Preflight errors that end an operation at once: busy environment, a window naming an unknown key. */
-const PREFLIGHT_REFUSALS: string[] = [ErrorType.EnvironmentBusy, ErrorType.UnknownConfigurationKey];
+/** Preflight errors that end an operation at once: busy or frozen environment, a window naming an unknown key. */
+const PREFLIGHT_REFUSALS: string[] = [
+  ErrorType.EnvironmentBusy,
+  ErrorType.EnvironmentFrozen,
+  ErrorType.UnknownConfigurationKey,
+];
 
 /** Control flow inside a workflow: the operation stops with this result. */
 export class Stop {
@@ -527,6 +531,10 @@ export class Operation extends Lifecycle<OperationStatus> {
     const s = this.status;
     s.finishedAt = now();
     const failure = s.failure ? `Last failure at ${s.failure.step}: ${s.failure.error.message}` : '';
+    const f = s.freezeException;
+    const excepted = f
+      ? `Started during change freeze "${f.freeze}" by the exception of ${f.by} (signed, key ${f.fingerprint}): ${f.reason}.`
+      : '';
     const info = workflowInfo();
     const entry = {
       operationId: info.workflowId,
@@ -538,7 +546,7 @@ export class Operation extends Lifecycle<OperationStatus> {
       startedAt: s.startedAt,
       finishedAt: s.finishedAt,
       result,
-      detail: [detail, failure].filter(Boolean).join(' '),
+      detail: [detail, excepted, failure].filter(Boolean).join(' '),
       decisions: s.decisions,
       lineage: info.firstExecutionRunId,
     };

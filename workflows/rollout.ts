@@ -72,7 +72,8 @@ function rowOutcome(err: unknown): { result: RowResult; error: RolloutRow['error
       result: 'Failed',
       error: { ...error, message: `the operation did not start: ${error.message}` },
     };
-  if (error.type === ErrorType.EnvironmentBusy) return { result: 'Skipped', error };
+  if (error.type === ErrorType.EnvironmentBusy || error.type === ErrorType.EnvironmentFrozen)
+    return { result: 'Skipped', error };
   return { result: error.type === ErrorType.OperationAborted ? 'Aborted' : 'Failed', error };
 }
 

@@ -15,6 +15,7 @@ import {
 } from '../contract/operation';
 import { isInTargetMode, planAosSteps, type OperationPlan } from '../contract/plan';
 import { ApprovalGate } from './approval';
+import { FreezeGuard } from './freeze';
 import { Operation, RollbackRequested, refusedUnlessAdmitted, stopped } from './operation';
 import { parseWorkflowInput } from './lifecycle';
 import { dryRun } from './plan';
@@ -47,8 +48,10 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
   });
   const { status, record } = op;
   const approval = new ApprovalGate(op);
+  const freeze = new FreezeGuard(op, input.freezeException);
   await op.init();
   await refusedUnlessAdmitted(op, () => approval.admit(raw));
+  await freeze.refuseIfFrozen();
   op.events.started();
   log.info('Servicing operation started', { environment, action, requestedBy: input.requestedBy });
 
@@ -57,6 +60,9 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     snapshot = await op.step(
       'preflight',
       async () => {
+        // Again after approval: a freeze may have begun while the operation waited.
+        const frozen = freeze.refusal();
+        if (frozen) throw frozen;
         await op.lockOrQueue('preflight', input.onBusy === 'wait');
         return op.withRetries('preflight', 'snapshot the environment', () =>
           op.act.snapshotEnvironment.executeWithOptions(op.heartbeatingOptions, [{ environment }]),

@@ -50,4 +50,10 @@ export const Patches = {
    * lock or approval. Their children tell them when they wait so (checked only in a rollout's children).
    */
   rolloutMembers: 'rollout-members',
+  /**
+   * Change freezes: an operation, window or rollout member refuses to start while a freeze covers its
+   * environment (unless an approver signed an exception for the run), and an open window refuses an
+   * extension into a freeze (workflows/freeze.ts).
+   */
+  changeFreezes: 'change-freezes',
 } as const;

@@ -17,7 +17,12 @@ export interface Signer {
 }
 
 /** The registered owner of the key that made `signature` over `message`, or why there is none. */
-function signerOf(signature: string, message: string, keys: SignerKey[], what: string): Signer | string {
+export function signerOf(
+  signature: string,
+  message: string,
+  keys: SignerKey[],
+  what: string,
+): Signer | string {
   let fingerprint: string;
   try {
     fingerprint = verifySignature(signature, message, SIGNATURE_NAMESPACE).fingerprint;

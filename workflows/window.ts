@@ -43,6 +43,7 @@ import {
   type WindowResult,
 } from '../contract/window';
 import { ApprovalGate } from './approval';
+import { FreezeGuard } from './freeze';
 import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
 import { Operation, RollbackRequested, Stop, causeOf, refusedUnlessAdmitted, stopped } from './operation';
@@ -119,6 +120,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   const carriesEnd = patched(Patches.windowCarriesEnd);
   /** Maintenance stays on after the window when the flag it found was on (`Patches.windowKeepsFlag`). */
   const keepsFlag = patched(Patches.windowKeepsFlag);
+  const freeze = new FreezeGuard(op, input.freezeException);
   const rollout = rolloutOf();
   const window: WindowStatus = continued?.status.window ?? { changes: [], extensions: [] };
   status.window = window;
@@ -155,7 +157,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     if (until > Date.parse(window.latestEndsAt!)) {
       return `it would close at ${new Date(until).toISOString()}, past the latest allowed ${window.latestEndsAt} (maximum ${formatDuration(op.settings.windows.maximumDurationMs)})`;
     }
-    return undefined;
+    return freeze.extensionRefusal(Date.parse(window.endsAt!), until);
   };
   const extend = (payload: unknown) => {
     const { by, reason, duration } = extendWindowInputSchema.parse(payload);
@@ -209,6 +211,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   await op.init();
   if (continued) op.continueFrom(continued);
   else await refusedUnlessAdmitted(op, () => approval.admit(raw));
+  if (!continued) await freeze.refuseIfFrozen();
   takenOver = true;
   const { maximumDurationMs, busyTimeoutMs, busyPollIntervalMs } = op.settings.windows;
   // A window waits for a busy environment unless told to skip it (a rollout with onBusy skip).
@@ -253,6 +256,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     return op.step(
       'preflight',
       async () => {
+        // Again after approval: a freeze may have begun while the window waited.
+        const frozen = freeze.refusal();
+        if (frozen) throw frozen;
         await checkKeys();
         await op.lockOrQueue('preflight', waitsIfBusy);
       },
