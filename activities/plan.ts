@@ -4,7 +4,9 @@
  * driver would make it (`describe`: for the command driver, the exact command, secrets masked).
  */
 import type { EnvironmentEntities } from '../client/environment-entity';
+import { environmentFreezePeriods } from '../config/freezes';
 import type { Config } from '../config/schema';
+import { describeFreeze, freezeAt, freezeOverlapping, type FreezePeriod } from '../contract/freeze';
 import type { LockHolder } from '../contract/environment';
 import type { Action, EnvironmentSnapshot } from '../contract/operation';
 import { isInTargetMode, planAosSteps, type OperationPlan, type PlanRequest } from '../contract/plan';
@@ -23,6 +25,9 @@ export interface PlanFacts {
   /** Who may approve on a protected environment. */
   approvers?: string[];
   approvalTimeout: string;
+  /** The environment's change-freeze periods from `now` on, and the time the plan is made (ms). */
+  freezes?: FreezePeriod[];
+  now?: number;
 }
 
 type Step = OperationPlan['steps'][number];
@@ -100,7 +105,38 @@ function preflight(request: PlanRequest, facts: PlanFacts): { step: Step; refusa
       : undefined;
   if (facts.holder && request.action === 'window')
     does.push('busy now: the window would wait for the lock (policies.windows.busyTimeout)');
-  return { step: { step: 'preflight', does }, refusal };
+  const frozen = freezeRefusal(request, facts);
+  does.push(...frozen.does);
+  return { step: { step: 'preflight', does }, refusal: frozen.refusal ?? refusal };
+}
+
+/** What the environment's change freezes mean for this operation now, and over a window's length. */
+function freezeRefusal(request: PlanRequest, facts: PlanFacts): { refusal?: string; does: string[] } {
+  const periods = facts.freezes ?? [];
+  const now = facts.now ?? Date.now();
+  const current = freezeAt(periods, now);
+  if (current) {
+    const lift = facts.protected
+      ? 'an approver can grant an exception for one run (`maint freeze except`)'
+      : 'the environment is not protected, so no exception can be granted';
+    return {
+      refusal: `${request.environment} is in the ${describeFreeze(current)}: the ${request.action} would be refused; ${lift}`,
+      does: [],
+    };
+  }
+  const next = periods.find((p) => Date.parse(p.start) > now);
+  const during =
+    request.action === 'window' && freezeOverlapping(periods, now, now + (request.duration ?? 0));
+  return {
+    does: [
+      ...(next ? [`not frozen now; next ${describeFreeze(next)}: starts are refused then`] : []),
+      ...(during
+        ? [
+            `the ${describeFreeze(during)} begins while the window is open: the window is not cut, but extend-window into it is refused`,
+          ]
+        : []),
+    ],
+  };
 }
 
 function windowSteps(request: PlanRequest, facts: PlanFacts, describe: Describe): Step[] {
@@ -175,6 +211,7 @@ export interface PlanDeps extends DriverDeps {
   /** Where the lock's holder is read. */
   entities: EnvironmentEntities;
   policies: Config['policies'];
+  freezes?: Config['freezes'];
 }
 
 /** The dry run of `maint plan` and of operations started with `"dryRun": true`. */
@@ -197,10 +234,20 @@ export function createPlanActivities(deps: PlanDeps) {
         ]);
         return { configurationMode, aos, users, keys, holder: view?.holder };
       });
+      const now = Date.now();
+      const freezes = environmentFreezePeriods(
+        deps.freezes ?? [],
+        deps.environments,
+        request.environment,
+        now,
+        now + 31 * 86_400_000,
+      );
       return buildPlan(
         request,
         {
           ...facts,
+          freezes,
+          now,
           protected: deps.environments[request.environment].protected,
           approvers: deps.environments[request.environment].approvers,
           approvalTimeout: String(deps.policies.approvalTimeout),

@@ -5,6 +5,8 @@ import { DAYS, MONTHS, type ScheduleConfig } from '../config/schema';
 import { durationSchema, formatDuration } from '../contract/window';
 import { scheduleIdOnServer } from '../config/schema';
 import { describeTargets } from './schedules';
+import { freezePeriods, frozenEnvironments } from '../config/freezes';
+import type { FreezePeriod } from '../contract/freeze';
 import { DAY_MS, formatWall, wallClock, zonedInstant } from '../config/zoned-time';
 
 /** Re-exported where callers found it before the zone helpers moved to config/zoned-time.ts. */
@@ -109,7 +111,11 @@ export function upcomingWindows(
  * the same); the description gives the local time in the schedule's zone. UIDs are stable per
  * schedule and start, so a re-exported feed updates events instead of duplicating them.
  */
-export function maintenanceCalendar(config: LoadedConfig, windows: UpcomingWindow[]): string {
+export function maintenanceCalendar(
+  config: LoadedConfig,
+  windows: UpcomingWindow[],
+  freezes: UpcomingFreeze[] = [],
+): string {
   const calendar = ical({
     name: `Maintenance windows (${config.installation})`,
     prodId: { company: 'maintenance-orchestrator', product: 'maint', language: 'EN' },
@@ -140,5 +146,50 @@ export function maintenanceCalendar(config: LoadedConfig, windows: UpcomingWindo
       ].join('\n'),
     });
   }
+  for (const f of freezes) addFreezeEvent(calendar, f);
   return calendar.toString();
+}
+
+/** One period of a change freeze, with the environments it freezes. */
+export interface UpcomingFreeze extends FreezePeriod {
+  environments: string[];
+  timezone: string;
+}
+
+/** The periods of every declared freeze that overlap [from, from + days), in start order. */
+export function upcomingFreezes(
+  config: LoadedConfig,
+  { from = new Date(), days = 30 }: { from?: Date; days?: number } = {},
+): UpcomingFreeze[] {
+  const start = from.getTime();
+  return config.freezes
+    .flatMap((f) =>
+      freezePeriods(f, start, start + days * DAY_MS).map((p) => ({
+        ...p,
+        environments: frozenEnvironments(f, config.environments),
+        timezone: f.timezone,
+      })),
+    )
+    .sort((a, b) => Date.parse(a.start) - Date.parse(b.start) || a.freeze.localeCompare(b.freeze));
+}
+
+/** A freeze period as an event: busy time for the environments it names, a UID stable per freeze and start. */
+function addFreezeEvent(calendar: ReturnType<typeof ical>, f: UpcomingFreeze): void {
+  const start = new Date(f.start);
+  const localStart = formatWall(wallClock(f.timezone, start.getTime()));
+  calendar.createEvent({
+    id: `freeze-${f.freeze}-${f.start.replace(/[-:.]/g, '')}@maintenance-orchestrator`,
+    start,
+    end: new Date(f.end),
+    stamp: start,
+    summary: `Change freeze: ${f.freeze} (${f.environments.join(', ')})`,
+    status: ICalEventStatus.CONFIRMED,
+    description: [
+      f.reason || 'Change freeze',
+      `No maintenance operation, window, rollout or schedule run starts on ${f.environments.join(', ')} meanwhile; ` +
+        'a window already open is not cut, but is not extended into the freeze.',
+      `Starts ${localStart} ${f.timezone}, for ${formatDuration(Date.parse(f.end) - start.getTime())}.`,
+      `Freeze ${f.freeze}`,
+    ].join('\n'),
+  });
 }

@@ -14,6 +14,7 @@ import {
   upgradeCommand,
 } from './commands/environment';
 import { endWindowCommand, extendWindowCommand, windowCommand } from './commands/windows';
+import { freezeCommands } from './commands/freezes';
 import { scheduleCommands } from './commands/schedules';
 import { pauseCommand, rolloutCommand } from './commands/rollouts';
 import { err } from './commands/shared';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   rolloutCommand(program);
   pauseCommand(program);
   scheduleCommands(program);
+  freezeCommands(program);
   planCommands(program);
   return program;
 }

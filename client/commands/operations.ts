@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DECISION_HELP, type Action, type DecisionKind } from '../../contract/operation';
 import { resolveOperation, startOperation, startTarget } from '../operations';
 import { isRollout } from '../rollouts';
+import { freezeExceptionInput, freezeExceptionOption } from './freezes';
 import { followRolloutCommand } from './rollouts';
 import { windowCommand } from './windows';
 import {
@@ -31,13 +32,14 @@ export function servicingCommand(program: Command, action: Action, parent = prog
       `${action === 'enable' ? 'Turn maintenance mode on' : 'Turn maintenance mode off'} for an environment`,
     )
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg);
-  startOptions(dryRunOption(command), 'start the operation and return at once').action(
-    async (environment: string, opts: StartOpts) => {
+  startOptions(freezeExceptionOption(dryRunOption(command)), 'start the operation and return at once').action(
+    async (environment: string, opts: StartOpts & { freezeException?: string }) => {
       process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
         const typed = { environment, reason: opts.reason, requestedBy: opts.requestedBy };
         if (planOnly || opts.dryRun) return showPlan(client, c, action, typed, !!opts.json);
         const target = startTarget(action, environment);
-        const input = prepareStart(c, opts, target, typed, [environment]);
+        const frozen = freezeExceptionInput(opts.freezeException);
+        const input = prepareStart(c, opts, target, { ...typed, ...frozen }, [environment]);
         if (opts.printInput) return printStart(c, target, input, !!opts.json);
         const handle = await startOperation(client, c, action, input);
         const print = opts.json ? err : out;

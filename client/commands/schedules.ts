@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
-import { maintenanceCalendar, upcomingWindows } from '../calendar';
+import { maintenanceCalendar, upcomingFreezes, upcomingWindows } from '../calendar';
 import { formatSchedules } from '../format';
 import { ExitCode, OperatorError } from '../operations';
 import { listSchedules, resolveScheduleId, syncSchedules } from '../schedules';
@@ -48,7 +48,9 @@ export function scheduleCommands(program: Command): void {
     });
   schedule
     .command('calendar')
-    .description('Export the upcoming windows of the declared schedules as iCalendar (.ics)')
+    .description(
+      'Export the upcoming windows of the declared schedules, and the change freezes, as iCalendar (.ics)',
+    )
     .option('--days <n>', 'how many days ahead', '30')
     .option('-o, --output <file>', 'write the calendar to this file instead of stdout')
     .option('--include-paused', 'include schedules paused in temporal.yaml, marked tentative')
@@ -61,11 +63,16 @@ export function scheduleCommands(program: Command): void {
         );
       const c = config(program);
       const windows = upcomingWindows(c, { days, includePaused: opts.includePaused });
-      const ics = maintenanceCalendar(c, windows);
+      const freezes = upcomingFreezes(c, { days });
+      const ics = maintenanceCalendar(c, windows, freezes);
       if (!opts.output) return void process.stdout.write(ics);
       fs.writeFileSync(opts.output, ics);
+      const frozen =
+        freezes.length > 0
+          ? ` and ${freezes.length} change freeze period${freezes.length === 1 ? '' : 's'}`
+          : '';
       err(
-        `${windows.length} window${windows.length === 1 ? '' : 's'} in the next ${days} days written to ${opts.output}.`,
+        `${windows.length} window${windows.length === 1 ? '' : 's'}${frozen} in the next ${days} days written to ${opts.output}.`,
       );
     });
   for (const [verb, description] of [

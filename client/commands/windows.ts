@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { OperationStatus, WindowStatus } from '../../contract/operation';
 import { endWindowUpdate, extendWindowUpdate } from '../../contract/window';
 import { ExitCode, OperatorError, resolveOperation, startOperation, startTarget } from '../operations';
+import { freezeExceptionInput, freezeExceptionOption } from './freezes';
 import {
   answerOptions,
   durationArg,
@@ -38,8 +39,14 @@ export function windowCommand(program: Command, parent = program): void {
     .argument('<environment>', 'environment name from temporal.yaml', environmentArg)
     .requiredOption('-d, --duration <duration>', 'how long it stays open: ISO 8601 ("PT2H") or minutes');
   keyChangeOptions(window);
-  startOptions(dryRunOption(window), 'return once started, not once the window is open').action(
-    async (environment: string, opts: { duration: string } & KeyChangeOpts & StartOpts) => {
+  startOptions(
+    freezeExceptionOption(dryRunOption(window)),
+    'return once started, not once the window is open',
+  ).action(
+    async (
+      environment: string,
+      opts: { duration: string; freezeException?: string } & KeyChangeOpts & StartOpts,
+    ) => {
       process.exitCode = await withClient(program, environment, async ({ config: c, client }) => {
         const typed = {
           environment,
@@ -50,7 +57,8 @@ export function windowCommand(program: Command, parent = program): void {
         };
         if (planOnly || opts.dryRun) return showPlan(client, c, 'window', typed, !!opts.json);
         const target = startTarget('window', environment);
-        const input = prepareStart(c, opts, target, typed, [environment]);
+        const frozen = freezeExceptionInput(opts.freezeException);
+        const input = prepareStart(c, opts, target, { ...typed, ...frozen }, [environment]);
         if (opts.printInput) return printStart(c, target, input, !!opts.json);
         const handle = await startOperation(client, c, 'window', input);
         const print = opts.json ? err : out;
