@@ -95,6 +95,16 @@ export function frozenEnvironments(
     .map(([name]) => name);
 }
 
+/**
+ * A duration as RFC 5545 adds it: weeks and days on the local calendar (a day is 23 or 25 hours across
+ * DST), then hours, minutes and seconds exactly.
+ */
+function durationParts(text: string): { days: number; exactMs: number } {
+  const m = /^P(?:(\d+)W)?(?:(\d+)D)?(T.*)?$/.exec(text);
+  const days = Number(m?.[1] ?? 0) * 7 + Number(m?.[2] ?? 0);
+  return { days, exactMs: m?.[3] ? parseIsoDuration(`P${m[3]}`)! : 0 };
+}
+
 /** The rule of a recurring freeze, parsed (its UNTIL date read in the freeze's zone). */
 function ruleOf(f: FreezeConfig): RecurrenceRule {
   return parseRrule(f.rrule!, (day) => zonedInstant(f.timezone, (day + 1) * DAY_MS) - 1);
@@ -102,28 +112,33 @@ function ruleOf(f: FreezeConfig): RecurrenceRule {
 
 /**
  * The periods of a freeze that overlap [from, to), in order, as instants. A recurring freeze's
- * occurrence starts at DTSTART's local time on each day the rule selects and lasts `duration` of
- * local wall-clock time (a P1D freeze from 18:00 ends at 18:00 the next day, across a DST change too).
+ * occurrence starts at DTSTART's local time on each day the rule selects and lasts `duration` as
+ * RFC 5545 counts it: days on the local calendar (a P1D freeze from 18:00 ends at 18:00 the next day,
+ * across a DST change too), hours exactly.
  */
 export function freezePeriods(f: FreezeConfig, from: number, to: number): FreezePeriod[] {
   const start = parseLocalTime(f.start)!;
-  const period = (wallStart: number, wallEnd: number): FreezePeriod => ({
+  const period = (startMs: number, endMs: number): FreezePeriod => ({
     freeze: f.name,
-    start: new Date(zonedInstant(f.timezone, wallStart)).toISOString(),
-    end: new Date(zonedInstant(f.timezone, wallEnd)).toISOString(),
+    start: new Date(startMs).toISOString(),
+    end: new Date(endMs).toISOString(),
     ...(f.reason && { reason: f.reason }),
   });
   const overlaps = (p: FreezePeriod) => Date.parse(p.start) < to && Date.parse(p.end) > from;
-  if (f.rrule === undefined) return [period(start, parseLocalTime(f.end!)!)].filter(overlaps);
+  const at = (wall: number) => zonedInstant(f.timezone, wall);
+  if (f.rrule === undefined) return [period(at(start), at(parseLocalTime(f.end!)!))].filter(overlaps);
   const rule = ruleOf(f);
-  const length = parseIsoDuration(f.duration!)!;
+  const { days: lengthDays, exactMs } = durationParts(f.duration!);
   const timeOfDay = start % DAY_MS;
   const startDay = Math.floor(start / DAY_MS);
   const startsBy = (day: number) => zonedInstant(f.timezone, day * DAY_MS + timeOfDay);
   const days = occurrenceDays(rule, startDay, (day) => startsBy(day) < to);
   return days
     .filter((day) => rule.until === undefined || startsBy(day) <= rule.until)
-    .map((day) => period(day * DAY_MS + timeOfDay, day * DAY_MS + timeOfDay + length))
+    .map((day) => {
+      const wall = day * DAY_MS + timeOfDay;
+      return period(at(wall), at(wall + lengthDays * DAY_MS) + exactMs);
+    })
     .filter(overlaps);
 }
 
