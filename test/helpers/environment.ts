@@ -65,6 +65,8 @@ export interface TestConfigOptions {
   schedules?: Record<string, unknown>[];
   /** `people:` of temporal.yaml: who signs on protected environments (test/helpers/people.ts makes their keys). */
   people?: Record<string, string>;
+  /** `freezes:` of temporal.yaml (change freezes). */
+  freezes?: Record<string, unknown>[];
 }
 
 /**
@@ -84,6 +86,7 @@ export function writeTestConfig(
     approvalTimeout = '24h',
     schedules = [],
     people,
+    freezes,
   }: TestConfigOptions = {},
 ): string {
   const configFile = path.join(dir, 'temporal.yaml');
@@ -117,6 +120,7 @@ export function writeTestConfig(
       },
       ...(events && { events }),
       ...(people && { people }),
+      ...(freezes && { freezes }),
       environments,
       schedules,
     }),
