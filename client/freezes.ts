@@ -100,13 +100,21 @@ export function freezeOf(config: LoadedConfig, environment: string, name: string
 }
 
 /**
- * An approver's exception to `freeze` for one run, the workflow `workflowId` on `environment`, signed
+ * An approver's exception to `freeze` for one run, the workflow `workflowId` of `workflowType` on `environment`, signed
  * with their key; valid for 15 minutes, as a signed start.
  */
 export function signedFreezeException(
   config: LoadedConfig,
   key: SigningKey,
-  request: { environment: string; workflowId: string; freeze: string; by: string; reason: string },
+  /** `by`: the name typed with --by, if any (the key's owner decides). */
+  request: {
+    environment: string;
+    workflowId: string;
+    workflowType: string;
+    freeze: string;
+    by?: string;
+    reason: string;
+  },
   at = new Date(),
 ): FreezeException {
   const env = config.environments[request.environment];
@@ -116,7 +124,7 @@ export function signedFreezeException(
         `Wait for the freeze to end, or change freezes: in ${config.file}.`,
     );
   freezeOf(config, request.environment, request.freeze);
-  const by = signer(key, request.by, { typed: request.by !== key.person, option: '--by' });
+  const by = signer(key, request.by ?? key.person, { typed: request.by !== undefined, option: '--by' });
   if (!(env.approvers ?? []).some((a) => samePerson(a, by)))
     throw invalid(
       `${by} is not an approver of ${request.environment} (approvers: ${(env.approvers ?? []).join(', ')}).`,
@@ -130,6 +138,7 @@ export function signedFreezeException(
   const message = freezeExceptionMessage({
     namespace: config.temporal.namespace,
     workflowId: request.workflowId,
+    workflowType: request.workflowType,
     environment: request.environment,
     ...unsigned,
   });

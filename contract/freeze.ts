@@ -37,8 +37,8 @@ export const describeFreeze = (p: FreezePeriod): string =>
 
 /**
  * An exception to a freeze for one run, granted by an approver of the protected environment: a
- * signature over the namespace, the workflow ID, the environment, the freeze, who grants it and why,
- * and when it was signed (valid for 15 minutes, as a signed start). `maint freeze except` makes it.
+ * signature over the namespace, the workflow ID and type, the environment, the freeze, who grants it
+ * and why, and when it was signed (valid for 15 minutes, as a signed start). `maint freeze except` makes it.
  */
 export const freezeExceptionSchema = z
   .object({
@@ -55,6 +55,7 @@ export type FreezeException = z.infer<typeof freezeExceptionSchema>;
 export function freezeExceptionMessage(e: {
   namespace: string;
   workflowId: string;
+  workflowType: string;
   environment: string;
   freeze: string;
   by: string;

@@ -111,6 +111,7 @@ export class FreezeGuard {
     const message = freezeExceptionMessage({
       namespace: info.namespace,
       workflowId: info.workflowId,
+      workflowType: info.workflowType,
       environment,
       freeze: e.freeze,
       by: e.by,

@@ -51,12 +51,13 @@ export function freezeCommands(program: Command): void {
         },
       ) => {
         const c = config(program, environment);
-        const { workflowId } = startTarget(opts.action, environment);
+        const { workflowId, workflowType } = startTarget(opts.action, environment);
         const exception = signedFreezeException(c, signingKey(c, opts.key), {
           environment,
           workflowId,
+          workflowType,
           freeze: opts.freeze,
-          by: opts.by,
+          by: opts.by === me() ? undefined : opts.by,
           reason: opts.reason,
         });
         const text = JSON.stringify(exception, null, 2);
