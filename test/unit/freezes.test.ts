@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ICAL from 'ical.js';
 import YAML from 'yaml';
+import { buildPlan, type PlanFacts } from '../../activities/plan';
 import { freezePeriods, freezeSchema, type FreezeConfig } from '../../config/freezes';
 import { ConfigError, loadConfig } from '../../config/load';
 import { freezeAt, freezeOverlapping } from '../../contract/freeze';
@@ -249,5 +250,53 @@ describe('freezes: in temporal.yaml', () => {
     ]);
     expect(events[0].description).toContain('P1 incident');
     expect(events[0].uid).toMatch(/^freeze-incident-.*@maintenance-orchestrator$/);
+  });
+});
+
+describe('the plan and freezes', () => {
+  const facts: PlanFacts = {
+    configurationMode: 0,
+    aos: [
+      { id: 'aos-1', role: 'interactive', running: true, status: 'running' },
+      { id: 'aos-2', role: 'batch', running: true, status: 'running' },
+    ] as PlanFacts['aos'],
+    users: {},
+    protected: false,
+    approvalTimeout: '24h',
+    now: utc('2026-12-10T20:00:00Z'),
+    freezes: freezePeriods(
+      freeze({ reason: 'Close', start: '2026-12-10T21:00', end: '2026-12-11T06:00' }),
+      utc('2026-12-10T20:00:00Z'),
+      utc('2027-01-10T00:00:00Z'),
+    ),
+  };
+  const describe = () => 'a call';
+  const preflightOf = (plan: ReturnType<typeof buildPlan>) =>
+    plan.steps.find((s) => s.step === 'preflight')!.does;
+
+  it('before a freeze: no refusal, the next freeze named, and a window that would run into it warned', () => {
+    const plan = buildPlan(
+      { environment: 'contoso-sandbox', action: 'window', requestedBy: 'jane', duration: 2 * 3_600_000 },
+      facts,
+      describe,
+    );
+    expect(plan.refusal).toBeUndefined();
+    expect(preflightOf(plan)).toEqual(
+      expect.arrayContaining([
+        'not frozen now; next change freeze "f" (Close), from 2026-12-10T21:00:00.000Z until 2026-12-11T06:00:00.000Z: starts are refused then',
+        'the change freeze "f" (Close), from 2026-12-10T21:00:00.000Z until 2026-12-11T06:00:00.000Z begins while the window is open: the window is not cut, but extend-window into it is refused',
+      ]),
+    );
+  });
+
+  it('in a freeze: refused, naming it, and whether an exception can be had', () => {
+    const plan = buildPlan(
+      { environment: 'contoso-sandbox', action: 'enable', requestedBy: 'jane' },
+      { ...facts, now: utc('2026-12-10T22:00:00Z') },
+      describe,
+    );
+    expect(plan.refusal).toBe(
+      'contoso-sandbox is in the change freeze "f" (Close), from 2026-12-10T21:00:00.000Z until 2026-12-11T06:00:00.000Z: the enable would be refused; the environment is not protected, so no exception can be granted',
+    );
   });
 });
