@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config/load';
 import { DAYS, MONTHS, type ScheduleConfig } from '../config/schema';
 import { durationSchema, formatDuration } from '../contract/window';
 import { scheduleIdOnServer } from '../config/schema';
+import type { BookedWindow } from './bookings';
 import { describeTargets } from './schedules';
 
 /**
@@ -29,6 +30,8 @@ export interface UpcomingWindow {
   paused: boolean;
   reason: string;
   changes: { enable: string[]; disable: string[] };
+  /** A window booked ahead (`maint window --at`): `scheduleId` is its workflow ID. */
+  booked?: boolean;
 }
 
 /** Minute, hour, day of month, month (1-12), day of week (0-6) a schedule matches. */
@@ -83,6 +86,31 @@ const pad = (n: number) => String(n).padStart(2, '0');
 function formatWall(wall: number): string {
   const d = new Date(wall);
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+/** The windows booked ahead that start in [from, from + days), as calendar events. */
+export function bookedWindows(
+  booked: BookedWindow[],
+  { from = new Date(), days = 30 }: { from?: Date; days?: number } = {},
+): UpcomingWindow[] {
+  const end = from.getTime() + days * DAY_MS;
+  return booked
+    .filter((b) => b.start.getTime() >= from.getTime() && b.start.getTime() < end)
+    .map((b) => {
+      const timezone = b.timezone ?? 'UTC';
+      return {
+        scheduleId: b.workflowId,
+        targets: b.environment,
+        start: b.start,
+        end: b.end,
+        localStart: formatWall(wallClock(timezone, b.start.getTime())),
+        timezone,
+        paused: false,
+        reason: b.reason,
+        changes: b.changes,
+        booked: true,
+      };
+    });
 }
 
 /** Every window that starts in [from, from + days), across all declared schedules, in start order. */
@@ -172,7 +200,7 @@ export function maintenanceCalendar(config: LoadedConfig, windows: UpcomingWindo
               `A rollout: at most ${w.maxConcurrency} of its environments at once, each window for that long, so the last may end later.`,
             ]
           : []),
-        `Schedule ${w.scheduleId}`,
+        w.booked ? `Booked ahead: ${w.scheduleId}` : `Schedule ${w.scheduleId}`,
       ].join('\n'),
     });
   }

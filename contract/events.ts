@@ -8,6 +8,7 @@ export const EVENT_TYPES = {
   finished: 'maintenance.operation.finished',
   windowOpened: 'maintenance.window.opened',
   windowClosing: 'maintenance.window.closing',
+  environmentOverdue: 'maintenance.environment.overdue',
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
@@ -25,6 +26,8 @@ export interface OperationEventData extends Pick<
   decision?: Pick<Decision, 'kind' | 'by' | 'reason' | 'identity' | 'fingerprint'>;
   result?: Result;
   window?: WindowStatus;
+  /** environment.overdue: since when maintenance is on, the limit, and what autoDisable did. */
+  overdue?: { since: string; maximum: string; autoDisable: string };
 }
 
 /**

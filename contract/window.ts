@@ -14,6 +14,7 @@ import {
   type StepRecord,
   type WindowStatus,
 } from './operation';
+import { bookedAtSchema, timeZoneSchema } from './booking';
 
 const ISO_DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 
@@ -83,6 +84,12 @@ export const windowInputSchema = servicingInputSchema.extend({
    */
   approvedBy: z.string().trim().min(1).max(100).optional(),
   duration: durationSchema,
+  /** Booked ahead: the window waits until then (an instant with its offset); absent, it opens now. */
+  at: bookedAtSchema.optional(),
+  /** The zone the booking was made in, for people (listings and the calendar show the local start). */
+  timezone: timeZoneSchema.optional(),
+  /** The window does not open in the last `cutoff` of its slot (booked start, or start, plus duration). */
+  cutoff: durationSchema.optional(),
   changes: z
     .object({ enable: z.array(keyName).default([]), disable: z.array(keyName).default([]) })
     .strict()

@@ -43,6 +43,7 @@ import {
   type WindowResult,
 } from '../contract/window';
 import { ApprovalGate } from './approval';
+import { WindowBooking } from './booking';
 import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
 import { Operation, RollbackRequested, Stop, causeOf, refusedUnlessAdmitted, stopped } from './operation';
@@ -119,6 +120,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   const carriesEnd = patched(Patches.windowCarriesEnd);
   /** Maintenance stays on after the window when the flag it found was on (`Patches.windowKeepsFlag`). */
   const keepsFlag = patched(Patches.windowKeepsFlag);
+  /** Booked ahead and cut off (`Patches.windowBooking`); windows of earlier releases have neither. */
+  const booking = patched(Patches.windowBooking) ? new WindowBooking(op, input, !!continued) : undefined;
   const rollout = rolloutOf();
   const window: WindowStatus = continued?.status.window ?? { changes: [], extensions: [] };
   status.window = window;
@@ -220,6 +223,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       ErrorType.InvalidInput,
     );
   }
+  /** The start's cutoff, else the configured one (policies.windows.cutoff). */
+  const cutoffMs = input.cutoff ?? op.settings.windows.cutoffMs;
+  if (!continued) booking?.check(cutoffMs);
   if (!continued) op.events.started();
   log.info('Maintenance window started', { environment, duration: input.duration });
 
@@ -254,7 +260,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       'preflight',
       async () => {
         await checkKeys();
-        await op.lockOrQueue('preflight', waitsIfBusy);
+        const cutoff = booking?.deadline(cutoffMs);
+        if (cutoff && Date.now() >= cutoff.atMs) throw cutoff.refusal('');
+        await op.lockOrQueue('preflight', waitsIfBusy, cutoff);
       },
       () => (Object.keys(wanted).length > 0 && keepsFound ? 'keys checked, lock taken' : 'lock taken'),
     );
@@ -491,18 +499,26 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   let result: Result;
   try {
     try {
-      result = continued || (await approval.pass(input)) ? await forward() : 'Rejected';
+      const admitted = booking ? () => booking.admit(approval) : () => approval.pass(input);
+      result = continued || (await admitted()) ? await forward() : 'Rejected';
     } catch (err) {
       if (err instanceof RollbackRequested) result = await rollback().catch(stopped);
       else result = stopped(err);
     }
-    const detail = result === 'Rejected' ? approval.describe() : describeChanges(window.changes);
+    const detail =
+      result === 'Rejected' ? (booking?.ended ?? approval.describe()) : describeChanges(window.changes);
     await op.finish(result, finalState(result), detail);
   } catch (err) {
     if (!isCancellation(err)) throw err;
     await CancellationScope.nonCancellable(async () => {
       op.recordCancellation();
-      if (approval.undecided) await op.finish('Rejected', 'Rejected', approval.describe());
+      if (booking?.waiting)
+        await op.finish(
+          'Rejected',
+          'Rejected',
+          'booking cancelled (workflow cancelled); nothing was changed',
+        );
+      else if (approval.undecided) await op.finish('Rejected', 'Rejected', approval.describe());
       else await op.finish('Aborted', 'Failed', describeChanges(window.changes));
     });
     throw err;
