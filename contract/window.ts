@@ -36,6 +36,12 @@ export function formatDuration(ms: number): string {
   return [d && `${d}d`, h && `${h}h`, (m || minutes === 0) && `${m}m`].filter(Boolean).join(' ');
 }
 
+/** Why a cutoff leaves a window no time to open (undefined: it leaves some). */
+export function cutoffRefusal(durationMs: number, cutoffMs: number | undefined): string | undefined {
+  if (cutoffMs === undefined || cutoffMs < durationMs) return undefined;
+  return `cutoff ${formatDuration(cutoffMs)} is not shorter than the duration ${formatDuration(durationMs)}: give a shorter cutoff or a longer window`;
+}
+
 const DURATION_HINT = 'give an ISO 8601 duration such as "PT2H" or "PT90M", or a number of minutes';
 
 /** An ISO 8601 duration or a whole number of minutes, as milliseconds. */

@@ -2,7 +2,7 @@ import { ApplicationFailure, condition } from '@temporalio/workflow';
 import { bookingRefusal, cancelBookingSignal, cancelBookingUpdate, openDeadline } from '../contract/booking';
 import { ErrorType } from '../contract/errors';
 import { describeDecision, type Decision } from '../contract/operation';
-import { formatDuration, type ValidWindowInput } from '../contract/window';
+import { cutoffRefusal, formatDuration, type ValidWindowInput } from '../contract/window';
 import type { ApprovalGate } from './approval';
 import { setAnswerHandlers } from './answers';
 import { inputRefusal } from './lifecycle';
@@ -84,11 +84,7 @@ export class WindowBooking {
    */
   check(cutoffMs: number | undefined): void {
     const past = bookingRefusal(this.input.at, Date.parse(this.op.status.startedAt));
-    const tooLong =
-      cutoffMs !== undefined && cutoffMs >= this.input.duration
-        ? `cutoff ${formatDuration(cutoffMs)} is not shorter than the duration ${formatDuration(this.input.duration)}: give a shorter cutoff or a longer window`
-        : undefined;
-    const why = past ?? tooLong;
+    const why = past ?? cutoffRefusal(this.input.duration, cutoffMs);
     if (why)
       throw ApplicationFailure.nonRetryable(
         `Invalid input for maintenanceWindow: ${why}. Nothing was changed.`,

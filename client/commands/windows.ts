@@ -8,7 +8,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Command } from 'commander';
 import { cancelBookingUpdate } from '../../contract/booking';
 import type { OperationStatus } from '../../contract/operation';
-import { endWindowUpdate, extendWindowUpdate } from '../../contract/window';
+import { cutoffRefusal, durationSchema, endWindowUpdate, extendWindowUpdate } from '../../contract/window';
 import { bookedInstant, listBookings, localTimeZone } from '../bookings';
 import { ExitCode, OperatorError, resolveOperation, startOperation, startTarget } from '../operations';
 import {
@@ -68,6 +68,7 @@ export function windowCommand(program: Command, parent = program): void {
           ...(opts.cutoff !== undefined && { cutoff: durationArg(opts.cutoff) }),
         };
         if (planOnly || opts.dryRun) return showPlan(client, c, 'window', typed, !!opts.json);
+        refuseCutoff(typed.duration, typed.cutoff);
         const target = startTarget('window', environment, booking.at);
         const input = prepareStart(c, opts, target, typed, [environment]);
         if (opts.printInput) return printStart(c, target, input, !!opts.json);
@@ -105,6 +106,14 @@ function bookingOf(opts: WindowOpts): { at?: string; timezone?: string } {
   }
   const timezone = opts.tz ?? localTimeZone();
   return { at: bookedInstant(opts.at, timezone), timezone };
+}
+
+/** A cutoff the window could never open before (the workflow checks it too, with the configured default). */
+function refuseCutoff(duration: string | number, cutoff: string | number | undefined): void {
+  const d = durationSchema.safeParse(duration);
+  const c = durationSchema.safeParse(cutoff);
+  const why = d.success && c.success && cutoff !== undefined ? cutoffRefusal(d.data, c.data) : undefined;
+  if (why) throw new OperatorError(`--cutoff: ${why}.`, ExitCode.InvalidInput);
 }
 
 /** `maint cancel-window <env or id>`: a window booked ahead does not open; it ends Rejected, having changed nothing. */

@@ -65,6 +65,11 @@ export interface TestConfigOptions {
   schedules?: Record<string, unknown>[];
   /** `people:` of temporal.yaml: who signs on protected environments (test/helpers/people.ts makes their keys). */
   people?: Record<string, string>;
+  /** `policies.maximumInMaintenance` and `policies.autoDisable`. */
+  maximumInMaintenance?: string;
+  autoDisable?: boolean;
+  /** `policies.windows.cutoff`. */
+  windowCutoff?: string;
 }
 
 /**
@@ -84,6 +89,9 @@ export function writeTestConfig(
     approvalTimeout = '24h',
     schedules = [],
     people,
+    maximumInMaintenance,
+    autoDisable,
+    windowCutoff,
   }: TestConfigOptions = {},
 ): string {
   const configFile = path.join(dir, 'temporal.yaml');
@@ -113,7 +121,14 @@ export function writeTestConfig(
         decisionTimeout,
         approvalTimeout,
         lockCheckInterval,
-        windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
+        ...(maximumInMaintenance && { maximumInMaintenance }),
+        ...(autoDisable !== undefined && { autoDisable }),
+        windows: {
+          maximumDuration: '12h',
+          busyTimeout: '20s',
+          busyPollInterval: '2s',
+          ...(windowCutoff && { cutoff: windowCutoff }),
+        },
       },
       ...(events && { events }),
       ...(people && { people }),
