@@ -135,12 +135,14 @@ describe('maintenanceRollout (time-skipping server, fake operations)', () => {
 
   it("starts no member once the cutoff of the rollout's window has passed, and its table says why", async () => {
     // Each window takes ten minutes, one at a time; the window's last 25 of its 30 minutes are cut off.
-    const r = await run({
+    const handle = await start({
       action: 'window',
       duration: 'PT30M',
       cutoff: 'PT25M',
       environments: ['slow-1', 'slow-2', 'slow-3'],
     });
+    const r = (await handle.result()) as RolloutResult;
+    recordHistory('rollout-cutoff.json', handle.workflowId, (await handle.fetchHistory()).events ?? []);
     expect(results(r)).toEqual({ 'slow-1': 'Succeeded', 'slow-2': 'NotStarted', 'slow-3': 'NotStarted' });
     expect(r.stopped).toMatch(/^the window's cutoff passed at \S+ \(no start in its last 25m\)$/);
     expect(Date.parse(r.stopped!.split(' ')[5]) - Date.parse(r.startedAt)).toBe(5 * 60_000);
