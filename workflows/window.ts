@@ -223,8 +223,11 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       ErrorType.InvalidInput,
     );
   }
-  /** The start's cutoff, else the configured one (policies.windows.cutoff). */
-  const cutoffMs = input.cutoff ?? op.settings.windows.cutoffMs;
+  /** The start's cutoff, else the configured one (policies.windows.cutoff) where the window is longer than it. */
+  const configuredCutoff = op.settings.windows.cutoffMs;
+  const cutoffMs =
+    input.cutoff ??
+    (configuredCutoff !== undefined && configuredCutoff < input.duration ? configuredCutoff : undefined);
   if (!continued) booking?.check(cutoffMs);
   if (!continued) op.events.started();
   log.info('Maintenance window started', { environment, duration: input.duration });

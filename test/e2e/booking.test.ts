@@ -1,3 +1,4 @@
+import ICAL from 'ical.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OperationEvent } from '../../contract/events';
@@ -61,10 +62,15 @@ describe('a window booked ahead, from the CLI (dev server)', () => {
     ]);
     const ics = await e2e.maint('schedule', 'calendar', '--booked', '--days', '366');
     expect(ics.code).toBe(0);
-    expect(ics.stdout).toContain('DTSTART:20270701T200000Z');
-    expect(ics.stdout).toContain('SUMMARY:Maintenance window: contoso-sandbox');
-    expect(ics.stdout).toContain(`Booked ahead: ${BOOKED_ID}`);
-    expect(ics.stdout).toContain('Starts 2027-07-01 22:00 Europe/Berlin');
+    const [event] = new ICAL.Component(ICAL.parse(ics.stdout))
+      .getAllSubcomponents('vevent')
+      .map((v) => new ICAL.Event(v));
+    expect(event.startDate.toJSDate().toISOString()).toBe('2027-07-01T20:00:00.000Z');
+    expect(event.endDate.toJSDate().toISOString()).toBe('2027-07-01T22:00:00.000Z');
+    expect(event.summary).toBe('Maintenance window: contoso-sandbox');
+    expect(event.description).toContain(`Booked ahead: ${BOOKED_ID}`);
+    expect(event.description).toContain('Starts 2027-07-01 22:00 Europe/Berlin, for 2h');
+    expect(event.description).toContain('turns on WHSandTMS');
     // Without --booked the calendar needs no server and lists only the schedules (none here).
     expect((await e2e.maint('schedule', 'calendar', '--days', '366')).stdout).not.toContain(BOOKED_ID);
 
