@@ -4,6 +4,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { createSettingsActivities } from '../../activities/settings';
 import { loadConfig } from '../../config/load';
+import { environmentEntityInputSchema } from '../../contract/environment';
 import { bookedInstant } from '../../client/bookings';
 import { bookingRefusal } from '../../contract/booking';
 import { windowInputSchema } from '../../contract/window';
@@ -128,5 +129,29 @@ describe('policies.maximumInMaintenance and autoDisable in temporal.yaml', () =>
     await expect(load({ maximumInMaintenance: 'a workday' })).rejects.toThrow(
       /policies\.maximumInMaintenance.*expected a duration such as "500ms", "30s", "2m", "1h" or "7d"/s,
     );
+  });
+});
+
+describe("the environment entity's watch across continue-as-new", () => {
+  it('the record it carries to its next run keeps the watch (since, the enable, overdue)', () => {
+    const maintenance = {
+      since: '2026-12-05T08:00:00.000Z',
+      operationId: 'maintenance-contoso-sandbox',
+      lineage: 'run-1',
+      requestedBy: 'jane',
+      overdueSince: '2026-12-05T16:00:00.000Z',
+      autoDisable: 'off',
+    };
+    const record = {
+      environment: 'contoso-sandbox',
+      state: 'InMaintenance',
+      sharers: [],
+      queue: [],
+      history: [],
+      dropped: 0,
+      maintenance,
+    };
+    const carried = environmentEntityInputSchema.parse({ environment: 'contoso-sandbox', record });
+    expect(carried.record?.maintenance).toEqual(maintenance);
   });
 });
