@@ -565,15 +565,16 @@ describe('a window booked ahead on a protected environment', () => {
     const env = bed.env.config.environments[bed.env.name];
     const approvers = env.approvers;
     const { opened, refused, refusedStatus } = await withWorker(async () => {
-      const first = await book(2);
-      const second = await book(3);
-      for (const h of [first, second]) {
+      const approvedAhead = async (days: number) => {
+        const h = await book(days);
         await awaitingApproval(h);
         await h.executeUpdate(approvalUpdates.approve, { args: [await signed(h, 'approve', 'bob')] });
         await waitForStatus(h, (s) => s.state === 'Booked' && !s.approval?.awaiting);
-      }
-      const opened = (await first.result()) as unknown as WindowResult;
-      // Bob is no approver any more when the second one's time comes (temporal.yaml changed meanwhile).
+        return h;
+      };
+      const opened = (await (await approvedAhead(2)).result()) as unknown as WindowResult;
+      const second = await approvedAhead(2);
+      // Bob is no approver any more when its time comes (temporal.yaml changed meanwhile).
       env.approvers = ['carol'];
       try {
         const refused = (await second.result()) as unknown as WindowResult;

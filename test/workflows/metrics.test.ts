@@ -102,8 +102,8 @@ describe('worker metrics at /metrics', () => {
     await eventually((s) => {
       expect(value(s, METRICS.environmentState, { environment: env.name, state: 'InMaintenance' })).toBe(1);
       expect(value(s, METRICS.environments, { state: 'InMaintenance' })).toBe(1);
-      expect(value(s, METRICS.environmentOverdue, { environment: env.name })).toBe(0);
     });
+    // Awaiting a result lets the server skip time, maybe past the hour already: skip it for sure.
     await temporal.sleep('2h');
     await eventually((s) => {
       expect(value(s, METRICS.environmentOverdue, { environment: env.name })).toBe(1);
