@@ -48,6 +48,8 @@ export function describeEvent(e: OperationEvent): string {
       return `Window open until ${d.window?.endsAt}: ${what}`;
     case 'maintenance.window.closing':
       return `Window closing${d.window?.endedEarly ? ` (ended early by ${d.window.endedEarly.by})` : ''}: ${what}`;
+    case 'maintenance.environment.overdue':
+      return `Overdue: ${d.environment} in maintenance since ${d.overdue?.since} (${e.subject}, enabled by ${d.requestedBy}), longer than ${d.overdue?.maximum}; autoDisable: ${d.overdue?.autoDisable}`;
   }
 }
 

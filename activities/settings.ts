@@ -18,7 +18,11 @@ export interface OperationSettings {
     busyPollIntervalMs: number;
     /** Absent in settings recorded by releases before the cap: those windows replay uncapped. */
     maximumExtensions?: number;
+    /** `policies.windows.cutoff`: no window opens in the last this-much of its slot (absent: none). */
+    cutoffMs?: number;
   };
+  /** `maximumInMaintenance` (the environment's, else the policy's) and `autoDisable`; absent: no limit. */
+  overdue?: { maximumMs: number; autoDisable: boolean };
   activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
   /** For the environment entity workflow (`continueAsNewAfterEvents` also for open windows). */
   environment: { historyKeep: number; lockCheckIntervalMs: number; continueAsNewAfterEvents: number };
@@ -51,6 +55,15 @@ export interface SettingsDeps {
   freezes?: Config['freezes'];
 }
 
+/** How long the environment may stay in maintenance after a plain enable, and whether a disable follows. */
+function overdueSettings(deps: SettingsDeps, environment: string): Pick<OperationSettings, 'overdue'> {
+  const env = deps.environments[environment];
+  const maximum = env.maximumInMaintenance ?? deps.policies.maximumInMaintenance;
+  if (maximum === undefined) return {};
+  const autoDisable = env.autoDisable ?? deps.policies.autoDisable;
+  return { overdue: { maximumMs: msToNumber(maximum), autoDisable } };
+}
+
 /** The settings a workflow gets from the worker's temporal.yaml (not carried in its input). */
 export function createSettingsActivities(deps: SettingsDeps) {
   return {
@@ -76,7 +89,9 @@ export function createSettingsActivities(deps: SettingsDeps) {
           busyTimeoutMs: msToNumber(windows.busyTimeout),
           busyPollIntervalMs: msToNumber(windows.busyPollInterval),
           maximumExtensions: windows.maximumExtensions,
+          ...(windows.cutoff !== undefined && { cutoffMs: msToNumber(windows.cutoff) }),
         },
+        ...overdueSettings(deps, environment),
         activity: {
           startToCloseTimeoutMs: msToNumber(activity.startToCloseTimeout),
           heartbeatTimeoutMs: msToNumber(activity.heartbeatTimeout),

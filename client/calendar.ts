@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config/load';
 import { DAYS, MONTHS, type ScheduleConfig } from '../config/schema';
 import { durationSchema, formatDuration } from '../contract/window';
 import { scheduleIdOnServer } from '../config/schema';
+import type { BookedWindow } from './bookings';
 import { describeTargets } from './schedules';
 import { freezePeriods, frozenEnvironments } from '../config/freezes';
 import type { FreezePeriod } from '../contract/freeze';
@@ -33,6 +34,8 @@ export interface UpcomingWindow {
   paused: boolean;
   reason: string;
   changes: { enable: string[]; disable: string[] };
+  /** A window booked ahead (`maint window --at`): `scheduleId` is its workflow ID. */
+  booked?: boolean;
 }
 
 /** Minute, hour, day of month, month (1-12), day of week (0-6) a schedule matches. */
@@ -49,6 +52,31 @@ function matchSets(s: ScheduleConfig): Set<number>[] {
     new Set(list(c.month, MONTHS).map((m) => (typeof m === 'number' ? m : MONTHS.indexOf(m) + 1))),
     new Set(list(c.dayOfWeek, DAYS).map((d) => (typeof d === 'number' ? d : DAYS.indexOf(d)))),
   ];
+}
+
+/** The windows booked ahead that start in [from, from + days), as calendar events. */
+export function bookedWindows(
+  booked: BookedWindow[],
+  { from = new Date(), days = 30 }: { from?: Date; days?: number } = {},
+): UpcomingWindow[] {
+  const end = from.getTime() + days * DAY_MS;
+  return booked
+    .filter((b) => b.start.getTime() >= from.getTime() && b.start.getTime() < end)
+    .map((b) => {
+      const timezone = b.timezone ?? 'UTC';
+      return {
+        scheduleId: b.workflowId,
+        targets: b.environment,
+        start: b.start,
+        end: b.end,
+        localStart: formatWall(wallClock(timezone, b.start.getTime())),
+        timezone,
+        paused: false,
+        reason: b.reason,
+        changes: b.changes,
+        booked: true,
+      };
+    });
 }
 
 /** Every window that starts in [from, from + days), across all declared schedules, in start order. */
@@ -142,7 +170,7 @@ export function maintenanceCalendar(
               `A rollout: at most ${w.maxConcurrency} of its environments at once, each window for that long, so the last may end later.`,
             ]
           : []),
-        `Schedule ${w.scheduleId}`,
+        w.booked ? `Booked ahead: ${w.scheduleId}` : `Schedule ${w.scheduleId}`,
       ].join('\n'),
     });
   }

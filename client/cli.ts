@@ -13,7 +13,12 @@ import {
   unlockCommand,
   upgradeCommand,
 } from './commands/environment';
-import { endWindowCommand, extendWindowCommand, windowCommand } from './commands/windows';
+import {
+  cancelWindowCommand,
+  endWindowCommand,
+  extendWindowCommand,
+  windowCommand,
+} from './commands/windows';
 import { freezeCommands } from './commands/freezes';
 import { scheduleCommands } from './commands/schedules';
 import { pauseCommand, rolloutCommand } from './commands/rollouts';
@@ -46,6 +51,7 @@ export function buildProgram(): Command {
   windowCommand(program);
   endWindowCommand(program);
   extendWindowCommand(program);
+  cancelWindowCommand(program);
   rolloutCommand(program);
   pauseCommand(program);
   scheduleCommands(program);

@@ -246,7 +246,11 @@ export function formatList(rows: EnvironmentStatus[]): string {
     ['environment', 'state', 'step', 'progress', 'operation', 'execution', 'started'],
     rows.map((r) => [
       r.environment,
-      r.state + (r.operation?.status?.awaitingDecision ? ' (needs a decision)' : ''),
+      r.state +
+        (r.operation?.status?.awaitingDecision ? ' (needs a decision)' : '') +
+        (r.maintenance?.overdueSince
+          ? ` OVERDUE (since ${r.maintenance.since.slice(0, 16).replace('T', ' ')})`
+          : ''),
       r.operation?.status?.step ?? '',
       r.operation?.status ? `${r.operation.status.progress}%` : '',
       r.operation?.workflowId ?? '',
@@ -268,7 +272,11 @@ export function formatSchedules(rows: ScheduleRow[]): string {
     rows.map((r) => [
       r.id,
       r.environment ?? (r.rollout ? `rollout: ${r.rollout}` : ''),
-      r.paused ? `paused${r.note ? ` (${r.note})` : ''}` : 'active',
+      r.booked
+        ? `booked${r.booked.state === 'Booked' ? '' : ` (${r.booked.state})`}`
+        : r.paused
+          ? `paused${r.note ? ` (${r.note})` : ''}`
+          : 'active',
       r.nextRuns.map((t) => t.replace('T', ' ').slice(0, 16)).join(', '),
       r.recentRuns.map((a) => a.workflowId).join(', '),
       r.managed ? 'yes' : r.installation ? `no (installation ${r.installation})` : 'no',

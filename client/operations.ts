@@ -19,6 +19,7 @@ import { rolloutUpdates } from '../contract/rollout';
 import { EnvironmentEntities } from './environment-entity';
 import { cliIdentity, createClient } from './identity';
 import { windowInputSchema, type WindowInput, type WindowResult } from '../contract/window';
+import { bookedWindowId } from '../contract/booking';
 import type { LoadedConfig } from '../config/load';
 import type { OperationPlan } from '../contract/plan';
 import {
@@ -144,8 +145,15 @@ function checkedInput(config: LoadedConfig, kind: OperationKind, input: Servicin
 export function startTarget(
   kind: OperationKind,
   environment: string,
+  /** A window booked ahead: its own ID per start, so that it never blocks a window opened now. */
+  at?: string,
 ): { workflowId: string; workflowType: string } {
-  const workflowId = kind === 'window' ? `window-${environment}` : operationWorkflowId(environment);
+  const workflowId =
+    kind !== 'window'
+      ? operationWorkflowId(environment)
+      : at
+        ? bookedWindowId(environment, at)
+        : `window-${environment}`;
   return { workflowId, workflowType: WORKFLOW_TYPES[kind] };
 }
 
@@ -156,7 +164,8 @@ export async function startOperation(
   input: ServicingInput | WindowInput,
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const { environment, requestedBy, reason } = checkedInput(config, kind, input);
-  const { workflowId, workflowType } = startTarget(kind, environment);
+  const at = 'at' in input ? input.at : undefined;
+  const { workflowId, workflowType } = startTarget(kind, environment, at);
   try {
     return await client.workflow.start(workflowType, {
       workflowId,
@@ -169,7 +178,7 @@ export async function startOperation(
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
       throw new OperatorError(
-        `${kind === 'window' ? 'A maintenance window is already open' : 'An operation is already running'} on ` +
+        `${at ? `A window is already booked at ${at}` : kind === 'window' ? 'A maintenance window is already open' : 'An operation is already running'} on ` +
           `${environment} (workflow ${workflowId}). Follow it with \`maint status ${environment}\`.`,
         ExitCode.Conflict,
       );
@@ -279,6 +288,8 @@ export interface EnvironmentStatus {
   /** Who holds the servicing lock, and who waits for it. */
   lock?: LockHolder;
   queue: LockHolder[];
+  /** In maintenance since a plain enable; `overdueSince` once longer than policies.maximumInMaintenance. */
+  maintenance?: EnvironmentView['maintenance'];
   operation?: {
     workflowId: string;
     runId: string;
@@ -304,6 +315,7 @@ export async function environmentStatus(
     state: view?.state ?? 'Deployed',
     lock: view?.holder,
     queue: view?.queue ?? [],
+    ...(view?.maintenance && { maintenance: view.maintenance }),
   };
   const found = operation ?? (await currentOperation(client, config, environment, { view: view ?? null }));
   if (!found) return status;

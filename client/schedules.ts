@@ -265,6 +265,8 @@ export interface ScheduleRow {
   nextRuns: string[];
   recentRuns: { workflowId: string; scheduledAt: string }[];
   note?: string;
+  /** A window booked ahead (`maint window --at`), listed beside the schedules: `id` is its workflow ID. */
+  booked?: { state: string; timezone?: string; endsAt: string; requestedBy: string };
 }
 
 /** Every Schedule on the server, with the next run times; this installation's first. */

@@ -104,6 +104,9 @@ const environmentCommon = {
     .default({}),
   /** Labels that a rollout can name (`tag: sandbox`) to service every environment that has them. */
   tags: z.array(tagSchema).optional(),
+  /** This environment's own `policies.maximumInMaintenance` and `policies.autoDisable`. */
+  maximumInMaintenance: duration.optional(),
+  autoDisable: z.boolean().optional(),
 };
 
 /** One schema per driver, told apart by `driver`; the command driver must have the commands it serves. */
@@ -373,6 +376,12 @@ export const configSchema = z
         approvalTimeout: duration.default('24h'),
         /** How often an environment checks that the operation holding its lock still runs. */
         lockCheckInterval: duration.default('5m'),
+        /**
+         * An environment left in maintenance by a plain enable longer than this is overdue: an event, the
+         * metric, `maint list`; with `autoDisable` a disable starts (environments may set their own).
+         */
+        maximumInMaintenance: duration.optional(),
+        autoDisable: z.boolean().default(false),
         windows: z
           .object({
             /** The longest a maintenance window may stay open, extensions included. */
@@ -384,6 +393,8 @@ export const configSchema = z
             busyPollInterval: duration.default('1m'),
             /** A scheduled window missed (server down) starts late only within this time, else it is skipped. */
             catchupWindow: duration.default('10m'),
+            /** No window (nor rollout member) opens in the last this-much of its slot; a start or --cutoff overrides it. */
+            cutoff: duration.optional(),
           })
           .strict()
           .default({}),

@@ -204,6 +204,20 @@ export const environmentRecordSchema = z.object({
    * bounded): a second run imports none of them again, even once the bound has dropped their entries.
    */
   imports: z.array(z.string().max(LIMITS.importId)).max(LIMITS.imports).optional(),
+  /** Left in maintenance by a plain enable, watched against maximumInMaintenance (carried across continue-as-new). */
+  maintenance: z
+    .object({
+      /** When the enable left it in maintenance. */
+      since: bounded('since', LIMITS.time),
+      operationId: bounded('operationId', LIMITS.workflowId),
+      lineage: bounded('lineage', LIMITS.runId),
+      requestedBy: bounded('requestedBy', LIMITS.by),
+      /** When it became overdue (the event was sent). */
+      overdueSince: bounded('overdueSince', LIMITS.time).optional(),
+      /** What autoDisable did: the disable it started, or why it did not. */
+      autoDisable: bounded('autoDisable', LIMITS.detail).optional(),
+    })
+    .optional(),
 });
 export type EnvironmentRecord = z.infer<typeof environmentRecordSchema>;
 
@@ -229,6 +243,8 @@ export interface EnvironmentView {
   /** Newest first. */
   recent: HistoryEntry[];
   historyLength: number;
+  /** In maintenance since a plain enable, and whether that is overdue (policies.maximumInMaintenance). */
+  maintenance?: EnvironmentRecord['maintenance'];
 }
 
 export const environmentQuery = defineQuery<EnvironmentView>('environment');

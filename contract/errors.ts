@@ -18,6 +18,8 @@ export const ErrorType = {
    * signature that does not verify, a parent or schedule the server does not confirm): refused, nothing changed.
    */
   NotTrusted: 'NotTrusted',
+  /** A window (or rollout member) that would open in the last minutes of its slot (its cutoff): refused, nothing changed. */
+  CutoffPassed: 'CutoffPassed',
   /** The operation ended Aborted (by a decision or a cancellation) or Failed (no decision in time). */
   OperationAborted: 'OperationAborted',
   OperationFailed: 'OperationFailed',
@@ -34,4 +36,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.EnvironmentFrozen,
   ErrorType.UnknownConfigurationKey,
   ErrorType.NotTrusted,
+  ErrorType.CutoffPassed,
 ];

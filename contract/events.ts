@@ -9,6 +9,7 @@ export const EVENT_TYPES = {
   finished: 'maintenance.operation.finished',
   windowOpened: 'maintenance.window.opened',
   windowClosing: 'maintenance.window.closing',
+  environmentOverdue: 'maintenance.environment.overdue',
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
@@ -28,6 +29,8 @@ export interface OperationEventData extends Pick<
   window?: WindowStatus;
   /** Every event of an operation started during a change freeze by an approver's signed exception. */
   freezeException?: FreezeExceptionRecord;
+  /** environment.overdue: since when maintenance is on, the limit, and what autoDisable did. */
+  overdue?: { since: string; maximum: string; autoDisable: string };
 }
 
 /**

@@ -15,4 +15,6 @@ export const METRICS = {
   environmentState: 'maintenance_environment_state',
   /** Gauge {state}: environments of temporal.yaml in each state. */
   environments: 'maintenance_environments',
+  /** Gauge {environment}: 1 while it is in maintenance longer than policies.maximumInMaintenance. */
+  environmentOverdue: 'maintenance_environment_overdue',
 } as const;

@@ -7,6 +7,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { RequesterProof } from './approval';
 import { freezeExceptionSchema, type FreezeExceptionRecord } from './freeze';
+import type { BookingStatus } from './booking';
 import { signedAnswerFields, signedStartFields } from './signing';
 
 export const TASK_QUEUE_DEFAULT = 'maintenance';
@@ -36,9 +37,10 @@ export const ENVIRONMENT_STATES = [
 export type EnvironmentState = (typeof ENVIRONMENT_STATES)[number];
 /**
  * An operation's own states besides the environment's: waiting for approval on a protected
- * environment, and rejected (nothing changed). The environment entity never takes these.
+ * environment, rejected (nothing changed), booked (a window waiting for its time). The environment
+ * entity never takes these.
  */
-export const OPERATION_STATES = [...ENVIRONMENT_STATES, 'AwaitingApproval', 'Rejected'] as const;
+export const OPERATION_STATES = [...ENVIRONMENT_STATES, 'AwaitingApproval', 'Rejected', 'Booked'] as const;
 export type OperationState = (typeof OPERATION_STATES)[number];
 export const isEnvironmentState = (s: OperationState): s is EnvironmentState =>
   (ENVIRONMENT_STATES as readonly string[]).includes(s);
@@ -306,6 +308,8 @@ export interface OperationStatus {
   decisions: Decision[];
   /** Only for maintenance windows. */
   window?: WindowStatus;
+  /** Only for a window booked ahead: when it opens, and whether it still waits or was cancelled. */
+  booking?: BookingStatus;
   /** Only on a protected environment: who must approve, until when, and who did. */
   approval?: ApprovalStatus;
   /** Only on a protected environment: who asked for it, as proved (a signed start, a schedule, a parent). */

@@ -71,6 +71,8 @@ export const rolloutInputSchema = servicingInputSchema
     /** Only for action window: how long each window stays open, and its key changes. */
     duration: durationSchema.optional(),
     changes: windowInputSchema.shape.changes.optional(),
+    /** Only for action window: no member starts in the last `cutoff` of the rollout's window (its start plus duration). */
+    cutoff: durationSchema.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {
@@ -86,11 +88,17 @@ export const rolloutInputSchema = servicingInputSchema
         path: ['duration'],
         message: 'a window rollout needs "duration", e.g. "PT2H" or a number of minutes',
       });
-    if (r.action !== 'window' && (r.duration !== undefined || r.changes))
+    if (r.cutoff !== undefined && r.duration !== undefined && r.cutoff >= r.duration)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cutoff'],
+        message: 'the cutoff must be shorter than the duration: no member could start; give a shorter cutoff',
+      });
+    if (r.action !== 'window' && (r.duration !== undefined || r.changes || r.cutoff !== undefined))
       ctx.addIssue({
         code: 'custom',
         path: ['action'],
-        message: '"duration" and "changes" go with action "window" only',
+        message: '"duration", "changes" and "cutoff" go with action "window" only',
       });
   });
 export type RolloutInput = z.input<typeof rolloutInputSchema>;

@@ -14,6 +14,7 @@ import {
   type StepRecord,
   type WindowStatus,
 } from './operation';
+import { bookedAtSchema, timeZoneSchema } from './booking';
 
 const ISO_DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 
@@ -33,6 +34,12 @@ export function formatDuration(ms: number): string {
   const h = Math.floor((minutes % 1440) / 60);
   const m = minutes % 60;
   return [d && `${d}d`, h && `${h}h`, (m || minutes === 0) && `${m}m`].filter(Boolean).join(' ');
+}
+
+/** Why a cutoff leaves a window no time to open (undefined: it leaves some). */
+export function cutoffRefusal(durationMs: number, cutoffMs: number | undefined): string | undefined {
+  if (cutoffMs === undefined || cutoffMs < durationMs) return undefined;
+  return `cutoff ${formatDuration(cutoffMs)} is not shorter than the duration ${formatDuration(durationMs)}: give a shorter cutoff or a longer window`;
 }
 
 const DURATION_HINT = 'give an ISO 8601 duration such as "PT2H" or "PT90M", or a number of minutes';
@@ -83,6 +90,12 @@ export const windowInputSchema = servicingInputSchema.extend({
    */
   approvedBy: z.string().trim().min(1).max(100).optional(),
   duration: durationSchema,
+  /** Booked ahead: the window waits until then (an instant with its offset); absent, it opens now. */
+  at: bookedAtSchema.optional(),
+  /** The zone the booking was made in, for people (listings and the calendar show the local start). */
+  timezone: timeZoneSchema.optional(),
+  /** The window does not open in the last `cutoff` of its slot (booked start, or start, plus duration). */
+  cutoff: durationSchema.optional(),
   changes: z
     .object({ enable: z.array(keyName).default([]), disable: z.array(keyName).default([]) })
     .strict()

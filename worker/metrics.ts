@@ -24,7 +24,8 @@ export function metricsUrl(metrics: Config['metrics']): string | undefined {
  * Gauges of where each environment stands, read from its entity workflow (the one place that knows,
  * whichever worker ran the operation) every `intervalMs`: `maintenance_environment_state{environment,
  * state}` is 1 for the current state and 0 for the others, `maintenance_environments{state}` counts
- * the environments of temporal.yaml in each state. Every worker that serves metrics exports the same
+ * the environments of temporal.yaml in each state, `maintenance_environment_overdue{environment}` is 1
+ * while one is in maintenance longer than policies.maximumInMaintenance. Every worker that serves metrics exports the same
  * values (dashboards take `max`). Returns a function that stops the collector.
  */
 export function collectEnvironmentStates(
@@ -40,16 +41,23 @@ export function collectEnvironmentStates(
     'Environment state from its entity workflow: 1 for the current state, 0 for the others',
   );
   const count = meter.createGauge(METRICS.environments, 'int', '', 'Environments in each state');
+  const overdue = meter.createGauge(
+    METRICS.environmentOverdue,
+    'int',
+    '',
+    'Environment in maintenance longer than policies.maximumInMaintenance: 1, else 0',
+  );
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const collect = async () => {
     const states = await Promise.all(
-      environments.map(async (environment) => ({
-        environment,
-        state: (await entities.view(environment).catch((err: unknown) => void onError?.(err)))?.state,
-      })),
+      environments.map(async (environment) => {
+        const view = await entities.view(environment).catch((err: unknown) => void onError?.(err));
+        return { environment, state: view?.state, overdue: !!view?.maintenance?.overdueSince };
+      }),
     );
     if (stopped) return;
+    for (const s of states) if (s.state) overdue.set(s.overdue ? 1 : 0, { environment: s.environment });
     for (const state of ENVIRONMENT_STATES) {
       count.set(states.filter((s) => s.state === state).length, { state });
       for (const s of states)

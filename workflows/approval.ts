@@ -38,6 +38,12 @@ import type { Operation } from './operation';
 import { Patches, now } from './settings';
 import { startSigner } from './signed';
 
+/** A booked window waits for approval until its start (`until`), or until it is cancelled (`stop`). */
+export interface ApprovalWait {
+  until?: number;
+  stop?: () => Decision | undefined;
+}
+
 /** What a window asks to do, to match against the schedules' standing approvals. */
 export interface WindowRequest {
   approvedBy?: string;
@@ -286,7 +292,7 @@ export class ApprovalGate {
    * recorded before approval pass at once, without any command; so does a window's child whose window
    * was approved. A rollout's children do ask: the rollout approves nothing for them.
    */
-  async pass(window?: WindowRequest): Promise<boolean> {
+  async pass(window?: WindowRequest, wait: ApprovalWait = {}): Promise<boolean> {
     const settings = this.settings;
     if (!settings?.protected || !this.shaped) return true;
     const s = this.op.status;
@@ -311,7 +317,37 @@ export class ApprovalGate {
         `approvedBy "${window.approvedBy}" ignored: it matches no standing approval of the schedule that started this window`,
       );
     }
-    return this.await(settings);
+    return this.await(settings, wait);
+  }
+
+  /**
+   * Why an approval given in advance (a booked window's) no longer holds under the settings read
+   * now, at the start: its signer is no approver any more, or the key is gone. Undefined: it holds.
+   */
+  noLongerHolds(): string | undefined {
+    const settings = this.settings;
+    const verified = this.op.status.approval?.verified;
+    if (!settings?.protected || !settings.keys || !verified?.fingerprint) return undefined;
+    const { environment } = this.op.status;
+    if (!(settings.approvers ?? []).some((a) => samePerson(a, verified.by)))
+      return `${verified.by}, who approved it, is no longer an approver of ${environment} (approvers: ${(settings.approvers ?? []).join(', ')})`;
+    if (
+      !settings.keys.some((k) => k.fingerprint === verified.fingerprint && samePerson(k.person, verified.by))
+    )
+      return `the key ${verified.fingerprint} that signed the approval is no longer ${verified.by}'s in temporal.yaml`;
+    return undefined;
+  }
+
+  /** A booked window's approval that no longer holds at its start: it ends Rejected, having changed nothing. */
+  revoke(why: string): void {
+    this.decided({
+      kind: 'reject',
+      by: 'policy',
+      reason: `approval no longer holds at the start: ${why}`,
+      at: now(),
+      step: null,
+    });
+    this.op.setState('Rejected');
   }
 
   /** Earlier releases' runs: a window's child passes, and a standing approval goes by workflow ID. */
@@ -349,9 +385,10 @@ export class ApprovalGate {
   }
 
   /** Waits for approve or reject (or the timeout); true when approved. */
-  private async await(settings: ApprovalSettings): Promise<boolean> {
+  private async await(settings: ApprovalSettings, wait: ApprovalWait): Promise<boolean> {
     const s = this.op.status;
-    const deadline = new Date(Date.now() + settings.timeoutMs).toISOString();
+    const timeoutMs = wait.until === undefined ? settings.timeoutMs : Math.max(1, wait.until - Date.now());
+    const deadline = new Date(Date.now() + timeoutMs).toISOString();
     const resumeState = s.state;
     s.approval = { awaiting: true, deadline, ...(settings.keys && { approvers: settings.approvers }) };
     this.awaiting = true;
@@ -365,10 +402,14 @@ export class ApprovalGate {
     );
     log.info('Waiting for approval', { environment: s.environment, requestedBy: requester, deadline });
     this.op.events.approvalRequired(deadline);
-    const came = await condition(() => this.answer !== undefined, settings.timeoutMs);
-    const decision: Decision = came
-      ? this.answer!
-      : { kind: 'timeout', by: 'system', reason: `no approval by ${deadline}`, at: now(), step: null };
+    const came = await condition(() => this.answer !== undefined || !!wait.stop?.(), timeoutMs);
+    const decision: Decision = (came && (this.answer ?? wait.stop?.())) || {
+      kind: 'timeout',
+      by: 'system',
+      reason: `no approval by ${deadline}`,
+      at: now(),
+      step: null,
+    };
     this.awaiting = false;
     const verified =
       decision.kind === 'approve' && decision.fingerprint

@@ -46,6 +46,7 @@ import {
 import { ErrorType } from '../contract/errors';
 import { searchAttributes, type EnvironmentState } from '../contract/operation';
 import { formatIssues } from '../contract/validation';
+import { maintenanceOverdue, overdueAt } from './overdue';
 import { Patches, now, resolveEnvironment } from './settings';
 
 const { checkHolder } = proxyActivities<Activities>({
@@ -97,6 +98,8 @@ function parseInput(raw: unknown, durable: boolean) {
  */
 export async function maintenanceEnvironment(raw: unknown): Promise<void> {
   const durable = patched(Patches.entityRecovers);
+  // Every run checks it anew (before the first await), so an entity of an earlier release watches from its next run on.
+  const watches = patched(Patches.environmentOverdue);
   const input = parseInput(raw, durable);
   // A record is the entity's own only when it continued as new: typed into a fresh start, it is ignored.
   const carried = !durable || workflowInfo().continuedFromExecutionRunId ? input.record : undefined;
@@ -111,6 +114,7 @@ export async function maintenanceEnvironment(raw: unknown): Promise<void> {
       dropped: 0,
     },
     durable,
+    watches,
   );
   await entity.run(durable && !carried ? { previousRunId: input.previousRunId } : undefined);
 }
@@ -127,10 +131,14 @@ class EnvironmentEntity {
   /** Why the entity cannot serve yet (no settings, recovery failing), for Current Details. */
   private waiting?: string;
 
-  /** `durable`: the shape of Patches.entityRecovers; runs started before it keep theirs. */
+  /**
+   * `durable`: the shape of Patches.entityRecovers; runs started before it keep theirs. `watches`:
+   * Patches.environmentOverdue, the watch of maintenance left on (workflows/overdue.ts).
+   */
   constructor(
     private readonly r: EnvironmentRecord,
     private readonly durable: boolean,
+    private readonly watches: boolean,
   ) {
     this.historyBytes = r.history.reduce((sum, e) => sum + entryBytes(e), 0);
     setHandler(environmentQuery, () => ({
@@ -141,6 +149,7 @@ class EnvironmentEntity {
       queue: r.queue,
       recent: newestFirst(r.history, 10),
       historyLength: r.history.length + r.dropped,
+      ...(r.maintenance && { maintenance: r.maintenance }),
     }));
     setHandler(historyQuery, (options) => newestFirst(r.history, options?.limit ?? 50));
     setHandler(acquireLockUpdate, (req) => this.exclusive(() => this.acquire(req)), {
@@ -203,7 +212,17 @@ class EnvironmentEntity {
     while (!this.shouldContinueAsNew()) {
       const holder = this.r.holder;
       if (!holder) {
-        await condition(() => this.r.holder !== undefined || this.shouldContinueAsNew());
+        const watched = this.r.maintenance;
+        const due = this.watches ? overdueAt(watched, this.settings.overdue) : undefined;
+        const woken = () =>
+          this.r.holder !== undefined || this.shouldContinueAsNew() || this.r.maintenance !== watched;
+        if (due === undefined) await condition(woken);
+        else if (!(await condition(woken, Math.max(1, due - Date.now())))) {
+          // Marked overdue before its first await: a lock request meanwhile does not run it twice.
+          const overdue = maintenanceOverdue(this.r, this.settings);
+          this.publish();
+          await overdue;
+        }
         checks = 0;
         continue;
       }
@@ -337,7 +356,15 @@ class EnvironmentEntity {
     let released = false;
     if (r.holder && same(r.holder, ref)) {
       released = true;
+      const plainEnable = r.holder.action === 'enable' && req.result === 'Succeeded';
       this.setState(state);
+      if (this.watches && plainEnable && state === 'InMaintenance')
+        r.maintenance = {
+          since: req.finishedAt,
+          operationId: req.operationId,
+          lineage: req.lineage,
+          requestedBy: req.requestedBy,
+        };
       await this.handOver();
     } else if (r.sharers.some((s) => same(s, ref))) {
       r.sharers = r.sharers.filter((s) => !same(s, ref));
@@ -508,6 +535,8 @@ class EnvironmentEntity {
 
   private setState(state: EnvironmentState): void {
     this.r.state = state;
+    // Out of maintenance (or on the way in by another operation): the watch of the plain enable ends.
+    if (state !== 'InMaintenance') this.r.maintenance = undefined;
     this.publish();
   }
 
@@ -522,6 +551,11 @@ class EnvironmentEntity {
       this.publishedState = r.state;
     }
     const lock = r.holder ? `held by ${describeHolder(r.holder)}` : 'free';
+    const overdue = r.maintenance?.overdueSince
+      ? [
+          `**Overdue**: in maintenance since ${r.maintenance.since} (enable ${r.maintenance.operationId} by ${r.maintenance.requestedBy}), longer than policies.maximumInMaintenance; autoDisable: ${r.maintenance.autoDisable}`,
+        ]
+      : [];
     const queue = r.queue.map((w, i) => `${i + 1}. ${describeHolder(w)}`);
     const recent = newestFirst(r.history, 10).map(
       (e) =>
@@ -531,6 +565,7 @@ class EnvironmentEntity {
       [
         `**${r.environment}**: ${r.state}`,
         ...(this.waiting ? [`**Waiting**: ${this.waiting}`] : []),
+        ...overdue,
         `Servicing lock: ${lock}`,
         ...(queue.length > 0 ? ['Waiting:', ...queue] : []),
         `Last operations (${r.history.length + r.dropped} in all; \`maint history ${r.environment}\`):`,

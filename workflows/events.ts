@@ -139,6 +139,11 @@ export class OperationEvents {
     });
   }
 
+  /** The environment stayed in maintenance past policies.maximumInMaintenance (the entity sends it). */
+  overdue(overdue: NonNullable<OperationEventData['overdue']>): void {
+    this.emit(EVENT_TYPES.environmentOverdue, `overdue-${this.status.operationId}`, { overdue });
+  }
+
   /** Waits for every delivery started so far (each bounded by its retry policy), whatever cancellation comes. */
   async settle(): Promise<void> {
     if (this.deliveries.length === 0) return;

@@ -76,12 +76,19 @@ function transcriptOf(result: unknown): string[] {
   return Array.isArray(lines) ? lines.filter((l): l is string => typeof l === 'string') : [];
 }
 
-/** Preflight errors that end an operation at once: busy or frozen environment, a window naming an unknown key. */
+/** Preflight errors that end an operation at once: busy or frozen environment, a window naming an unknown key or past its cutoff. */
 const PREFLIGHT_REFUSALS: string[] = [
   ErrorType.EnvironmentBusy,
   ErrorType.EnvironmentFrozen,
   ErrorType.UnknownConfigurationKey,
+  ErrorType.CutoffPassed,
 ];
+
+/** A window waiting for the lock stops waiting at its cutoff, refused with the window's own words. */
+export interface WaitCutoff {
+  atMs: number;
+  refusal: (why: string) => ApplicationFailure;
+}
 
 /** Control flow inside a workflow: the operation stops with this result. */
 export class Stop {
@@ -238,6 +245,11 @@ export class Operation extends Lifecycle<OperationStatus> {
       this.note(m),
     );
     this.publish();
+  }
+
+  /** Reads the settings again (a booked window at its start: the configuration may have changed meanwhile). */
+  async refreshSettings(): Promise<void> {
+    this.settings = await resolveEnvironment({ environment: this.spec.environment });
   }
 
   /** Current Details in the Web UI: headline, decisions awaited, steps. */
@@ -398,7 +410,7 @@ export class Operation extends Lifecycle<OperationStatus> {
    * Takes the lock. A busy environment refuses the operation at once or, with `wait`, queues it at the
    * entity for up to policies.windows.busyTimeout, then refuses it; either way nothing was changed.
    */
-  async lockOrQueue(step: StepName, wait: boolean): Promise<void> {
+  async lockOrQueue(step: StepName, wait: boolean, cutoff?: WaitCutoff): Promise<void> {
     const { queued, holder } = await this.takeLock(step, { wait });
     if (queued === undefined) return;
     this.queued = true;
@@ -406,8 +418,11 @@ export class Operation extends Lifecycle<OperationStatus> {
     this.note(
       `waiting for ${this.spec.environment}, number ${queued} in line: it is held by ${holder?.workflowId}`,
     );
-    const held = await this.awaitGrant(step, this.settings.windows.busyTimeoutMs);
+    const { busyTimeoutMs } = this.settings.windows;
+    const cut = cutoff !== undefined && cutoff.atMs - Date.now() < busyTimeoutMs;
+    const held = await this.awaitGrant(step, cut ? Math.max(1, cutoff.atMs - Date.now()) : busyTimeoutMs);
     this.queued = false;
+    if (!held && cut) throw cutoff.refusal(`It was held by workflow ${holder?.workflowId}.`);
     if (!held)
       throw this.busyRefusal(
         `It was held by workflow ${holder?.workflowId} (${holder?.action} requested by ${holder?.requestedBy}).`,

@@ -34,6 +34,7 @@ import { parseWorkflowInput } from './lifecycle';
 import { causeOf } from './operation';
 import { Rollout, isError } from './rollout-lifecycle';
 import { Patches, now } from './settings';
+import { formatDuration } from '../contract/window';
 
 const { resolveRolloutTargets } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
@@ -94,6 +95,7 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
   const rolloutId = workflowInfo().workflowId;
   // Before the first await (see Operation): the members' IDs, slots, error counts and cancellation.
   const members = patched(Patches.rolloutMembers);
+  const cuts = input.cutoff !== undefined && patched(Patches.rolloutCutoff);
   const selection = input.tag ? `tag ${input.tag}` : input.environments!.join(', ');
   const status: RolloutStatus = {
     operationId: rolloutId,
@@ -215,11 +217,16 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
       scopes.set(row.environment, scope);
       return scope.run(() => run(row));
     });
+  /** No member starts in the last `cutoff` of the rollout's window (its start plus the windows' duration). */
+  const cutoffAt = cuts ? Date.parse(status.startedAt) + input.duration! - input.cutoff! : undefined;
+  const free = () => rollout.stopped !== undefined || (rollout.mayStart && running() < status.maxConcurrency);
   try {
     for (const row of status.environments) {
-      await condition(
-        () => rollout.stopped !== undefined || (rollout.mayStart && running() < status.maxConcurrency),
-      );
+      if (cutoffAt === undefined) await condition(free);
+      else if (!(await condition(free, Math.max(1, cutoffAt - Date.now()))) || Date.now() >= cutoffAt)
+        rollout.stop(
+          `the window's cutoff passed at ${new Date(cutoffAt).toISOString()} (no start in its last ${formatDuration(input.cutoff!)})`,
+        );
       if (rollout.stopped) break;
       inFlight.push(member(row));
     }

@@ -56,4 +56,13 @@ export const Patches = {
    * extension into a freeze (workflows/freeze.ts).
    */
   changeFreezes: 'change-freezes',
+  /**
+   * Windows booked ahead (`at`) wait for their time (approval may come meanwhile, checked again at the
+   * start) and can be cancelled; windows with a cutoff do not open in the last minutes of their slot.
+   */
+  windowBooking: 'window-booking',
+  /** A rollout of windows with a cutoff starts no member in the last minutes of its window (checked only with one). */
+  rolloutCutoff: 'rollout-cutoff',
+  /** The environment entity watches how long a plain enable leaves maintenance on (maximumInMaintenance). */
+  environmentOverdue: 'environment-overdue',
 } as const;

@@ -44,6 +44,7 @@ import {
 } from '../contract/window';
 import { ApprovalGate } from './approval';
 import { FreezeGuard } from './freeze';
+import { WindowBooking } from './booking';
 import { setAnswerHandlers } from './answers';
 import { callerIdentity } from './caller';
 import { Operation, RollbackRequested, Stop, causeOf, refusedUnlessAdmitted, stopped } from './operation';
@@ -121,6 +122,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   /** Maintenance stays on after the window when the flag it found was on (`Patches.windowKeepsFlag`). */
   const keepsFlag = patched(Patches.windowKeepsFlag);
   const freeze = new FreezeGuard(op, input.freezeException);
+  /** Booked ahead and cut off (`Patches.windowBooking`); windows of earlier releases have neither. */
+  const booking = patched(Patches.windowBooking) ? new WindowBooking(op, input, !!continued) : undefined;
   const rollout = rolloutOf();
   const window: WindowStatus = continued?.status.window ?? { changes: [], extensions: [] };
   status.window = window;
@@ -211,7 +214,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   await op.init();
   if (continued) op.continueFrom(continued);
   else await refusedUnlessAdmitted(op, () => approval.admit(raw));
-  if (!continued) await freeze.refuseIfFrozen();
+  // A window booked ahead is checked at its time (preflight, with the settings read again then).
+  if (!continued && !booking?.waiting) await freeze.refuseIfFrozen();
   takenOver = true;
   const { maximumDurationMs, busyTimeoutMs, busyPollIntervalMs } = op.settings.windows;
   // A window waits for a busy environment unless told to skip it (a rollout with onBusy skip).
@@ -223,6 +227,12 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       ErrorType.InvalidInput,
     );
   }
+  /** The start's cutoff, else the configured one (policies.windows.cutoff) where the window is longer than it. */
+  const configuredCutoff = op.settings.windows.cutoffMs;
+  const cutoffMs =
+    input.cutoff ??
+    (configuredCutoff !== undefined && configuredCutoff < input.duration ? configuredCutoff : undefined);
+  if (!continued) booking?.check(cutoffMs);
   if (!continued) op.events.started();
   log.info('Maintenance window started', { environment, duration: input.duration });
 
@@ -260,7 +270,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
         const frozen = freeze.refusal();
         if (frozen) throw frozen;
         await checkKeys();
-        await op.lockOrQueue('preflight', waitsIfBusy);
+        const cutoff = booking?.deadline(cutoffMs);
+        if (cutoff && Date.now() >= cutoff.atMs) throw cutoff.refusal('');
+        await op.lockOrQueue('preflight', waitsIfBusy, cutoff);
       },
       () => (Object.keys(wanted).length > 0 && keepsFound ? 'keys checked, lock taken' : 'lock taken'),
     );
@@ -497,18 +509,26 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   let result: Result;
   try {
     try {
-      result = continued || (await approval.pass(input)) ? await forward() : 'Rejected';
+      const admitted = booking ? () => booking.admit(approval) : () => approval.pass(input);
+      result = continued || (await admitted()) ? await forward() : 'Rejected';
     } catch (err) {
       if (err instanceof RollbackRequested) result = await rollback().catch(stopped);
       else result = stopped(err);
     }
-    const detail = result === 'Rejected' ? approval.describe() : describeChanges(window.changes);
+    const detail =
+      result === 'Rejected' ? (booking?.ended ?? approval.describe()) : describeChanges(window.changes);
     await op.finish(result, finalState(result), detail);
   } catch (err) {
     if (!isCancellation(err)) throw err;
     await CancellationScope.nonCancellable(async () => {
       op.recordCancellation();
-      if (approval.undecided) await op.finish('Rejected', 'Rejected', approval.describe());
+      if (booking?.waiting)
+        await op.finish(
+          'Rejected',
+          'Rejected',
+          'booking cancelled (workflow cancelled); nothing was changed',
+        );
+      else if (approval.undecided) await op.finish('Rejected', 'Rejected', approval.describe());
       else await op.finish('Aborted', 'Failed', describeChanges(window.changes));
     });
     throw err;

@@ -117,6 +117,10 @@ export function rolloutCommand(program: Command): void {
     )
     .option('-d, --duration <duration>', 'window: how long each stays open, ISO 8601 ("PT2H") or minutes')
     .option(
+      '--cutoff <duration>',
+      "window: start no environment in the last this-much of the rollout's window (its start plus --duration)",
+    )
+    .option(
       '--wait-decisions',
       'keep following while environments wait for decisions (by default it exits 6 once the rollout cannot go on without one)',
     );
@@ -131,6 +135,7 @@ export function rolloutCommand(program: Command): void {
         maxErrors: Limit;
         onBusy: 'skip' | 'wait';
         duration?: string;
+        cutoff?: string;
         waitDecisions?: boolean;
       } & KeyChangeOpts &
         StartOpts,
@@ -146,6 +151,7 @@ export function rolloutCommand(program: Command): void {
         requestedBy: opts.requestedBy,
         reason: opts.reason,
         ...(opts.duration !== undefined && { duration: durationArg(opts.duration) }),
+        ...(opts.cutoff !== undefined && { cutoff: durationArg(opts.cutoff) }),
         ...((window || opts.enable.length + opts.disable.length > 0) && {
           changes: { enable: opts.enable, disable: opts.disable },
         }),

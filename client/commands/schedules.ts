@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
-import { maintenanceCalendar, upcomingFreezes, upcomingWindows } from '../calendar';
+import { bookedWindows, maintenanceCalendar, upcomingFreezes, upcomingWindows } from '../calendar';
 import { formatSchedules } from '../format';
 import { ExitCode, OperatorError } from '../operations';
 import { listSchedules, resolveScheduleId, syncSchedules } from '../schedules';
+import { bookedRow, listBookings } from '../bookings';
 import { config, err, me, out, withClient } from './shared';
 
 /** `schedule sync|list|calendar|trigger|pause|unpause`: Temporal Schedules of maintenance windows and rollouts. */
@@ -42,7 +43,8 @@ export function scheduleCommands(program: Command): void {
     .option('--json', 'print JSON instead of text')
     .action(async (opts: { json?: boolean }) => {
       await withClient(program, undefined, async ({ config: c, client }) => {
-        const rows = await listSchedules(client, c.installation);
+        const booked = (await listBookings(client)).map(bookedRow);
+        const rows = [...(await listSchedules(client, c.installation)), ...booked];
         out(opts.json ? JSON.stringify(rows, null, 2) : formatSchedules(rows));
       });
     });
@@ -54,7 +56,8 @@ export function scheduleCommands(program: Command): void {
     .option('--days <n>', 'how many days ahead', '30')
     .option('-o, --output <file>', 'write the calendar to this file instead of stdout')
     .option('--include-paused', 'include schedules paused in temporal.yaml, marked tentative')
-    .action((opts: { days: string; output?: string; includePaused?: boolean }) => {
+    .option('--booked', 'include the windows booked ahead (`maint window --at`; asks the Temporal server)')
+    .action(async (opts: { days: string; output?: string; includePaused?: boolean; booked?: boolean }) => {
       const days = Number(opts.days);
       if (!Number.isInteger(days) || days < 1 || days > 366)
         throw new OperatorError(
@@ -62,7 +65,13 @@ export function scheduleCommands(program: Command): void {
           ExitCode.InvalidInput,
         );
       const c = config(program);
-      const windows = upcomingWindows(c, { days, includePaused: opts.includePaused });
+      const booked = opts.booked
+        ? await withClient(program, undefined, async ({ client }) => listBookings(client))
+        : [];
+      const windows = [
+        ...upcomingWindows(c, { days, includePaused: opts.includePaused }),
+        ...bookedWindows(booked, { days }),
+      ].sort((a, b) => a.start.getTime() - b.start.getTime());
       const freezes = upcomingFreezes(c, { days });
       const ics = maintenanceCalendar(c, windows, freezes);
       if (!opts.output) return void process.stdout.write(ics);

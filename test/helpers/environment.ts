@@ -67,6 +67,11 @@ export interface TestConfigOptions {
   people?: Record<string, string>;
   /** `freezes:` of temporal.yaml (change freezes). */
   freezes?: Record<string, unknown>[];
+  /** `policies.maximumInMaintenance` and `policies.autoDisable`. */
+  maximumInMaintenance?: string;
+  autoDisable?: boolean;
+  /** `policies.windows.cutoff`. */
+  windowCutoff?: string;
 }
 
 /**
@@ -87,6 +92,9 @@ export function writeTestConfig(
     schedules = [],
     people,
     freezes,
+    maximumInMaintenance,
+    autoDisable,
+    windowCutoff,
   }: TestConfigOptions = {},
 ): string {
   const configFile = path.join(dir, 'temporal.yaml');
@@ -116,7 +124,14 @@ export function writeTestConfig(
         decisionTimeout,
         approvalTimeout,
         lockCheckInterval,
-        windows: { maximumDuration: '12h', busyTimeout: '20s', busyPollInterval: '2s' },
+        ...(maximumInMaintenance && { maximumInMaintenance }),
+        ...(autoDisable !== undefined && { autoDisable }),
+        windows: {
+          maximumDuration: '12h',
+          busyTimeout: '20s',
+          busyPollInterval: '2s',
+          ...(windowCutoff && { cutoff: windowCutoff }),
+        },
       },
       ...(events && { events }),
       ...(people && { people }),

@@ -17,7 +17,7 @@ import {
   type OperationStatus,
 } from '../../contract/operation';
 import { rolloutChildId } from '../../contract/rollout';
-import { endWindowUpdate, extendWindowUpdate } from '../../contract/window';
+import { endWindowUpdate, extendWindowUpdate, type WindowResult } from '../../contract/window';
 import { signedAnswer, signedStart, signingKey, type SigningKey } from '../../client/signing';
 import { parsePublicKeyLine } from '../../contract/sshsig';
 import { EnvironmentEntities } from '../../client/environment-entity';
@@ -549,5 +549,64 @@ describe('approval on a protected environment: signed by people, not typed names
       'record succeeded',
     ]);
     expect(bed.env.readFlag()).toBe(0);
+  });
+});
+
+describe('a window booked ahead on a protected environment', () => {
+  const book = async (days: number) =>
+    start(maintenanceWindow, {
+      extra: {
+        duration: 'PT1H',
+        at: new Date((await bed.temporal.currentTimeMs()) + days * 86_400_000).toISOString(),
+      },
+    });
+
+  it('takes the approval in advance and opens at its time; an approval that no longer holds at the start is refused', async () => {
+    const env = bed.env.config.environments[bed.env.name];
+    const approvers = env.approvers;
+    const { opened, refused, refusedStatus } = await withWorker(async () => {
+      const approvedAhead = async (days: number) => {
+        const h = await book(days);
+        await awaitingApproval(h);
+        await h.executeUpdate(approvalUpdates.approve, { args: [await signed(h, 'approve', 'bob')] });
+        await waitForStatus(h, (s) => s.state === 'Booked' && !s.approval?.awaiting);
+        return h;
+      };
+      const opened = (await (await approvedAhead(2)).result()) as unknown as WindowResult;
+      const second = await approvedAhead(2);
+      // Bob is no approver any more when its time comes (temporal.yaml changed meanwhile).
+      env.approvers = ['carol'];
+      try {
+        const refused = (await second.result()) as unknown as WindowResult;
+        await record('window-booked-approval-revoked.json', second.workflowId);
+        return { opened, refused, refusedStatus: await second.query(statusQuery) };
+      } finally {
+        env.approvers = approvers;
+      }
+    });
+    expect(opened.result).toBe('Succeeded');
+    expect(refused.result).toBe('Rejected');
+    expect(refusedStatus.approval?.decision).toMatchObject({
+      kind: 'reject',
+      by: 'policy',
+      reason: expect.stringContaining(
+        'bob, who approved it, is no longer an approver of contoso-sandbox (approvers: carol)',
+      ),
+    });
+    const [entry] = await entity().history(1);
+    expect(entry).toMatchObject({ result: 'Rejected' });
+    expect(entry.detail).toMatch(/^refused at its start: bob, who approved it, is no longer an approver/);
+    expect(bed.env.readFlag()).toBe(0);
+  });
+
+  it('a booking still unapproved at its time ends Rejected at once, not a day later', async () => {
+    const { result, status } = await withWorker(async () => {
+      const h = await book(1);
+      await awaitingApproval(h);
+      const r = (await h.result()) as unknown as WindowResult;
+      return { result: r, status: await h.query(statusQuery) };
+    });
+    expect(result.result).toBe('Rejected');
+    expect(status.approval?.deadline).toBe(status.booking?.startsAt);
   });
 });

@@ -32,6 +32,8 @@ beforeAll(async () => {
   temporal = await createTimeSkippingEnv();
   env = await startTestEnvironment(temporal, { faults: true });
   env.config.metrics = { port, address: '127.0.0.1' };
+  // Overdue after an hour in maintenance; reported only (autoDisable stays off).
+  env.config.policies.maximumInMaintenance = '1h';
   worker = await createWorker(env.config, {
     connection: temporal.nativeConnection,
     workflowBundle: await workflowBundle(),
@@ -101,7 +103,15 @@ describe('worker metrics at /metrics', () => {
       expect(value(s, METRICS.environmentState, { environment: env.name, state: 'InMaintenance' })).toBe(1);
       expect(value(s, METRICS.environments, { state: 'InMaintenance' })).toBe(1);
     });
+    // Awaiting a result lets the server skip time, maybe past the hour already: skip it for sure.
+    await temporal.sleep('2h');
+    await eventually((s) => {
+      expect(value(s, METRICS.environmentOverdue, { environment: env.name })).toBe(1);
+    });
     expect((await (await start(disableMaintenanceMode)).result()).result).toBe('Succeeded');
+    await eventually((s) => {
+      expect(value(s, METRICS.environmentOverdue, { environment: env.name })).toBe(0);
+    });
 
     await env.fleet.setFaults({ databaseWritesBlocked: true });
     const failing = await start(enableMaintenanceMode);

@@ -15,6 +15,7 @@ import {
 } from '../../contract/rollout';
 import { decisionSignals, decisionUpdates, logQuery, statusQuery } from '../../contract/operation';
 import { maintenanceRollout } from '../../workflows';
+import { formatRollout } from '../../client/format';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
@@ -109,6 +110,11 @@ describe('limits as AWS Systems Manager rounds them', () => {
     [{ tag: 'x', maxConcurrency: 0 }, 'maxConcurrency is a whole number of environments (at least 1)'],
     [{ tag: 'x', maxErrors: '150%' }, 'maxErrors as a percentage is 0% to 100%'],
     [{ tag: 'x', onBusy: 'queue' }, 'onBusy is "skip"'],
+    [
+      { tag: 'x', action: 'window', duration: 'PT1H', cutoff: 'PT1H' },
+      'the cutoff must be shorter than the duration: no member could start',
+    ],
+    [{ tag: 'x', cutoff: 'PT5M' }, '"duration", "changes" and "cutoff" go with action "window" only'],
   ])('refuses %j with a message that says how to fix it', (input, message) => {
     const parsed = rolloutInputSchema.safeParse({ action: 'enable', requestedBy: 'jane', ...input });
     expect(parsed.success).toBe(false);
@@ -125,6 +131,22 @@ describe('maintenanceRollout (time-skipping server, fake operations)', () => {
     expect(most).toBe(3);
     expect(r.result).toBe('Succeeded');
     expect(r.counts).toMatchObject({ targets: 7, succeeded: 7, errors: 0 });
+  });
+
+  it("starts no member once the cutoff of the rollout's window has passed, and its table says why", async () => {
+    // Each window takes ten minutes, one at a time; the window's last 25 of its 30 minutes are cut off.
+    const handle = await start({
+      action: 'window',
+      duration: 'PT30M',
+      cutoff: 'PT25M',
+      environments: ['slow-1', 'slow-2', 'slow-3'],
+    });
+    const r = (await handle.result()) as RolloutResult;
+    recordHistory('rollout-cutoff.json', handle.workflowId, (await handle.fetchHistory()).events ?? []);
+    expect(results(r)).toEqual({ 'slow-1': 'Succeeded', 'slow-2': 'NotStarted', 'slow-3': 'NotStarted' });
+    expect(r.stopped).toMatch(/^the window's cutoff passed at \S+ \(no start in its last 25m\)$/);
+    expect(Date.parse(r.stopped!.split(' ')[5]) - Date.parse(r.startedAt)).toBe(5 * 60_000);
+    expect(formatRollout(r)).toContain("No new environment started: the window's cutoff passed at");
   });
 
   it('takes maxConcurrency as a percentage of the targets, rounded down (50% of 5 is 2)', async () => {
