@@ -5,6 +5,9 @@ import type { EventSettings } from '../contract/events';
 import { eventSettings } from './events';
 import { requireEnvironment, type EnvironmentRef } from './guards';
 import { approvalSettings } from './trust';
+import { OVERRUN_MS } from '../drivers/command/process';
+import { HOOKS, type HookSettings } from '../contract/hooks';
+import type { HooksConfig } from '../config/hooks';
 
 /** What the workflow needs from the configuration, durations in milliseconds. */
 export interface OperationSettings {
@@ -30,6 +33,8 @@ export interface OperationSettings {
   events?: EventSettings;
   /** Absent in settings recorded by releases before approval: those operations replay without it. */
   approval?: ApprovalSettings;
+  /** The environment's hooks; absent when it has none (and in settings of earlier releases). */
+  hooks?: HookSettings;
 }
 
 export interface SettingsDeps {
@@ -41,6 +46,18 @@ export interface SettingsDeps {
   events?: Config['events'];
   people?: Config['people'];
   schedules?: Config['schedules'];
+}
+
+/** What a workflow needs of an environment's hooks: which there are, the failure policy, the longest timeout. */
+function hookSettings(hooks: HooksConfig): HookSettings {
+  const configured = HOOKS.filter((h) => hooks[h]);
+  return {
+    configured,
+    onFailure: hooks.onFailure,
+    // Room for the runner to kill the hook's process group and drain its output once its timeout is up.
+    activityTimeoutMs:
+      Math.max(...configured.map((h) => msToNumber(hooks[h]!.timeout ?? hooks.timeout))) + OVERRUN_MS + 5000,
+  };
 }
 
 /** The settings a workflow gets from the worker's temporal.yaml (not carried in its input). */
@@ -76,6 +93,9 @@ export function createSettingsActivities(deps: SettingsDeps) {
         },
         ...(deps.events?.sinks.length && {
           events: eventSettings(deps.events, deps.installation ?? DEFAULT_INSTALLATION, environment),
+        }),
+        ...(deps.environments[environment].hooks && {
+          hooks: hookSettings(deps.environments[environment].hooks),
         }),
         approval: approvalSettings(
           {

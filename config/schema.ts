@@ -16,6 +16,7 @@ import { activityTimeoutIssues } from './activity-timeouts';
 import { cronProblem } from './cron';
 import { duration } from './duration';
 import { eventsSchema } from './events';
+import { hooksSchema } from './hooks';
 
 const retryPolicy = z
   .object({
@@ -100,6 +101,8 @@ const environmentCommon = {
     )
     .strict()
     .default({}),
+  /** Commands run before and after enable and disable (config/hooks.ts); a failed `before` hook vetoes. */
+  hooks: hooksSchema.optional(),
   /** Labels that a rollout can name (`tag: sandbox`) to service every environment that has them. */
   tags: z.array(tagSchema).optional(),
 };

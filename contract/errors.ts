@@ -16,6 +16,10 @@ export const ErrorType = {
    * signature that does not verify, a parent or schedule the server does not confirm): refused, nothing changed.
    */
   NotTrusted: 'NotTrusted',
+  /** A hook (temporal.yaml `hooks`) failed: its step fails, and retries when its exit code says so. */
+  HookFailed: 'HookFailed',
+  /** A `before` hook failed and vetoed the operation (hooks.onFailure: refuse): refused, nothing changed. */
+  HookRefused: 'HookRefused',
   /** The operation ended Aborted (by a decision or a cancellation) or Failed (no decision in time). */
   OperationAborted: 'OperationAborted',
   OperationFailed: 'OperationFailed',
@@ -31,4 +35,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.EnvironmentBusy,
   ErrorType.UnknownConfigurationKey,
   ErrorType.NotTrusted,
+  ErrorType.HookRefused,
 ];

@@ -50,4 +50,8 @@ export const Patches = {
    * lock or approval. Their children tell them when they wait so (checked only in a rollout's children).
    */
   rolloutMembers: 'rollout-members',
+  /** Servicing operations run their environment's hooks (temporal.yaml `hooks`) as steps; a failed `before` hook refuses. */
+  hooks: 'operation-hooks',
+  /** A protected environment's approval request carries who the operation would affect (the impact preview). */
+  approvalImpact: 'approval-impact',
 } as const;

@@ -142,7 +142,9 @@ function report(
     if (json) out(JSON.stringify(outcome, null, 2));
     else (asMeant ? print : err)(outcome.message);
     if (asMeant) return ExitCode.Ok;
-    return outcome.type === ErrorType.EnvironmentBusy ? ExitCode.Conflict : ExitCode.OperationFailed;
+    // Refused with nothing changed, worth trying again later: busy, or vetoed by a before hook.
+    const refused = outcome.type === ErrorType.EnvironmentBusy || outcome.type === ErrorType.HookRefused;
+    return refused ? ExitCode.Conflict : ExitCode.OperationFailed;
   }
   if (outcome.kind === 'reached') {
     if (json) out(JSON.stringify(outcome.status, null, 2));
