@@ -1,10 +1,5 @@
 import { log } from '@temporalio/activity';
-import {
-  ENABLE_HORIZON_MS,
-  IMPACT_NOT_AVAILABLE,
-  previewOf,
-  type ImpactPreview,
-} from '../contract/impact';
+import { ENABLE_HORIZON_MS, IMPACT_NOT_AVAILABLE, previewOf, type ImpactPreview } from '../contract/impact';
 import type { EnvironmentDrivers } from '../drivers/capabilities';
 import { environmentDrivers, guarded, type DriverDeps } from './guards';
 

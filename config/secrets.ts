@@ -128,7 +128,9 @@ export function workerSecrets(config: LoadedConfig, env: NodeJS.ProcessEnv): Sec
   const drivers = Object.values(config.environments).flatMap((e) => [e, ...Object.values(e.capabilities)]);
   const texts = [
     ...drivers.flatMap((d) => (d?.driver === 'command' ? variableTexts(d) : [])),
-    ...Object.values(config.environments).flatMap((e) => (e.hooks ? variableTexts(hookRunnerSettings(e.hooks)) : [])),
+    ...Object.values(config.environments).flatMap((e) =>
+      e.hooks ? variableTexts(hookRunnerSettings(e.hooks)) : [],
+    ),
     ...config.events.sinks.flatMap(sinkTexts),
   ];
   const apiKeys = [...new Set([config.apiKey, env.TEMPORAL_API_KEY])].flatMap((value) =>

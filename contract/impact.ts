@@ -29,9 +29,7 @@ export const impactReportSchema = z
       )
       .default([]),
     /** Absent when the driver cannot tell. */
-    integrations: z
-      .array(z.object({ name, detail: z.string().max(500).optional() }).strict())
-      .optional(),
+    integrations: z.array(z.object({ name, detail: z.string().max(500).optional() }).strict()).optional(),
   })
   .strict();
 export type ImpactReport = z.infer<typeof impactReportSchema>;

@@ -17,6 +17,7 @@ import {
   aosInstanceListSchema,
   batchJobListSchema,
   batchJobSchema,
+  sessionEndedSchema,
   sessionListSchema,
   sessionSchema,
   environmentListSchema,
@@ -130,6 +131,10 @@ export class FleetClient {
     return this.call(this.url, 'POST', '/sessions', sessionSchema, { user, ...(aos && { aos }) }, options);
   }
 
+  async endSession(id: number, options?: CallOptions): Promise<void> {
+    await this.call(this.url, 'DELETE', `/sessions/${id}`, sessionEndedSchema, undefined, options);
+  }
+
   async listSessions(options?: CallOptions): Promise<Session[]> {
     return (await this.call(this.url, 'GET', '/sessions', sessionListSchema, undefined, options)).sessions;
   }
@@ -139,7 +144,8 @@ export class FleetClient {
   }
 
   async listBatchJobs(options?: CallOptions): Promise<BatchJob[]> {
-    return (await this.call(this.url, 'GET', '/batch-jobs', batchJobListSchema, undefined, options)).batchJobs;
+    return (await this.call(this.url, 'GET', '/batch-jobs', batchJobListSchema, undefined, options))
+      .batchJobs;
   }
 
   async aosHealth(port: number, options?: CallOptions): Promise<AosHealth> {

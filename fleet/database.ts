@@ -237,7 +237,9 @@ export function listSessions(db: FleetDatabase): Session[] {
 
 export function addBatchJob(db: FleetDatabase, job: BatchJobRequest): BatchJob {
   const { lastInsertRowid } = db
-    .prepare<[string, number, string]>('INSERT INTO BATCHJOB (CAPTION, STATUS, STARTDATETIME) VALUES (?, ?, ?)')
+    .prepare<[string, number, string]>(
+      'INSERT INTO BATCHJOB (CAPTION, STATUS, STARTDATETIME) VALUES (?, ?, ?)',
+    )
     .run(job.caption, BATCH_STATUS[job.status], new Date(job.startsAt).toISOString());
   return { id: Number(lastInsertRowid), ...job };
 }

@@ -229,13 +229,16 @@ export const sessionSchema = z.object({
   loginAt: z.string(),
 });
 export const sessionListSchema = z.object({ sessions: z.array(sessionSchema) });
+export const sessionEndedSchema = z.object({ ended: z.number().int() });
 
 /** A batch job (a row of BATCHJOB): executing now, or waiting until `startsAt`. */
 export const batchJobRequestSchema = z
   .object({
     caption: z.string().trim().min(1).max(200),
     status: z.enum(['executing', 'waiting']),
-    startsAt: z.string().datetime({ offset: true, message: 'startsAt is an ISO 8601 time, e.g. 2026-12-31T22:00:00Z' }),
+    startsAt: z
+      .string()
+      .datetime({ offset: true, message: 'startsAt is an ISO 8601 time, e.g. 2026-12-31T22:00:00Z' }),
   })
   .strict();
 export const batchJobSchema = batchJobRequestSchema.extend({ id: z.number().int() });

@@ -231,7 +231,12 @@ export class ApprovalGate {
   /** Records the answer in the status, the decisions and the log. */
   private decided(decision: Decision, extra: Partial<NonNullable<OperationStatus['approval']>> = {}): void {
     const s = this.op.status;
-    s.approval = { awaiting: false, ...extra, decision, ...(s.approval?.impact && { impact: s.approval.impact }) };
+    s.approval = {
+      awaiting: false,
+      ...extra,
+      decision,
+      ...(s.approval?.impact && { impact: s.approval.impact }),
+    };
     this.op.recordDecision(decision);
   }
 
@@ -371,9 +376,16 @@ export class ApprovalGate {
   /** Waits for approve or reject (or the timeout); true when approved. */
   private async await(settings: ApprovalSettings, window?: WindowRequest): Promise<boolean> {
     const s = this.op.status;
+    // Read first, so that the request shows who it affects from the moment it waits.
+    const impact = this.previews ? await this.impact(window) : undefined;
     const deadline = new Date(Date.now() + settings.timeoutMs).toISOString();
     const resumeState = s.state;
-    s.approval = { awaiting: true, deadline, ...(settings.keys && { approvers: settings.approvers }) };
+    s.approval = {
+      awaiting: true,
+      deadline,
+      ...(settings.keys && { approvers: settings.approvers }),
+      ...(impact && { impact }),
+    };
     this.awaiting = true;
     this.op.setState('AwaitingApproval');
     this.op.publishSearchAttributes();
@@ -384,7 +396,6 @@ export class ApprovalGate {
         : `${s.environment} is protected: waiting for approve or reject by someone other than ${s.requestedBy}, until ${deadline}`,
     );
     log.info('Waiting for approval', { environment: s.environment, requestedBy: requester, deadline });
-    if (this.previews) s.approval.impact = await this.impact(window);
     this.op.events.approvalRequired(deadline);
     const came = await condition(() => this.answer !== undefined, settings.timeoutMs);
     const decision: Decision = came

@@ -51,7 +51,10 @@ const INHERITED = new Set(INHERITED_VARIABLES.map((n) => n.toUpperCase()));
 const inherited = (name: string) => INHERITED.has(name.toUpperCase()) || /^LC_/i.test(name);
 
 /** The variables of the driver's settings and of the command: where its secrets are. */
-const declared = (settings: Pick<RunnerSettings, 'env'>, spec: CommandSpec) => ({ ...settings.env, ...spec.env });
+const declared = (settings: Pick<RunnerSettings, 'env'>, spec: CommandSpec) => ({
+  ...settings.env,
+  ...spec.env,
+});
 
 /** The variables a command's settings reference (`${env:NAME}`) that the worker's environment lacks. */
 export function missingSecrets(

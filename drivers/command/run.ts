@@ -44,7 +44,12 @@ const ERROR_TAIL_CHARS = 1000;
 const NOTE_TAIL_CHARS = 500;
 
 /** The commands that change the environment: what they ran goes to the operation log (hooks too). */
-const CHANGES: ReadonlySet<RunName> = new Set<PlannedCall['call']>(['writeFlag', 'restartAos', 'stopAos', 'setKey']);
+const CHANGES: ReadonlySet<RunName> = new Set<PlannedCall['call']>([
+  'writeFlag',
+  'restartAos',
+  'stopAos',
+  'setKey',
+]);
 
 /** An argument as one would type it: quoted when it is empty or holds spaces or quotes. */
 function quote(arg: string): string {
@@ -133,11 +138,7 @@ export class CommandRunner {
    * Runs `name` with the MAINTENANCE_* `variables`. Resolves with its output when it exits 0; throws a
    * CommandError otherwise, or the signal's reason when cancelled (after its process group has ended).
    */
-  async run(
-    name: RunName,
-    variables: Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<CommandOutput> {
+  async run(name: RunName, variables: Record<string, string>, signal?: AbortSignal): Promise<CommandOutput> {
     return (await this.launch(name, variables, signal)).output;
   }
 
