@@ -210,7 +210,9 @@ it('a window runs the hooks of its enable and disable children; a veto of its en
       taskQueue: bed.env.config.temporal.taskQueue,
       args: [windowInput],
     });
-    return handle.result();
+    const result = await handle.result();
+    recordHistory('window-with-hooks.json', handle.workflowId, (await handle.fetchHistory()).events ?? []);
+    return result;
   });
   expect(opened.result).toBe('Succeeded');
   expect(hooksRan().map((l) => l.split(' ')[0])).toEqual([
