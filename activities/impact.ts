@@ -1,4 +1,3 @@
-import { log } from '@temporalio/activity';
 import { ENABLE_HORIZON_MS, IMPACT_NOT_AVAILABLE, previewOf, type ImpactPreview } from '../contract/impact';
 import type { EnvironmentDrivers } from '../drivers/capabilities';
 import { environmentDrivers, guarded, type DriverDeps } from './guards';
@@ -25,9 +24,7 @@ export async function readImpact(
   } catch (err) {
     if (signal?.aborted) throw err;
     // The driver masks what it reports; its message says what went wrong, and the preview only informs.
-    const reason = `could not be read (${(err as Error).message})`;
-    log.warn('Impact preview not read', { error: (err as Error).message });
-    return { available: false, reason };
+    return { available: false, reason: `could not be read (${(err as Error).message})` };
   }
 }
 
