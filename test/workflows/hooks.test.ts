@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
   decisionUpdates,
   logQuery,
@@ -11,7 +12,12 @@ import {
 } from '../../contract/operation';
 import { EnvironmentEntities } from '../../client/environment-entity';
 import type { WindowInput } from '../../contract/window';
-import { disableMaintenanceMode, enableMaintenanceMode, maintenanceWindow } from '../../workflows';
+import {
+  disableMaintenanceMode,
+  enableMaintenanceMode,
+  maintenanceRollout,
+  maintenanceWindow,
+} from '../../workflows';
 import { entityOf } from '../helpers/entity';
 import { observeEnvironment } from '../helpers/environment';
 import { recordHistory } from '../helpers/record-history';
@@ -250,4 +256,24 @@ it('a window runs the hooks of its enable and disable children; a veto of its en
     'window Rejected',
   ]);
   expect(entries.find((e) => e.action === 'window')!.detail).toContain('refused by hook beforeEnable');
+});
+
+it('a rollout skips an environment whose before hook refuses, with the hook reason in its row', async () => {
+  fs.writeFileSync(file('veto'), '');
+  const result = await withWorker(async () =>
+    bed.temporal.client.workflow.execute(maintenanceRollout, {
+      workflowId: `hooks-rollout-${randomUUID()}`,
+      taskQueue: bed.env.config.temporal.taskQueue,
+      args: [{ action: 'enable', environments: [bed.env.name], requestedBy: 'jane', reason: 'hooks test' }],
+    }),
+  );
+  expect(result.environments).toEqual([
+    expect.objectContaining({
+      environment: bed.env.name,
+      result: 'Skipped',
+      error: expect.objectContaining({ type: 'HookRefused' }),
+    }),
+  ]);
+  expect(result.counts).toMatchObject({ skipped: 1, failed: 0, errors: 0 });
+  expect(bed.env.readFlag()).toBe(0);
 });
