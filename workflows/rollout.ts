@@ -72,7 +72,9 @@ function rowOutcome(err: unknown): { result: RowResult; error: RolloutRow['error
       result: 'Failed',
       error: { ...error, message: `the operation did not start: ${error.message}` },
     };
-  if (error.type === ErrorType.EnvironmentBusy) return { result: 'Skipped', error };
+  // Refused with nothing changed: busy, or vetoed by the environment's own before hook.
+  if (error.type === ErrorType.EnvironmentBusy || error.type === ErrorType.HookRefused)
+    return { result: 'Skipped', error };
   return { result: error.type === ErrorType.OperationAborted ? 'Aborted' : 'Failed', error };
 }
 
