@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ApplicationFailure} from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/client';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { decisionUpdates, statusQuery, type ServicingInput } from '../../contract/operation';
 import { enableMaintenanceMode } from '../../workflows';
