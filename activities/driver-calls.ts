@@ -36,8 +36,17 @@ export const ACTIVITY_CALLS = {
     'probe.signIn',
   ],
   planOperation: [
-    { atOnce: ['flagStore.readConfigurationMode', 'aosControl.list', 'probe.probeUsers', 'license.list'] },
+    {
+      atOnce: [
+        'flagStore.readConfigurationMode',
+        'aosControl.list',
+        'probe.probeUsers',
+        'license.list',
+        'impact.read',
+      ],
+    },
   ],
+  previewImpact: ['impact.read'],
   readConfigurationKeys: ['license.list'],
   // One key per call, the set ones skipped: a retried attempt goes on from the first key not set yet.
   setConfigurationKeys: ['license.list', 'license.set'],

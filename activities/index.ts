@@ -3,6 +3,8 @@ import { Secrets } from '../config/secrets';
 import { createAosActivities } from './aos';
 import { createEventActivities } from './events';
 import { createFlagActivities } from './flag';
+import { createHookActivities } from './hooks';
+import { createImpactActivities } from './impact';
 import { requireEnvironment, type DriverDeps } from './guards';
 import { createKeyActivities } from './keys';
 import { createLockActivities, type LockDeps } from './lock';
@@ -60,6 +62,8 @@ export function createActivities(deps: ActivityDeps) {
     }),
     ...createRolloutActivities(deps),
     ...createTrustActivities(deps),
+    ...createImpactActivities(deps),
+    ...createHookActivities(deps),
   };
 }
 

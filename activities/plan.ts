@@ -13,6 +13,8 @@ import { isInTargetMode, planAosSteps, type OperationPlan, type PlanRequest } fr
 import { formatDuration } from '../contract/window';
 import type { AosState, PlannedCall, ProbeUsers } from '../drivers/capabilities';
 import { environmentDrivers, guarded, type DriverDeps } from './guards';
+import { readImpact } from './impact';
+import type { ImpactPreview } from '../contract/impact';
 
 export interface PlanFacts {
   configurationMode: 0 | 1;
@@ -28,6 +30,8 @@ export interface PlanFacts {
   /** The environment's change-freeze periods from `now` on, and the time the plan is made (ms). */
   freezes?: FreezePeriod[];
   now?: number;
+  /** Who turning maintenance mode on would affect now (enable and window plans). */
+  impact?: ImpactPreview;
 }
 
 type Step = OperationPlan['steps'][number];
@@ -197,6 +201,7 @@ export function buildPlan(request: PlanRequest, facts: PlanFacts, describe: Desc
         holder: `${facts.holder.workflowId} (${facts.holder.action} by ${facts.holder.requestedBy})`,
       }),
     },
+    ...(facts.impact && { impact: facts.impact }),
     ...(first.refusal && { refusal: first.refusal }),
     steps: [
       ...approval,
@@ -225,14 +230,16 @@ export function createPlanActivities(deps: PlanDeps) {
       const d = environmentDrivers(deps, request.environment);
       const facts = await guarded(d, 'read the environment for a plan', async (signal) => {
         const names = [...(request.changes?.enable ?? []), ...(request.changes?.disable ?? [])];
-        const [configurationMode, aos, users, keys, view] = await Promise.all([
+        const [configurationMode, aos, users, keys, view, impact] = await Promise.all([
           d.flagStore.readConfigurationMode(signal),
           d.aosControl.list(signal),
           d.probe.probeUsers(signal),
           names.length > 0 ? d.license.list(signal) : undefined,
           deps.entities.view(request.environment),
+          // Turning maintenance mode off affects nobody: only enable and window plans preview it.
+          request.action === 'disable' ? undefined : readImpact(d, request.duration, signal),
         ]);
-        return { configurationMode, aos, users, keys, holder: view?.holder };
+        return { configurationMode, aos, users, keys, holder: view?.holder, impact };
       });
       const now = Date.now();
       const freezes = environmentFreezePeriods(

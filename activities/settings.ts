@@ -7,6 +7,9 @@ import type { FreezePeriod } from '../contract/freeze';
 import { eventSettings } from './events';
 import { requireEnvironment, type EnvironmentRef } from './guards';
 import { approvalSettings } from './trust';
+import { OVERRUN_MS } from '../drivers/command/process';
+import { HOOKS, type HookSettings } from '../contract/hooks';
+import type { HooksConfig } from '../config/hooks';
 
 /** What the workflow needs from the configuration, durations in milliseconds. */
 export interface OperationSettings {
@@ -41,6 +44,8 @@ export interface OperationSettings {
    * close (approval, busy wait and maximum duration, plus a day). Absent before freezes, and when none applies.
    */
   freezes?: FreezePeriod[];
+  /** The environment's hooks; absent when it has none (and in settings of earlier releases). */
+  hooks?: HookSettings;
 }
 
 export interface SettingsDeps {
@@ -62,6 +67,18 @@ function overdueSettings(deps: SettingsDeps, environment: string): Pick<Operatio
   if (maximum === undefined) return {};
   const autoDisable = env.autoDisable ?? deps.policies.autoDisable;
   return { overdue: { maximumMs: msToNumber(maximum), autoDisable } };
+}
+
+/** What a workflow needs of an environment's hooks: which there are, the failure policy, the longest timeout. */
+function hookSettings(hooks: HooksConfig): HookSettings {
+  const configured = HOOKS.filter((h) => hooks[h]);
+  return {
+    configured,
+    onFailure: hooks.onFailure,
+    // Room for the runner to kill the hook's process group and drain its output once its timeout is up.
+    activityTimeoutMs:
+      Math.max(...configured.map((h) => msToNumber(hooks[h]!.timeout ?? hooks.timeout))) + OVERRUN_MS + 5000,
+  };
 }
 
 /** The settings a workflow gets from the worker's temporal.yaml (not carried in its input). */
@@ -109,6 +126,9 @@ export function createSettingsActivities(deps: SettingsDeps) {
         },
         ...(deps.events?.sinks.length && {
           events: eventSettings(deps.events, deps.installation ?? DEFAULT_INSTALLATION, environment),
+        }),
+        ...(deps.environments[environment].hooks && {
+          hooks: hookSettings(deps.environments[environment].hooks),
         }),
         approval: approvalSettings(
           {

@@ -10,6 +10,7 @@ import {
   type StepRecord,
 } from '../contract/operation';
 import { APPROVAL_HELP, type RequesterProof } from '../contract/approval';
+import { formatImpact } from '../contract/impact';
 import { samePerson } from '../contract/signing';
 import type { RolloutResult, RolloutRow, RolloutStatus } from '../contract/rollout';
 import { formatDuration } from '../contract/window';
@@ -116,9 +117,12 @@ export function formatRolloutDecisions(
 export function formatApprovalNeeded(s: OperationStatus): string {
   const head = `${s.environment} is protected: ${t(s.operationId)} waits for approval until ${s.approval?.deadline} (then it ends Rejected, nothing changed).`;
   const asked = `  requested by ${t(s.requester?.person ?? s.requestedBy)}${s.reason ? ` — ${t(s.reason)}` : ''}`;
+  // Who approving it would affect now (the impact preview the request carries).
+  const impact = s.approval?.impact ? formatImpact(s.approval.impact).map((l) => `  ${t(l)}`) : [];
   if (!s.requester)
     return [
       head,
+      ...impact,
       `${asked}; anyone else may approve:`,
       `  maint approve ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.approve}`,
       `  maint reject  ${s.environment} --by <name> --reason "..."   ${APPROVAL_HELP.reject}`,
@@ -127,6 +131,7 @@ export function formatApprovalNeeded(s: OperationStatus): string {
   const others = (s.approval?.approvers ?? []).filter((a) => !samePerson(a, s.requester!.person));
   return [
     head,
+    ...impact,
     `${asked}; ${others.length ? `one of ${t(others.join(', '))}` : 'an approver other than the requester'} may approve, signing with their SSH key:`,
     `  maint approve ${s.environment} --reason "..."   ${APPROVAL_HELP.approve}`,
     `  maint reject  ${s.environment} --reason "..."   ${APPROVAL_HELP.reject}`,

@@ -115,7 +115,7 @@ function fixedIssue(environment: string, l: Longest): TimeoutIssue {
     message:
       `the ${l.activity} activity of a dry run (maint plan) has ${exact(limit)}, fixed by the workflow, for ` +
       `read-only commands run at once, but can take up to ${exact(l.ms)} here, for ${breakdown(l)}. Give each ` +
-      `read-only command (readFlag, listAos, probeUsers, listKeys) a timeout of at most ${exact(limit - OVERRUN_MS)} ` +
+      `read-only command (readFlag, listAos, probeUsers, listKeys, readImpact) a timeout of at most ${exact(limit - OVERRUN_MS)} ` +
       `(commands.<name>.timeout, or the driver's timeout), e.g. timeout: 1m.`,
   };
 }

@@ -79,6 +79,7 @@ export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env):
       if (d?.driver === 'fleet') d.database = resolve(d.database);
       if (d?.driver === 'command') d.workingDirectory = resolve(d.workingDirectory);
     }
+    if (e.hooks) e.hooks.workingDirectory = resolve(e.hooks.workingDirectory);
   }
   config.devServer.database = resolve(config.devServer.database);
   if (config.history.database) config.history.database = resolve(config.history.database);

@@ -18,6 +18,7 @@ import { duration } from './duration';
 import { eventsSchema } from './events';
 import { freezeSchema } from './freezes';
 import { isTimeZone } from './zoned-time';
+import { hooksSchema } from './hooks';
 
 const retryPolicy = z
   .object({
@@ -102,6 +103,8 @@ const environmentCommon = {
     )
     .strict()
     .default({}),
+  /** Commands run before and after enable and disable (config/hooks.ts); a failed `before` hook vetoes. */
+  hooks: hooksSchema.optional(),
   /** Labels that a rollout can name (`tag: sandbox`) to service every environment that has them. */
   tags: z.array(tagSchema).optional(),
   /** This environment's own `policies.maximumInMaintenance` and `policies.autoDisable`. */

@@ -1,4 +1,5 @@
 import { variableTexts } from '../drivers/command/settings';
+import { hookRunnerSettings } from './hooks';
 import { sinkTexts } from './events';
 import { envReference, referencedNames } from './env-reference';
 import type { LoadedConfig } from './load';
@@ -120,13 +121,16 @@ export function secretsOf(texts: string[], env: NodeJS.ProcessEnv, extra: Secret
 }
 
 /**
- * Every secret the worker holds: the `${env:NAME}` variables of every command driver and every event
+ * Every secret the worker holds: the `${env:NAME}` variables of every command driver, of hooks and every event
  * sink in the configuration, and the Temporal API key.
  */
 export function workerSecrets(config: LoadedConfig, env: NodeJS.ProcessEnv): Secrets {
   const drivers = Object.values(config.environments).flatMap((e) => [e, ...Object.values(e.capabilities)]);
   const texts = [
     ...drivers.flatMap((d) => (d?.driver === 'command' ? variableTexts(d) : [])),
+    ...Object.values(config.environments).flatMap((e) =>
+      e.hooks ? variableTexts(hookRunnerSettings(e.hooks)) : [],
+    ),
     ...config.events.sinks.flatMap(sinkTexts),
   ];
   const apiKeys = [...new Set([config.apiKey, env.TEMPORAL_API_KEY])].flatMap((value) =>

@@ -20,6 +20,10 @@ export const ErrorType = {
   NotTrusted: 'NotTrusted',
   /** A window (or rollout member) that would open in the last minutes of its slot (its cutoff): refused, nothing changed. */
   CutoffPassed: 'CutoffPassed',
+  /** A hook (temporal.yaml `hooks`) failed: its step fails, and retries when its exit code says so. */
+  HookFailed: 'HookFailed',
+  /** A `before` hook failed and vetoed the operation (hooks.onFailure: refuse): refused, nothing changed. */
+  HookRefused: 'HookRefused',
   /** The operation ended Aborted (by a decision or a cancellation) or Failed (no decision in time). */
   OperationAborted: 'OperationAborted',
   OperationFailed: 'OperationFailed',
@@ -37,4 +41,5 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.UnknownConfigurationKey,
   ErrorType.NotTrusted,
   ErrorType.CutoffPassed,
+  ErrorType.HookRefused,
 ];

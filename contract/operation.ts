@@ -8,6 +8,8 @@ import { z } from 'zod';
 import type { RequesterProof } from './approval';
 import { freezeExceptionSchema, type FreezeExceptionRecord } from './freeze';
 import type { BookingStatus } from './booking';
+import { HOOKS } from './hooks';
+import type { ImpactPreview } from './impact';
 import { signedAnswerFields, signedStartFields } from './signing';
 
 export const TASK_QUEUE_DEFAULT = 'maintenance';
@@ -114,6 +116,7 @@ export const STEPS = [
   'window',
   'disable',
   'restoreKeys',
+  ...HOOKS,
   'record',
 ] as const;
 export type StepName = (typeof STEPS)[number];
@@ -130,6 +133,10 @@ export const STEP_TITLES: Record<StepName, string> = {
   window: 'Maintenance window open',
   disable: 'Disable maintenance mode (child operation)',
   restoreKeys: 'Rollback: restore the configuration keys',
+  beforeEnable: 'Hook beforeEnable (temporal.yaml hooks)',
+  afterEnable: 'Hook afterEnable (temporal.yaml hooks)',
+  beforeDisable: 'Hook beforeDisable (temporal.yaml hooks)',
+  afterDisable: 'Hook afterDisable (temporal.yaml hooks)',
   record: 'Record in history, release the lock',
 };
 
@@ -333,6 +340,8 @@ export interface ApprovalStatus {
   standing?: string;
   /** The approval as verified: a signed approve (its key), a standing approval, or the parent window's. */
   verified?: { by: string; fingerprint?: string; standing?: string; parent?: string };
+  /** Who the operation would affect, as read when the request was made (absent in earlier releases). */
+  impact?: ImpactPreview;
 }
 
 export interface ServicingResult {

@@ -1,3 +1,4 @@
+import { formatImpact, type ImpactPreview } from './impact';
 import type { Action, EnvironmentSnapshot, OperationKind } from './operation';
 
 export interface AosStep {
@@ -59,6 +60,8 @@ export interface OperationPlan {
   action: OperationKind;
   /** The environment as it is now. */
   current: { configurationMode: 0 | 1; aos: string[]; holder?: string };
+  /** Who it would affect now (enable and window plans; absent in plans of earlier releases). */
+  impact?: ImpactPreview;
   /** Why the operation would be refused now, if it would. */
   refusal?: string;
   steps: { step: string; does: string[] }[];
@@ -70,6 +73,7 @@ export function formatPlan(plan: OperationPlan): string {
     `Plan: ${plan.action} on ${plan.environment} (dry run: nothing was changed)`,
     `  now: CONFIGURATIONMODE ${plan.current.configurationMode}; ${plan.current.aos.join(', ') || 'no AOS'}`,
     ...(plan.current.holder ? [`  lock: held by ${plan.current.holder}`] : []),
+    ...(plan.impact ? formatImpact(plan.impact).map((l) => `  ${l}`) : []),
     ...(plan.refusal ? [`  WOULD BE REFUSED: ${plan.refusal}`] : []),
   ];
   plan.steps.forEach(({ step, does }, i) => {

@@ -1,3 +1,4 @@
+import type { ImpactReport } from '../contract/impact';
 import type { AosRole } from '../contract/operation';
 
 /**
@@ -48,6 +49,12 @@ export interface LicenseConfiguration {
   set(name: string, enabled: boolean, signal?: AbortSignal): Promise<void>;
 }
 
+/** Optional: who is working on the environment now (signed-in users, batch jobs, integrations). */
+export interface ImpactSource {
+  /** Read-only; batch jobs due up to `until` (ISO 8601) and those running. */
+  read(until: string, signal?: AbortSignal): Promise<ImpactReport>;
+}
+
 /**
  * What a driver says of one of its errors, in the orchestrator's terms: `unreachable` parts and an
  * `unavailable` AOS are worth retrying; an `unknownAos` or a `rejected` request is not.
@@ -56,12 +63,12 @@ export type DriverErrorKind =
   'databaseUnreachable' | 'controlPlaneUnreachable' | 'unavailable' | 'unknownAos' | 'rejected';
 
 /** The capabilities an environment has, each served by its own driver or another (`capabilities:`). */
-export const CAPABILITIES = ['flagStore', 'aosControl', 'probe', 'license'] as const;
+export const CAPABILITIES = ['flagStore', 'aosControl', 'probe', 'license', 'impact'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** One call of a capability, as `capability.method` (`aosControl.restart`). */
 export type DriverCall = {
-  [C in Capability]: `${C}.${Extract<keyof EnvironmentDrivers[C], string>}`;
+  [C in Capability]: `${C}.${Extract<keyof NonNullable<EnvironmentDrivers[C]>, string>}`;
 }[Capability];
 
 /** A change a plan (`maint plan`, `"dryRun": true`) lists; its driver says how it would make it. */
@@ -75,6 +82,8 @@ export interface EnvironmentDrivers {
   aosControl: AosControl;
   probe: SignInProbe;
   license: LicenseConfiguration;
+  /** Absent when the driver cannot tell who is affected: plans then say the impact is not available. */
+  impact?: ImpactSource;
   /** Exactly what the driver would run or send for a planned change, secrets masked; changes nothing. */
   describe(call: PlannedCall): string;
   /** The kind of an error its calls threw; undefined when it is not the driver's own. */

@@ -52,6 +52,7 @@ export function createDrivers(settings: EnvironmentConfig, context: DriverContex
     aosControl: serving.aosControl.aosControl,
     probe: serving.probe.probe,
     license: serving.license.license,
+    impact: serving.impact.impact,
     // Each driver knows only its own errors.
     classify: (err) =>
       all.reduce<ReturnType<EnvironmentDrivers['classify']>>((k, d) => k ?? d.classify(err), undefined),

@@ -3,6 +3,9 @@ import type { z } from 'zod';
 import type {
   AosHealth,
   AosInstance,
+  BatchJob,
+  BatchJobRequest,
+  Session,
   ConfigurationKey,
   ConfigurationKeyList,
   Faults,
@@ -12,6 +15,11 @@ import type {
 import {
   aosHealthSchema,
   aosInstanceListSchema,
+  batchJobListSchema,
+  batchJobSchema,
+  sessionEndedSchema,
+  sessionListSchema,
+  sessionSchema,
   environmentListSchema,
   aosInstanceResponseSchema,
   configurationKeyListSchema,
@@ -116,6 +124,28 @@ export class FleetClient {
 
   async clearFaults(options?: CallOptions): Promise<Faults> {
     return this.call(this.url, 'DELETE', '/faults', faultsSchema, undefined, options);
+  }
+
+  /** Signs a user in to the environment (a session the impact preview counts). */
+  async addSession(user: string, aos?: string, options?: CallOptions): Promise<Session> {
+    return this.call(this.url, 'POST', '/sessions', sessionSchema, { user, ...(aos && { aos }) }, options);
+  }
+
+  async endSession(id: number, options?: CallOptions): Promise<void> {
+    await this.call(this.url, 'DELETE', `/sessions/${id}`, sessionEndedSchema, undefined, options);
+  }
+
+  async listSessions(options?: CallOptions): Promise<Session[]> {
+    return (await this.call(this.url, 'GET', '/sessions', sessionListSchema, undefined, options)).sessions;
+  }
+
+  async addBatchJob(job: BatchJobRequest, options?: CallOptions): Promise<BatchJob> {
+    return this.call(this.url, 'POST', '/batch-jobs', batchJobSchema, job, options);
+  }
+
+  async listBatchJobs(options?: CallOptions): Promise<BatchJob[]> {
+    return (await this.call(this.url, 'GET', '/batch-jobs', batchJobListSchema, undefined, options))
+      .batchJobs;
   }
 
   async aosHealth(port: number, options?: CallOptions): Promise<AosHealth> {

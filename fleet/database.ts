@@ -6,7 +6,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { FleetUser } from './rules';
 import { MAINTENANCE_MODE_USER, SYSTEM_ADMINISTRATOR } from './rules';
-import type { ConfigurationKey, DesiredState, InstanceRecord, Topology } from './schemas';
+import type {
+  BatchJob,
+  BatchJobRequest,
+  ConfigurationKey,
+  DesiredState,
+  InstanceRecord,
+  Session,
+  Topology,
+} from './schemas';
 
 export type FleetDatabase = Database.Database;
 
@@ -27,7 +35,23 @@ CREATE TABLE IF NOT EXISTS FLEETINSTANCES (
   ROLE TEXT NOT NULL CHECK (ROLE IN ('interactive', 'batch')),
   DESIRED TEXT NOT NULL CHECK (DESIRED IN ('running', 'stopped'))
 );
+CREATE TABLE IF NOT EXISTS SYSCLIENTSESSIONS (
+  SESSIONID INTEGER PRIMARY KEY AUTOINCREMENT,
+  USERID TEXT NOT NULL,
+  SERVERID TEXT,
+  STATUS INTEGER NOT NULL DEFAULT 1,
+  LOGINDATETIME TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS BATCHJOB (
+  RECID INTEGER PRIMARY KEY AUTOINCREMENT,
+  CAPTION TEXT NOT NULL,
+  STATUS INTEGER NOT NULL,
+  STARTDATETIME TEXT NOT NULL
+);
 `;
+
+/** BATCHJOB.STATUS as the ERP numbers it (BatchStatus): only these two matter to maintenance. */
+export const BATCH_STATUS = { waiting: 1, executing: 2 } as const;
 
 const CONFIGURATION_KEYS: [name: string, label: string, enabled: number][] = [
   ['LedgerBasic', 'General ledger', 1],
@@ -184,4 +208,51 @@ export async function isDatabaseReachable(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Signs `user` in (a row of SYSCLIENTSESSIONS, STATUS 1): the user must exist and be enabled. */
+export function addSession(db: FleetDatabase, user: string, aos: string | undefined, at: string): Session {
+  const found = findUser(db, user);
+  if (!found?.enabled) throw new Error(`no enabled user "${user}" in USERINFO`);
+  const { lastInsertRowid } = db
+    .prepare<[string, string | null, string]>(
+      'INSERT INTO SYSCLIENTSESSIONS (USERID, SERVERID, STATUS, LOGINDATETIME) VALUES (?, ?, 1, ?)',
+    )
+    .run(user, aos ?? null, at);
+  return { id: Number(lastInsertRowid), user, aos: aos ?? null, loginAt: at };
+}
+
+export function endSession(db: FleetDatabase, id: number): boolean {
+  return db.prepare<[number]>('DELETE FROM SYSCLIENTSESSIONS WHERE SESSIONID = ?').run(id).changes > 0;
+}
+
+export function listSessions(db: FleetDatabase): Session[] {
+  return db
+    .prepare<[], { SESSIONID: number; USERID: string; SERVERID: string | null; LOGINDATETIME: string }>(
+      'SELECT SESSIONID, USERID, SERVERID, LOGINDATETIME FROM SYSCLIENTSESSIONS WHERE STATUS = 1 ORDER BY SESSIONID',
+    )
+    .all()
+    .map((r) => ({ id: r.SESSIONID, user: r.USERID, aos: r.SERVERID, loginAt: r.LOGINDATETIME }));
+}
+
+export function addBatchJob(db: FleetDatabase, job: BatchJobRequest): BatchJob {
+  const { lastInsertRowid } = db
+    .prepare<[string, number, string]>(
+      'INSERT INTO BATCHJOB (CAPTION, STATUS, STARTDATETIME) VALUES (?, ?, ?)',
+    )
+    .run(job.caption, BATCH_STATUS[job.status], new Date(job.startsAt).toISOString());
+  return { id: Number(lastInsertRowid), ...job };
+}
+
+export function listBatchJobs(db: FleetDatabase): BatchJob[] {
+  const status = Object.fromEntries(Object.entries(BATCH_STATUS).map(([k, v]) => [v, k])) as Record<
+    number,
+    BatchJob['status']
+  >;
+  return db
+    .prepare<[number, number], { RECID: number; CAPTION: string; STATUS: number; STARTDATETIME: string }>(
+      'SELECT RECID, CAPTION, STATUS, STARTDATETIME FROM BATCHJOB WHERE STATUS IN (?, ?) ORDER BY STARTDATETIME',
+    )
+    .all(BATCH_STATUS.waiting, BATCH_STATUS.executing)
+    .map((r) => ({ id: r.RECID, caption: r.CAPTION, status: status[r.STATUS], startsAt: r.STARTDATETIME }));
 }

@@ -10,7 +10,12 @@ import { launchAosInProcess } from './aos-inprocess';
 import { launchAosProcess } from './aos-process';
 import type { FleetDatabase } from './database';
 import {
+  addBatchJob,
+  addSession,
+  endSession,
   ensureSchema,
+  listBatchJobs,
+  listSessions,
   isDatabaseReachable,
   listInstances,
   openFleetDatabase,
@@ -20,7 +25,7 @@ import { FaultSwitches } from './faults';
 import type { JsonReply, Route } from './http';
 import { HttpError, readBody } from './http';
 import type { AosInstance, AosMode, EnvironmentSpec, SupervisorHealth } from './schemas';
-import { faultsPatchSchema } from './schemas';
+import { batchJobRequestSchema, faultsPatchSchema, sessionRequestSchema } from './schemas';
 
 const LAUNCHERS: Record<AosMode, AosLauncher> = { process: launchAosProcess, inprocess: launchAosInProcess };
 
@@ -52,7 +57,7 @@ export function openEnvironment(
   const context = { spec, faultsEnabled, db, faults, instances };
   return {
     name: spec.environment,
-    routes: [...aosRoutes(context), ...faultRoutes(context)],
+    routes: [...aosRoutes(context), ...faultRoutes(context), ...workloadRoutes(context)],
     async boot() {
       await Promise.all(
         records
@@ -154,6 +159,44 @@ function aosRoutes({ spec, faultsEnabled, db, instances }: EnvironmentContext): 
         }
         return ok({ instance: snapshot(id) });
       },
+    },
+  ];
+}
+
+/**
+ * Who works on the environment: signed-in users (SYSCLIENTSESSIONS) and batch jobs (BATCHJOB), as
+ * tests and demos set them up; the impact preview reads them from the database.
+ */
+function workloadRoutes({ db, instances }: EnvironmentContext): Route[] {
+  const find = finder(instances);
+  return [
+    { method: 'GET', path: /^\/sessions$/, handle: () => ok({ sessions: listSessions(db) }) },
+    {
+      method: 'POST',
+      path: /^\/sessions$/,
+      handle: async (_params, req) => {
+        const { user, aos } = await readBody(req, sessionRequestSchema);
+        if (aos) find(aos);
+        try {
+          return ok(addSession(db, user, aos, new Date().toISOString()));
+        } catch (err) {
+          throw new HttpError(400, (err as Error).message);
+        }
+      },
+    },
+    {
+      method: 'DELETE',
+      path: /^\/sessions\/(\d+)$/,
+      handle: ([id]) => {
+        if (!endSession(db, Number(id))) throw new HttpError(404, `no session ${id}`);
+        return ok({ ended: Number(id) });
+      },
+    },
+    { method: 'GET', path: /^\/batch-jobs$/, handle: () => ok({ batchJobs: listBatchJobs(db) }) },
+    {
+      method: 'POST',
+      path: /^\/batch-jobs$/,
+      handle: async (_params, req) => ok(addBatchJob(db, await readBody(req, batchJobRequestSchema))),
     },
   ];
 }

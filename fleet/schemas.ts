@@ -218,6 +218,32 @@ export const faultsSchema = z
   .strict();
 export const faultsPatchSchema = faultsSchema.partial().strict();
 
+/** A user signing in to the environment (a row of SYSCLIENTSESSIONS), e.g. from a test or a demo. */
+export const sessionRequestSchema = z
+  .object({ user: z.string().min(1), aos: z.string().min(1).optional() })
+  .strict();
+export const sessionSchema = z.object({
+  id: z.number().int(),
+  user: z.string(),
+  aos: z.string().nullable(),
+  loginAt: z.string(),
+});
+export const sessionListSchema = z.object({ sessions: z.array(sessionSchema) });
+export const sessionEndedSchema = z.object({ ended: z.number().int() });
+
+/** A batch job (a row of BATCHJOB): executing now, or waiting until `startsAt`. */
+export const batchJobRequestSchema = z
+  .object({
+    caption: z.string().trim().min(1).max(200),
+    status: z.enum(['executing', 'waiting']),
+    startsAt: z
+      .string()
+      .datetime({ offset: true, message: 'startsAt is an ISO 8601 time, e.g. 2026-12-31T22:00:00Z' }),
+  })
+  .strict();
+export const batchJobSchema = batchJobRequestSchema.extend({ id: z.number().int() });
+export const batchJobListSchema = z.object({ batchJobs: z.array(batchJobSchema) });
+
 export type InstanceRole = z.infer<typeof instanceRoleSchema>;
 export type DesiredState = z.infer<typeof desiredStateSchema>;
 export type Topology = z.infer<typeof topologySchema>;
@@ -239,6 +265,9 @@ export type AosInstance = z.infer<typeof aosInstanceSchema>;
 export type EnvironmentList = z.infer<typeof environmentListSchema>;
 export type Faults = z.infer<typeof faultsSchema>;
 export type FaultsPatch = z.infer<typeof faultsPatchSchema>;
+export type Session = z.infer<typeof sessionSchema>;
+export type BatchJob = z.infer<typeof batchJobSchema>;
+export type BatchJobRequest = z.infer<typeof batchJobRequestSchema>;
 
 /** One line that says what is wrong, for error bodies and messages: "enabled: Expected boolean, received string". */
 export function describeIssues(error: z.ZodError): string {

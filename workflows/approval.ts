@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -23,6 +24,7 @@ import {
   type StandingApproval,
 } from '../contract/approval';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../contract/errors';
+import { formatImpact, type ImpactPreview } from '../contract/impact';
 import {
   WORKFLOW_TYPES,
   decisionInputSchema,
@@ -55,7 +57,7 @@ const sameKeys = (a: string[], b: string[]) =>
   a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
 /** Checks at the server of what a run claims of its origin (activities/trust.ts). */
-const { parentProof, scheduledRun } = proxyActivities<Activities>({
+const { parentProof, scheduledRun, previewImpact } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: {
     initialInterval: '1s',
@@ -126,7 +128,8 @@ export function approvalDetails(s: OperationStatus): string {
   const signed = s.requester
     ? `signed by an approver of ${s.environment} other than ${s.requester.person}: paste the output of \`maint approve ${s.operationId} --print-signal\` as the signal \`approve\``
     : `sent by someone other than ${s.requestedBy}: the signal \`approve\` or \`reject\` with input {"by": "your.name", "reason": "..."}`;
-  return `\n\n**Waiting for approval** until ${s.approval.deadline}, ${signed}`;
+  const impact = s.approval.impact ? `\n\n${formatImpact(s.approval.impact).join('\n\n')}` : '';
+  return `\n\n**Waiting for approval** until ${s.approval.deadline}, ${signed}${impact}`;
 }
 
 /** The `maint` command that sends an answer (the signal's name, but for the window's). */
@@ -158,6 +161,8 @@ export class ApprovalGate {
 
   /** Checked on construction, before the first await, like the Operation's own patches. */
   private readonly shaped = patched(Patches.approval);
+  /** The request carries the impact preview (`Patches.approvalImpact`). */
+  private readonly previews = patched(Patches.approvalImpact);
 
   /** Registers the handlers: call it before the workflow's first await. */
   constructor(private readonly op: Operation) {
@@ -232,7 +237,12 @@ export class ApprovalGate {
   /** Records the answer in the status, the decisions and the log. */
   private decided(decision: Decision, extra: Partial<NonNullable<OperationStatus['approval']>> = {}): void {
     const s = this.op.status;
-    s.approval = { awaiting: false, ...extra, decision };
+    s.approval = {
+      awaiting: false,
+      ...extra,
+      decision,
+      ...(s.approval?.impact && { impact: s.approval.impact }),
+    };
     this.op.recordDecision(decision);
   }
 
@@ -317,7 +327,7 @@ export class ApprovalGate {
         `approvedBy "${window.approvedBy}" ignored: it matches no standing approval of the schedule that started this window`,
       );
     }
-    return this.await(settings, wait);
+    return this.await(settings, wait, window);
   }
 
   /**
@@ -384,13 +394,39 @@ export class ApprovalGate {
     return true;
   }
 
-  /** Waits for approve or reject (or the timeout); true when approved. */
-  private async await(settings: ApprovalSettings, wait: ApprovalWait): Promise<boolean> {
+  /**
+   * Who the operation would affect, for the approver: read when the request is made; a disable affects
+   * nobody. Never fails the request: without it the preview says why.
+   */
+  private async impact(window?: WindowRequest): Promise<ImpactPreview | undefined> {
     const s = this.op.status;
+    if (s.action === 'disable') return undefined;
+    try {
+      return await previewImpact({ environment: s.environment, durationMs: window?.duration });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return { available: false, reason: `could not be read (${(err as Error).message})` };
+    }
+  }
+
+  /** Waits for approve or reject (or the timeout, or a booked window's start); true when approved. */
+  private async await(
+    settings: ApprovalSettings,
+    wait: ApprovalWait,
+    window?: WindowRequest,
+  ): Promise<boolean> {
+    const s = this.op.status;
+    // Read first, so that the request shows who it affects from the moment it waits.
+    const impact = this.previews ? await this.impact(window) : undefined;
     const timeoutMs = wait.until === undefined ? settings.timeoutMs : Math.max(1, wait.until - Date.now());
     const deadline = new Date(Date.now() + timeoutMs).toISOString();
     const resumeState = s.state;
-    s.approval = { awaiting: true, deadline, ...(settings.keys && { approvers: settings.approvers }) };
+    s.approval = {
+      awaiting: true,
+      deadline,
+      ...(settings.keys && { approvers: settings.approvers }),
+      ...(impact && { impact }),
+    };
     this.awaiting = true;
     this.op.setState('AwaitingApproval');
     this.op.publishSearchAttributes();

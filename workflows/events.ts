@@ -104,6 +104,7 @@ export class OperationEvents {
     this.emit(EVENT_TYPES.decisionRequired, `decision_required-${this.status.decisions.length + 1}`, {
       availableDecisions: ['approve', 'reject'],
       decisionDeadline: deadline,
+      ...(this.status.approval?.impact && { impact: this.status.approval.impact }),
     });
   }
 

@@ -86,6 +86,13 @@ export class OperationRecord extends LogBook {
     this.updateProgress();
   }
 
+  /** A step of this run's shape that the settings add (a hook), pending, just before `before`. */
+  addStep(name: StepName, before: StepName): void {
+    const at = this.status.steps.findIndex((s) => s.name === before);
+    this.status.steps.splice(at, 0, { name, status: 'pending' });
+    this.updateProgress();
+  }
+
   /** Rollback steps go in before `record`, and progress counts them from then on. */
   beginRollback(): void {
     this.status.phase = 'rollback';

@@ -73,7 +73,12 @@ function rowOutcome(err: unknown): { result: RowResult; error: RolloutRow['error
       result: 'Failed',
       error: { ...error, message: `the operation did not start: ${error.message}` },
     };
-  if (error.type === ErrorType.EnvironmentBusy || error.type === ErrorType.EnvironmentFrozen)
+  // Refused with nothing changed: busy, frozen, or vetoed by the environment's own before hook.
+  if (
+    error.type === ErrorType.EnvironmentBusy ||
+    error.type === ErrorType.EnvironmentFrozen ||
+    error.type === ErrorType.HookRefused
+  )
     return { result: 'Skipped', error };
   return { result: error.type === ErrorType.OperationAborted ? 'Aborted' : 'Failed', error };
 }

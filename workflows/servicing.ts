@@ -16,6 +16,7 @@ import {
 import { isInTargetMode, planAosSteps, type OperationPlan } from '../contract/plan';
 import { ApprovalGate } from './approval';
 import { FreezeGuard } from './freeze';
+import { HookVeto, Hooks } from './hooks';
 import { Operation, RollbackRequested, refusedUnlessAdmitted, stopped } from './operation';
 import { parseWorkflowInput } from './lifecycle';
 import { dryRun } from './plan';
@@ -35,6 +36,8 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
   const { environment } = input;
   if (input.dryRun) return dryRun({ environment, action, requestedBy: input.requestedBy });
   let snapshot: EnvironmentSnapshot | undefined;
+  /** What the operation changed so far: a rollback restores only that. */
+  const touched = { flag: false, aos: false };
   const op = new Operation({
     kind: action,
     environment,
@@ -44,18 +47,20 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     initialState: transitionalState(action),
     forwardSteps: FORWARD_STEPS,
     rollbackSteps: ROLLBACK_STEPS,
-    canRollback: () => snapshot !== undefined,
+    // Not before the flag is touched: a failed before hook has nothing to roll back.
+    canRollback: () => snapshot !== undefined && touched.flag,
   });
   const { status, record } = op;
   const approval = new ApprovalGate(op);
   const freeze = new FreezeGuard(op, input.freezeException);
+  const hooks = new Hooks(op, action);
   await op.init();
+  hooks.addSteps();
   await refusedUnlessAdmitted(op, () => approval.admit(raw));
   await freeze.refuseIfFrozen();
   op.events.started();
   log.info('Servicing operation started', { environment, action, requestedBy: input.requestedBy });
 
-  const touched = { flag: false, aos: false };
   const forward = async (): Promise<Result> => {
     snapshot = await op.step(
       'preflight',
@@ -80,8 +85,10 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
       status.alreadyInMode = true;
       for (const name of ['flipFlag', 'restartAos', 'verify'] as const)
         record.skipStep(name, 'already in the requested mode');
+      hooks.skip('already in the requested mode');
       return 'Succeeded';
     }
+    await hooks.run('before');
     const before = snapshot;
     touched.flag = true;
     const value = action === 'enable' ? 1 : 0;
@@ -129,6 +136,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
       () => op.withRetries('verify', 'verify', () => op.act.verifyEnvironment({ environment, expect })),
       (r) => `${r.checks.length} checks passed`,
     );
+    await hooks.run('after');
     return 'Succeeded';
   };
 
@@ -138,19 +146,22 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     return 'RolledBack';
   };
 
+  /** A before hook's veto: the operation ends Rejected with the lock given back and the environment as found. */
+  let veto: HookVeto | undefined;
+  const asFound = (): OperationState => (snapshot?.configurationMode === 1 ? 'InMaintenance' : 'Deployed');
   const finalState = (result: Result): OperationState =>
     result === 'Rejected'
-      ? 'Rejected'
+      ? veto
+        ? asFound()
+        : 'Rejected'
       : result === 'Succeeded'
         ? targetState(action)
         : result === 'RolledBack'
-          ? snapshot?.configurationMode === 1
-            ? 'InMaintenance'
-            : 'Deployed'
+          ? asFound()
           : 'Failed';
   const detail = (result: Result) =>
     result === 'Rejected'
-      ? approval.describe()
+      ? (veto?.message(environment, action) ?? approval.describe())
       : status.alreadyInMode
         ? 'already in the requested mode; nothing changed'
         : '';
@@ -161,7 +172,10 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
       result = (await approval.pass()) ? await forward() : 'Rejected';
     } catch (err) {
       if (err instanceof RollbackRequested) result = await rollback(snapshot!).catch(stopped);
-      else result = stopped(err);
+      else if (err instanceof HookVeto) {
+        veto = err;
+        result = 'Rejected';
+      } else result = stopped(err);
     }
     await op.finish(result, finalState(result), detail(result));
   } catch (err) {
@@ -192,5 +206,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
     failure: status.failure,
   };
   if (result === 'Aborted' || result === 'Failed') throw op.ended(result, summary);
+  // Refused like a busy environment: the caller (CLI, window, rollout) sees a refusal, not a result.
+  if (veto) throw veto.failure(environment, action, summary);
   return summary;
 }

@@ -65,4 +65,8 @@ export const Patches = {
   rolloutCutoff: 'rollout-cutoff',
   /** The environment entity watches how long a plain enable leaves maintenance on (maximumInMaintenance). */
   environmentOverdue: 'environment-overdue',
+  /** Servicing operations run their environment's hooks (temporal.yaml `hooks`) as steps; a failed `before` hook refuses. */
+  hooks: 'operation-hooks',
+  /** A protected environment's approval request carries who the operation would affect (the impact preview). */
+  approvalImpact: 'approval-impact',
 } as const;

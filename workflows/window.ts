@@ -55,10 +55,23 @@ import { rolloutOf } from './rollout-report';
 import { Patches, now } from './settings';
 import type { disableMaintenanceMode, enableMaintenanceMode } from './index';
 
-/** How a child servicing operation ended, in the window's terms. */
-function childOutcome(err: unknown): { result: Result; message: string; type?: string } {
+/**
+ * How a child servicing operation ended, in the window's terms. An enable refused by a before hook
+ * refuses the window (`Rejected`, nothing changed), with the child's summary (where it left things).
+ */
+function childOutcome(
+  err: unknown,
+  action: 'enable' | 'disable',
+): { result: Result; message: string; type?: string; refused?: ServicingResult } {
   if (!(err instanceof ChildWorkflowFailure)) throw err;
   const { error } = causeOf(err);
+  if (action === 'enable' && error.type === ErrorType.HookRefused && err.cause instanceof ApplicationFailure)
+    return {
+      result: 'Rejected',
+      message: error.message,
+      type: error.type,
+      refused: err.cause.details?.[0] as ServicingResult,
+    };
   const result = error.type === ErrorType.OperationAborted ? 'Aborted' : 'Failed';
   return { result, message: error.message, type: error.type };
 }
@@ -297,6 +310,8 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     }
   };
 
+  /** The enable child refused by its before hook (the window is refused too). */
+  let vetoed: { message: string } | undefined;
   /** Runs a child servicing operation; an outcome other than Succeeded ends the window with it. */
   const child = async (action: 'enable' | 'disable'): Promise<{ result: Result; done?: ServicingResult }> => {
     record.startStep(action);
@@ -323,9 +338,10 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       return { result: r.result, done: r };
     } catch (err) {
       if (isCancellation(err)) throw err;
-      const outcome = childOutcome(err);
+      const outcome = childOutcome(err, action);
       record.failStep(action, { message: outcome.message, type: outcome.type });
-      return { result: outcome.result };
+      if (outcome.refused) vetoed = outcome;
+      return { result: outcome.result, done: outcome.refused };
     }
   };
 
@@ -499,6 +515,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
 
   /** Where the environment is now: as the window found it after a rollback or a close that kept it on. */
   const finalState = (result: Result): OperationState => {
+    if (result === 'Rejected' && vetoed) return found?.configurationMode === 1 ? 'InMaintenance' : 'Deployed';
     if (result === 'Rejected') return 'Rejected';
     if (result !== 'Succeeded' && result !== 'RolledBack') return 'Failed';
     const keptOn =
@@ -516,7 +533,9 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
       else result = stopped(err);
     }
     const detail =
-      result === 'Rejected' ? (booking?.ended ?? approval.describe()) : describeChanges(window.changes);
+      result === 'Rejected'
+        ? (vetoed?.message ?? booking?.ended ?? approval.describe())
+        : describeChanges(window.changes);
     await op.finish(result, finalState(result), detail);
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -549,6 +568,14 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
     summary,
   };
   if (result === 'Aborted' || result === 'Failed') throw op.ended(result, outcome);
+  // The enable's before hook refused it: the window is refused as well, nothing changed.
+  if (vetoed)
+    throw ApplicationFailure.create({
+      message: `The window did not open: ${vetoed.message}`,
+      type: ErrorType.HookRefused,
+      nonRetryable: true,
+      details: [outcome],
+    });
   return outcome;
 }
 

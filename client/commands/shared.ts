@@ -142,8 +142,10 @@ function report(
     if (json) out(JSON.stringify(outcome, null, 2));
     else (asMeant ? print : err)(outcome.message);
     if (asMeant) return ExitCode.Ok;
-    const refused =
-      outcome.type === ErrorType.EnvironmentBusy || outcome.type === ErrorType.EnvironmentFrozen;
+    // Refused with nothing changed, worth trying again later: busy, frozen, or vetoed by a before hook.
+    const refused = (
+      [ErrorType.EnvironmentBusy, ErrorType.EnvironmentFrozen, ErrorType.HookRefused] as string[]
+    ).includes(outcome.type ?? '');
     return refused ? ExitCode.Conflict : ExitCode.OperationFailed;
   }
   if (outcome.kind === 'reached') {

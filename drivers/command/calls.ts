@@ -16,6 +16,7 @@ const COMMANDS_PER_CALL: Record<DriverCall, CommandName[]> = {
   'probe.signIn': ['signIn'],
   'license.list': ['listKeys'],
   'license.set': ['setKey'],
+  'impact.read': ['readImpact'],
 };
 
 /**

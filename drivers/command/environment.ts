@@ -1,5 +1,5 @@
 import { missingNames, substitute } from '../../config/env-reference';
-import type { CommandSettings, CommandSpec } from './settings';
+import type { CommandSpec, RunnerSettings } from './settings';
 
 /**
  * What a command gets of the worker's environment: only what programs, shells and PowerShell need to
@@ -51,11 +51,14 @@ const INHERITED = new Set(INHERITED_VARIABLES.map((n) => n.toUpperCase()));
 const inherited = (name: string) => INHERITED.has(name.toUpperCase()) || /^LC_/i.test(name);
 
 /** The variables of the driver's settings and of the command: where its secrets are. */
-const declared = (settings: CommandSettings, spec: CommandSpec) => ({ ...settings.env, ...spec.env });
+const declared = (settings: Pick<RunnerSettings, 'env'>, spec: CommandSpec) => ({
+  ...settings.env,
+  ...spec.env,
+});
 
 /** The variables a command's settings reference (`${env:NAME}`) that the worker's environment lacks. */
 export function missingSecrets(
-  settings: CommandSettings,
+  settings: Pick<RunnerSettings, 'env'>,
   spec: CommandSpec,
   env: NodeJS.ProcessEnv,
 ): string[] {
@@ -67,7 +70,7 @@ export function missingSecrets(
  * declare (secrets substituted), then what it acts on (MAINTENANCE_*). Call `missingSecrets` first.
  */
 export function commandEnvironment(
-  settings: CommandSettings,
+  settings: Pick<RunnerSettings, 'env'>,
   spec: CommandSpec,
   env: NodeJS.ProcessEnv,
   maintenance: Record<string, string>,

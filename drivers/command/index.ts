@@ -141,6 +141,10 @@ export function createCommandDrivers(
         return { allowed, detail: detail ?? `${user} ${allowed ? 'signed in' : 'refused'} on ${aosId}` };
       },
     },
+    // Without a readImpact command the driver cannot tell who is affected: plans say so.
+    ...(settings.commands.readImpact && {
+      impact: { read: (until, signal) => report('readImpact', { MAINTENANCE_UNTIL: until }, signal) },
+    }),
     license: {
       list: (signal) => report('listKeys', {}, signal),
       async set(key, enabled, signal) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { impactReportSchema } from '../../contract/impact';
 import { aosRoleSchema } from '../../contract/operation';
 import type { AosStatus } from '../capabilities';
 import type { CommandName } from './settings';
@@ -32,5 +33,6 @@ export const OUTPUTS = {
   probeUsers: z.object({ administrator: probeUser, maintenanceUser: probeUser, regularUser: probeUser }),
   signIn: z.object({ allowed: z.boolean(), detail: z.string().optional() }),
   listKeys: z.record(z.string(), z.boolean()),
+  readImpact: impactReportSchema,
 } satisfies Partial<Record<CommandName, z.ZodTypeAny>>;
 export type JsonCommand = keyof typeof OUTPUTS;

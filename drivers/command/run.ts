@@ -7,7 +7,11 @@ import { envReference } from '../../config/env-reference';
 import type { Secrets } from '../../config/secrets';
 import { commandEnvironment, missingSecrets } from './environment';
 import { BoundedOutput, execute, type Outcome } from './process';
-import { COMMANDS, capabilityOf, type CommandName, type CommandSettings, type CommandSpec } from './settings';
+import { isHook, type HookName } from '../../contract/hooks';
+import { COMMANDS, capabilityOf, type CommandName, type CommandSpec, type RunnerSettings } from './settings';
+
+/** A command of a capability, or one of an environment's hooks (config/hooks.ts). */
+export type RunName = CommandName | HookName;
 
 /** `retryable`: may work later; `rejected`: will fail the same way again; `unknownAos`: no such instance. */
 export type CommandErrorKind = 'retryable' | 'rejected' | 'unknownAos';
@@ -16,7 +20,7 @@ export type CommandErrorKind = 'retryable' | 'rejected' | 'unknownAos';
 export class CommandError extends Error {
   constructor(
     readonly kind: CommandErrorKind,
-    readonly command: CommandName,
+    readonly command: RunName,
     message: string,
   ) {
     super(message);
@@ -39,8 +43,8 @@ export type JsonRead = { value: unknown } | { problem: 'cut' | 'notJson' };
 const ERROR_TAIL_CHARS = 1000;
 const NOTE_TAIL_CHARS = 500;
 
-/** The commands that change the environment: what they ran goes to the operation log. */
-const CHANGES: ReadonlySet<CommandName> = new Set<PlannedCall['call']>([
+/** The commands that change the environment: what they ran goes to the operation log (hooks too). */
+const CHANGES: ReadonlySet<RunName> = new Set<PlannedCall['call']>([
   'writeFlag',
   'restartAos',
   'stopAos',
@@ -103,16 +107,18 @@ function abortError(signal: AbortSignal, shown: string): Error {
  */
 export class CommandRunner {
   constructor(
-    private readonly settings: CommandSettings,
+    private readonly settings: RunnerSettings,
     private readonly environment: string,
     private readonly env: NodeJS.ProcessEnv,
     private readonly secrets: Secrets,
   ) {}
 
   /** The command configured for `name`; an environment without it gets an error saying what to add. */
-  spec(name: CommandName): CommandSpec {
+  spec(name: RunName): CommandSpec {
     const spec = this.settings.commands[name];
     if (spec) return spec;
+    if (isHook(name))
+      throw new CommandError('rejected', name, `environment ${this.environment} has no hooks.${name}`);
     const capability = capabilityOf(name);
     const needed = Object.keys(COMMANDS[capability]).map((n) => `commands.${n}`);
     throw new CommandError(
@@ -124,7 +130,7 @@ export class CommandRunner {
   }
 
   /** `name (its command line)`, as messages name a command. */
-  shown(name: CommandName): string {
+  shown(name: RunName): string {
     return `${name} (${commandLine(this.spec(name))})`;
   }
 
@@ -132,11 +138,7 @@ export class CommandRunner {
    * Runs `name` with the MAINTENANCE_* `variables`. Resolves with its output when it exits 0; throws a
    * CommandError otherwise, or the signal's reason when cancelled (after its process group has ended).
    */
-  async run(
-    name: CommandName,
-    variables: Record<string, string>,
-    signal?: AbortSignal,
-  ): Promise<CommandOutput> {
+  async run(name: RunName, variables: Record<string, string>, signal?: AbortSignal): Promise<CommandOutput> {
     return (await this.launch(name, variables, signal)).output;
   }
 
@@ -145,7 +147,7 @@ export class CommandRunner {
    * masked in the parsed value (masking the text first could break the JSON, or show what was masked).
    */
   async read(
-    name: CommandName,
+    name: RunName,
     variables: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<{ output: CommandOutput; json: JsonRead }> {
@@ -160,7 +162,7 @@ export class CommandRunner {
 
   /** Runs a command; its output masked, and its stdout as it was (kept here, for `read` to parse). */
   private async launch(
-    name: CommandName,
+    name: RunName,
     variables: Record<string, string>,
     signal?: AbortSignal,
   ): Promise<{ output: CommandOutput; stdout: string }> {
@@ -208,7 +210,7 @@ export class CommandRunner {
 
   /** Exit 0 is success; a retryable exit code or a timeout may work later; anything else will not. */
   private failure(
-    name: CommandName,
+    name: RunName,
     spec: CommandSpec,
     shown: string,
     outcome: Exclude<Outcome, { kind: 'aborted' }>,
@@ -261,7 +263,7 @@ export class CommandRunner {
 
   /** One line of the operation log for a command that changes things; a log line for every command. */
   private report(
-    name: CommandName,
+    name: RunName,
     line: string,
     outcome: Outcome,
     output: CommandOutput,
@@ -274,7 +276,7 @@ export class CommandRunner {
     const summary = this.secrets.mask(
       `${name}: ${line.replace(/\s*\n\s*/g, ' ')} → ${endedAs(outcome)} in ${(durationMs / 1000).toFixed(1)} s${said.length ? `; ${said.join('; ')}` : ''}`,
     );
-    const changes = CHANGES.has(name);
+    const changes = CHANGES.has(name) || isHook(name);
     if (changes) noteRun(summary);
     const failed = !(outcome.kind === 'exited' && outcome.code === 0);
     // `log` of @temporalio/activity exists only inside an activity; elsewhere (tools, tests) nothing is logged.

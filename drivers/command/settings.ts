@@ -3,8 +3,8 @@ import { duration } from '../../config/duration';
 import { envReference, referencedNames } from '../../config/env-reference';
 import { CAPABILITIES, type Capability } from '../capabilities';
 
-const exitCode = z.number().int().min(1).max(255);
-const variableName = z
+export const exitCode = z.number().int().min(1).max(255);
+export const variableName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and underscores (e.g. SQL_SERVER)');
 
@@ -84,6 +84,10 @@ export const COMMANDS = {
     listKeys: 'prints {"KEYNAME": true | false, ...}',
     setKey: 'sets MAINTENANCE_KEY to MAINTENANCE_KEY_ENABLED (1 or 0); its output is not read',
   },
+  impact: {
+    readImpact:
+      'prints {"users": {"count": 3, "names": ["..."]}, "batchJobs": [{"name": "...", "status": "executing" | "waiting", "startsAt": "ISO 8601"}], "integrations": [{"name": "...", "detail": "..."}]} (integrations optional) for jobs due by MAINTENANCE_UNTIL',
+  },
 } as const satisfies Record<Capability, Record<string, string>>;
 export type CommandName = { [C in Capability]: keyof (typeof COMMANDS)[C] }[Capability];
 
@@ -100,18 +104,23 @@ export function commandHelp(name: CommandName): string {
 /** Capabilities every environment needs; without probe commands verification skips the sign-in checks. */
 export const REQUIRED_CAPABILITIES: Capability[] = ['flagStore', 'aosControl'];
 
+/** How commands run, for the command driver and for an environment's hooks (config/hooks.ts). */
+export const runnerFields = {
+  /** Where the commands run; relative to temporal.yaml (default: its folder). */
+  workingDirectory: z.string().min(1).default('.'),
+  /** Variables every command gets; `${env:NAME}` values are secrets from the worker's environment. */
+  env: z.record(variableName, z.string()).default({}),
+  timeout: duration.default('5m'),
+  retryableExitCodes: z.array(exitCode).default([75]),
+  /** What is kept of each of stdout and stderr; the rest is counted, not kept. */
+  outputLimitBytes: z.number().int().min(256).max(1_048_576).default(16_384),
+};
+
 /** An environment (or one capability of it) served by commands run on the worker's host. */
 export const commandSettingsSchema = z
   .object({
     driver: z.literal('command'),
-    /** Where the commands run; relative to temporal.yaml (default: its folder). */
-    workingDirectory: z.string().min(1).default('.'),
-    /** Variables every command gets; `${env:NAME}` values are secrets from the worker's environment. */
-    env: z.record(variableName, z.string()).default({}),
-    timeout: duration.default('5m'),
-    retryableExitCodes: z.array(exitCode).default([75]),
-    /** What is kept of each of stdout and stderr; the rest is counted, not kept. */
-    outputLimitBytes: z.number().int().min(256).max(1_048_576).default(16_384),
+    ...runnerFields,
     commands: z
       .object({
         readFlag: commandSchema.optional(),
@@ -123,14 +132,20 @@ export const commandSettingsSchema = z
         signIn: commandSchema.optional(),
         listKeys: commandSchema.optional(),
         setKey: commandSchema.optional(),
+        readImpact: commandSchema.optional(),
       })
       .strict(),
   })
   .strict();
 export type CommandSettings = z.infer<typeof commandSettingsSchema>;
 
+/** How a CommandRunner runs commands: the driver's settings, or an environment's hooks. */
+export type RunnerSettings = Omit<CommandSettings, 'driver' | 'commands'> & {
+  commands: Partial<Record<string, CommandSpec>>;
+};
+
 /** The texts of command settings that may reference secrets: the variables of the driver and of each command. */
-export function variableTexts(settings: CommandSettings): string[] {
+export function variableTexts(settings: RunnerSettings): string[] {
   return [
     ...Object.values(settings.env),
     ...Object.values(settings.commands).flatMap((c) => Object.values(c?.env ?? {})),

@@ -1,6 +1,8 @@
 /** The fleet driver: the local reference environment, reached as an administrator would reach a real one. */
 import Database from 'better-sqlite3';
 import { FleetClient, FleetHttpError, FleetUnreachableError } from '../../fleet/client';
+import { NAMED_USERS, type ImpactReport } from '../../contract/impact';
+import { BATCH_STATUS } from '../../fleet/database';
 import type { AosInstance } from '../../fleet/schemas';
 import type {
   AosState,
@@ -64,6 +66,39 @@ class SqliteFlagStore implements FlagStore {
       administrator: id(withRole.get(ADMIN_ROLE)),
       maintenanceUser: id(withRole.get(MAINTENANCE_ROLE)),
       regularUser: id(regular.get(ADMIN_ROLE, MAINTENANCE_ROLE)),
+    };
+  }
+
+  /**
+   * Who works on the environment, read as the d365 profiles read it (SYSCLIENTSESSIONS, BATCHJOB):
+   * active sessions with their users' names, batch jobs executing or waiting to start by `until`.
+   */
+  readImpact(until: string): ImpactReport {
+    const db = this.connection();
+    const users = db
+      .prepare(
+        `SELECT COALESCE(u.NAME, s.USERID) AS NAME FROM SYSCLIENTSESSIONS s LEFT JOIN USERINFO u ON u.ID = s.USERID
+         WHERE s.STATUS = 1 GROUP BY s.USERID ORDER BY MIN(s.LOGINDATETIME)`,
+      )
+      .pluck()
+      .all() as string[];
+    const jobs = db
+      .prepare(
+        `SELECT CAPTION, STATUS, STARTDATETIME FROM BATCHJOB
+         WHERE STATUS = ? OR (STATUS = ? AND STARTDATETIME <= ?) ORDER BY STATUS DESC, STARTDATETIME`,
+      )
+      .all(BATCH_STATUS.executing, BATCH_STATUS.waiting, new Date(until).toISOString()) as {
+      CAPTION: string;
+      STATUS: number;
+      STARTDATETIME: string;
+    }[];
+    return {
+      users: { count: users.length, names: users.slice(0, NAMED_USERS) },
+      batchJobs: jobs.map((j) =>
+        j.STATUS === BATCH_STATUS.executing
+          ? { name: j.CAPTION, status: 'executing' as const }
+          : { name: j.CAPTION, status: 'waiting' as const, startsAt: j.STARTDATETIME },
+      ),
     };
   }
 
@@ -174,6 +209,8 @@ export function createFleetDrivers(name: string, env: FleetSettings): Environmen
     },
     probe: new FleetProbe(client, store),
     license: new FleetLicenseConfiguration(client),
+    // The fleet has no integrations to tell of: the preview says so.
+    impact: { read: async (until) => store.readImpact(until) },
     classify: classifyFleetError,
     describe: (call) => describeFleetCall(env, url, call),
     close: () => store.close(),

@@ -45,6 +45,24 @@ function Get-ConfigurationMode {
 
 function Write-Json($Value) { $Value | ConvertTo-Json -Compress -Depth 5 }
 
+# Tells the users, for the hooks (Invoke-Hook.ps1): a JSON {"text": ...} to NOTICE_WEBHOOK_URL (a Teams or
+# Slack incoming webhook, a secret: hooks.env), its certificate checked. Without the URL, nobody is told.
+function Send-Notice([string]$Text) {
+  if (-not $env:NOTICE_WEBHOOK_URL) { return }
+  try {
+    Invoke-RestMethod -Method Post -Uri $env:NOTICE_WEBHOOK_URL -ContentType 'application/json' `
+      -Body (Write-Json @{ text = $Text }) -TimeoutSec 30 | Out-Null
+  } catch {
+    [Console]::Error.WriteLine("notice not sent: $($_.Exception.Message)")
+    exit 75
+  }
+}
+
+# Batch jobs executing now: a before hook refuses maintenance while one runs (BatchStatus 2).
+function Get-ExecutingBatchJobs {
+  @(Invoke-AxDb 'SELECT CAPTION FROM BATCHJOB WHERE STATUS = @Executing' @{ Executing = 2 } | ForEach-Object { $_.CAPTION })
+}
+
 # The services of each AOS of a one-box, as d365fo.tools' Stop-D365Environment stops them.
 $AosServices = @{
   aos   = @('W3SVC', 'MR2012ProcessService', 'Microsoft.Dynamics.AX.Framework.Tools.DMF.SSISHelperService.exe')

@@ -58,6 +58,24 @@ function Connect-Cluster {
 
 function Write-Json($Value) { $Value | ConvertTo-Json -Compress -Depth 5 }
 
+# Tells the users, for the hooks (Invoke-Hook.ps1): a JSON {"text": ...} to NOTICE_WEBHOOK_URL (a Teams or
+# Slack incoming webhook, a secret: hooks.env), its certificate checked. Without the URL, nobody is told.
+function Send-Notice([string]$Text) {
+  if (-not $env:NOTICE_WEBHOOK_URL) { return }
+  try {
+    Invoke-RestMethod -Method Post -Uri $env:NOTICE_WEBHOOK_URL -ContentType 'application/json' `
+      -Body (Write-Json @{ text = $Text }) -TimeoutSec 30 | Out-Null
+  } catch {
+    [Console]::Error.WriteLine("notice not sent: $($_.Exception.Message)")
+    exit 75
+  }
+}
+
+# Batch jobs executing now: a before hook refuses maintenance while one runs (BatchStatus 2).
+function Get-ExecutingBatchJobs {
+  @(Invoke-AxDb 'SELECT CAPTION FROM BATCHJOB WHERE STATUS = @Executing' @{ Executing = 2 } | ForEach-Object { $_.CAPTION })
+}
+
 # What the flag was when each AOS node last started (a running AOS read it then), kept by
 # Restart-AosNode.ps1 in the worker account's own profile: only that account, SYSTEM and the
 # administrators may write there, so nobody else can make an AOS look as if it had started in another mode.

@@ -1,22 +1,6 @@
 'use strict';
 /** CONFIGURATIONMODE in SQLSYSTEMVARIABLES, as the article's manual procedure sets it, by SQL. */
-const Database = require('better-sqlite3');
-const { EX_TEMPFAIL, Failure, required, run } = require('./fleet-api');
-
-function database() {
-  // A short busy timeout: a locked database is "try again later" (exit 75), retried by policy.
-  return new Database(required('FLEET_DATABASE'), { fileMustExist: true, timeout: 1000 });
-}
-
-function sql(work) {
-  try {
-    return work(database());
-  } catch (err) {
-    if (/^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR)/.test(err.code ?? ''))
-      throw new Failure(`database unreachable (${err.code}): ${err.message}`, EX_TEMPFAIL);
-    throw err;
-  }
-}
+const { Failure, required, run, sql } = require('./fleet-api');
 
 run({
   read: () =>

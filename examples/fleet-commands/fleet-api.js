@@ -48,6 +48,20 @@ function required(name) {
   return value;
 }
 
+/** Runs `work` on the environment's database (FLEET_DATABASE); a locked or missing one is exit 75. */
+function sql(work) {
+  // Loaded here, so that the scripts that only call the API do not need the SQLite module.
+  const Database = require('better-sqlite3');
+  try {
+    // A short busy timeout: a locked database is "try again later" (exit 75), retried by policy.
+    return work(new Database(required('FLEET_DATABASE'), { fileMustExist: true, timeout: 1000 }));
+  } catch (err) {
+    if (/^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR)/.test(err.code ?? ''))
+      throw new Failure(`database unreachable (${err.code}): ${err.message}`, EX_TEMPFAIL);
+    throw err;
+  }
+}
+
 /** Runs `main(command)`; prints its result as JSON (when it has one) and exits with the right code. */
 function run(commands) {
   const name = process.argv[2];
@@ -69,4 +83,4 @@ function run(commands) {
     );
 }
 
-module.exports = { EX_TEMPFAIL, Failure, aosUrl, ok, call, required, run, supervisor };
+module.exports = { EX_TEMPFAIL, Failure, aosUrl, ok, call, required, run, sql, supervisor };

@@ -76,8 +76,15 @@ const SCENARIOS: Record<
     flag: 0,
     aos: NORMAL,
     input: { action: 'window', requestedBy: 'jane', changes: { enable: ['WHSandTMS'], disable: [] } },
-    atOnce: ['flagStore.readConfigurationMode', 'aosControl.list', 'probe.probeUsers', 'license.list'],
+    atOnce: [
+      'flagStore.readConfigurationMode',
+      'aosControl.list',
+      'probe.probeUsers',
+      'license.list',
+      'impact.read',
+    ],
   },
+  previewImpact: { flag: 0, aos: NORMAL, input: { durationMs: 3_600_000 } },
   readConfigurationKeys: { flag: 1, aos: IN_MAINTENANCE, input: { names: ['WHSandTMS'] } },
   setConfigurationKeys: { flag: 1, aos: IN_MAINTENANCE, input: { values: { WHSandTMS: true } } },
 };

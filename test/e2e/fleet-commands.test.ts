@@ -87,6 +87,18 @@ it('maint plan lists the exact commands, secrets masked, and changes nothing', a
   expect({ ...(await e2e().observe()), aos: await e2e().env.fleet.listAos() }).toEqual(before);
 });
 
+it('maint plan tells who is affected through readImpact (impact.js, SQL on the fleet database)', async () => {
+  const session = await e2e().env.fleet.addSession('alice');
+  try {
+    const plan = await e2e().maint('plan', 'enable', 'contoso-sandbox', '-u', 'jane');
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('impact: 1 signed-in user (Alice Accountant)');
+    expect(plan.stdout).toMatch(/impact: 0 batch jobs running or due before \S+\n/);
+  } finally {
+    await e2e().env.fleet.endSession(session.id);
+  }
+});
+
 it('the secret fleet URL is masked in every history, also in failures that quote the output', async () => {
   // The matrix above made commands fail with the URL in their stderr; every history is still clean.
   const { client } = e2e().temporal;

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createFleetDrivers } from '../../drivers/fleet';
+import { fleetSettingsSchema } from '../../drivers/fleet/settings';
 import { FleetClient, FleetHttpError } from '../../fleet/client';
 import type { RunningFleet } from '../../fleet/launch';
 import { startFleet } from '../../fleet/launch';
@@ -573,5 +575,67 @@ describe.each(MODES)('with aosMode $aosMode', ({ aosMode, ownProcess, crashed })
       const { port } = await env.client.getAos('aos-1');
       expect(await env.client.signIn(port!, 'admin')).toMatchObject({ allowed: true });
     });
+  });
+});
+
+describe('sessions and batch jobs, which the fleet driver reads for the impact preview', () => {
+  let env: Awaited<ReturnType<typeof launch>>;
+  beforeAll(async () => {
+    env = await launch('workload', { interactive: 1, batch: 1 }, { aosMode: 'inprocess' });
+  });
+  afterAll(stopFleets);
+
+  it('refuses a session of an unknown or disabled user and a batch job without a valid time, naming the field', async () => {
+    await expect(env.client.addSession('nobody')).rejects.toMatchObject({
+      status: 400,
+      message: 'no enabled user "nobody" in USERINFO',
+    });
+    await expect(env.client.addSession('bob')).rejects.toMatchObject({ status: 400 });
+    await expect(env.client.addSession('alice', 'aos-9')).rejects.toMatchObject({ status: 404 });
+    await expect(
+      env.client.addBatchJob({ caption: 'x', status: 'waiting', startsAt: 'tomorrow' }),
+    ).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('startsAt: startsAt is an ISO 8601 time'),
+    });
+    expect(await env.client.listSessions()).toEqual([]);
+  });
+
+  it('the fleet driver reads active users by name and the jobs executing or due by the end, by SQL', async () => {
+    const alice = await env.client.addSession('alice', 'aos-1');
+    await env.client.addSession('alice');
+    await env.client.addSession('admin');
+    const soon = new Date(Date.now() + 10 * 60_000).toISOString();
+    const later = new Date(Date.now() + 3 * 3_600_000).toISOString();
+    await env.client.addBatchJob({ caption: 'Nightly MRP', status: 'waiting', startsAt: later });
+    await env.client.addBatchJob({ caption: 'Post invoices', status: 'executing', startsAt: soon });
+    await env.client.addBatchJob({ caption: 'Settle', status: 'waiting', startsAt: soon });
+    const drivers = createFleetDrivers(
+      'workload',
+      fleetSettingsSchema.parse({
+        driver: 'fleet',
+        supervisorPort: Number(new URL(env.fleet.url).port),
+        database: env.databaseFile,
+        topology: { interactive: 1, batch: 1 },
+      }),
+    );
+    try {
+      const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+      expect(await drivers.impact!.read(inAnHour)).toEqual({
+        users: { count: 2, names: ['Alice Accountant', 'Administrator'] },
+        batchJobs: [
+          { name: 'Post invoices', status: 'executing' },
+          { name: 'Settle', status: 'waiting', startsAt: soon },
+        ],
+      });
+      await env.client.endSession(alice.id);
+      expect((await drivers.impact!.read(later)).batchJobs.map((j) => j.name)).toEqual([
+        'Post invoices',
+        'Settle',
+        'Nightly MRP',
+      ]);
+    } finally {
+      drivers.close();
+    }
   });
 });

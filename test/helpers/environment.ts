@@ -188,6 +188,8 @@ export interface TestEnvironmentOptions extends TestConfigOptions {
   commands?: boolean;
   /** With `commands`: variables and commands to add to the example's, or replace. */
   commandChanges?: CommandChanges;
+  /** `hooks:` of the environment (config/hooks.ts); relative paths are relative to the test's folder. */
+  hooks?: Record<string, unknown>;
 }
 
 /**
@@ -206,6 +208,7 @@ export async function startTestEnvironment(
     approvers,
     commands = false,
     commandChanges,
+    hooks,
     ...configOptions
   }: TestEnvironmentOptions = {},
 ): Promise<TestEnvironment> {
@@ -235,6 +238,7 @@ export async function startTestEnvironment(
         faults,
         protected: isProtected,
         ...(approvers && { approvers }),
+        ...(hooks && { hooks }),
         ...(commands && { capabilities: fleetCommands(fleetProcess.url, databaseFile, commandChanges) }),
       },
     },

@@ -19,4 +19,5 @@ export const FAKE_COMMANDS = {
   signIn: fake('sign-in'),
   listKeys: fake('list-keys'),
   setKey: fake('set-key'),
+  readImpact: fake('read-impact'),
 };

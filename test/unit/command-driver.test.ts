@@ -5,6 +5,8 @@ import path from 'node:path';
 import { CancelledFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
+import { readImpact } from '../../activities/impact';
+import { formatImpact, previewOf } from '../../contract/impact';
 import type { PlannedCall } from '../../drivers/capabilities';
 import { CommandError, createCommandDrivers } from '../../drivers/command';
 import { secretsOf } from '../../config/secrets';
@@ -536,5 +538,88 @@ describe('command driver: plan', () => {
     expect(plan({ capability: 'aosControl', call: 'stopAos', aosId: 'aos-2' })).toBe(
       "no stopAos command: add commands.stopAos to the environment's command settings",
     );
+  });
+});
+
+describe('command driver: impact', () => {
+  const REPORT = {
+    users: { count: 7, names: ['Alice', 'Bob', 'Carol', 'Dan', 'Eve', 'Frank', 'Grace'] },
+    batchJobs: [
+      { name: 'Post invoices', status: 'executing' },
+      { name: 'Nightly MRP', status: 'waiting', startsAt: '2026-12-05T02:00:00Z' },
+      { name: 'Weekly cleanup', status: 'waiting', startsAt: '2026-12-09T02:00:00Z' },
+    ],
+  };
+  const printing = (value: unknown) => nodeScript(`console.log(${JSON.stringify(JSON.stringify(value))})`);
+
+  it('without a readImpact command the driver has no impact, and the preview says it is not available', async () => {
+    const d = driversOf({ commands: {} });
+    expect(d.impact).toBeUndefined();
+    expect(await readImpact(d, undefined)).toEqual({
+      available: false,
+      reason: 'not available from this driver',
+    });
+    expect(formatImpact(await readImpact(d, undefined))).toEqual(['impact: not available from this driver']);
+  });
+
+  it('reads the JSON of readImpact (zod), masks secrets in it, and the preview keeps the jobs due by the end, five names', async () => {
+    const canary = canaryValue();
+    const d = driversOf(
+      {
+        env: { TOKEN: '${env:CANARY}' },
+        commands: {
+          readImpact: nodeScript(
+            `console.log(JSON.stringify({ ...${JSON.stringify(REPORT)}, integrations: [{ name: 'EDI', detail: 'token ' + process.env.TOKEN }], until: undefined }))`,
+          ),
+        },
+      },
+      { CANARY: canary },
+    );
+    const report = await d.impact!.read('2026-12-06T00:00:00Z');
+    expect(report.integrations).toEqual([{ name: 'EDI', detail: 'token ${env:CANARY}' }]);
+    const preview = previewOf(report, '2026-12-06T00:00:00Z');
+    expect(preview).toMatchObject({
+      users: { count: 7, names: ['Alice', 'Bob', 'Carol', 'Dan', 'Eve'] },
+      batchJobs: { count: 2, listed: [{ name: 'Post invoices' }, { name: 'Nightly MRP' }] },
+      integrations: { count: 1 },
+    });
+    expect(formatImpact(preview)).toEqual([
+      'impact: 7 signed-in users (Alice, Bob, Carol, Dan, Eve, and 2 more)',
+      'impact: 2 batch jobs running or due before 2026-12-06T00:00:00Z: Post invoices (running), Nightly MRP (due 2026-12-05T02:00:00Z)',
+      'impact: 1 active integration: EDI (token ${env:CANARY})',
+    ]);
+    expect(JSON.stringify(preview)).not.toContain(canary);
+  });
+
+  it('output of the wrong shape gives a preview that says why, never a failure', async () => {
+    const d = driversOf({
+      commands: { readImpact: printing({ users: { count: -1 }, batchJobs: [] }) },
+    });
+    const preview = await readImpact(d, 30 * 60_000);
+    expect(preview.available).toBe(false);
+    expect(!preview.available && preview.reason).toMatch(
+      /^could not be read \(readImpact .* printed JSON of the wrong shape: users\.count: Number must be greater than or equal to 0/,
+    );
+  });
+
+  it('the command gets MAINTENANCE_UNTIL: now and the duration (an hour for an enable)', async () => {
+    const d = driversOf({
+      commands: {
+        readImpact: nodeScript(
+          'console.log(JSON.stringify({ users: { count: 1, names: [process.env.MAINTENANCE_UNTIL] }, batchJobs: [] }))',
+        ),
+      },
+    });
+    for (const [duration, ms] of [
+      [30 * 60_000, 30 * 60_000],
+      [undefined, 60 * 60_000],
+    ] as const) {
+      const started = Date.now();
+      const preview = await readImpact(d, duration);
+      if (!preview.available) throw new Error(preview.reason);
+      expect(preview.users.names).toEqual([preview.until]);
+      expect(Date.parse(preview.until) - started).toBeGreaterThanOrEqual(ms);
+      expect(Date.parse(preview.until) - started).toBeLessThan(ms + 5000);
+    }
   });
 });

@@ -65,6 +65,30 @@ describe('the shipped profiles load', () => {
     );
   });
 
+  it.each(['fleet-commands', 'd365-onebox', 'd365-onprem'])(
+    '%s tells who is affected (readImpact)',
+    (name) => {
+      const [env] = Object.values(loadConfig(profile(name), {}).environments);
+      const served = env.capabilities.impact ?? env;
+      expect(served.driver === 'command' && served.commands.readImpact).toBeTruthy();
+    },
+  );
+
+  it.each([
+    ['d365-onebox', ['beforeEnable', 'afterEnable', 'afterDisable']],
+    ['d365-onprem', ['beforeEnable', 'afterDisable']],
+  ])('%s runs hooks (%s) that refuse on failure, their webhook a masked secret', (name, hooks) => {
+    const config = loadConfig(profile(name), {});
+    const [env] = Object.values(config.environments);
+    expect(env.hooks).toMatchObject({
+      onFailure: 'refuse',
+      env: { NOTICE_WEBHOOK_URL: '${env:NOTICE_WEBHOOK_URL}' },
+    });
+    expect(hooks.every((h) => env.hooks?.[h as 'beforeEnable'])).toBe(true);
+    const url = `https://hooks.example/${CANARY}`;
+    expect(workerSecrets(config, { NOTICE_WEBHOOK_URL: url }).mask(`posted to ${url}`)).not.toContain(CANARY);
+  });
+
   it('d365-onprem is protected and takes its secrets from the worker environment', () => {
     const env = loadConfig(profile('d365-onprem'), {}).environments['contoso-prod'];
     expect(env).toMatchObject({
@@ -134,6 +158,31 @@ describe('broken variants are refused, naming the field', () => {
       (e: Profile) =>
         (e.commands.readFlag = { shell: "curl -H 'Authorization: Bearer ${env:API_TOKEN}' https://x" }),
       /environments\.contoso-prod\.commands\.readFlag\.shell: \$\{env:API_TOKEN\} may not be in a shell command line: there it would run as shell code/,
+    ],
+    [
+      'd365-onebox',
+      'a hook with a secret as an argument',
+      (e: Profile) =>
+        (e.hooks.beforeEnable = { argv: ['pwsh', '-File', 'Invoke-Hook.ps1', '${env:NOTICE_WEBHOOK_URL}'] }),
+      /environments\.onebox\.hooks\.beforeEnable\.argv\.3: \$\{env:NOTICE_WEBHOOK_URL\} may not be in an argument/,
+    ],
+    [
+      'd365-onebox',
+      'a misspelt hook',
+      (e: Profile) => (e.hooks.beforeEnabled = e.hooks.beforeEnable),
+      /environments\.onebox\.hooks: Unrecognized key\(s\) in object: 'beforeEnabled'/,
+    ],
+    [
+      'd365-onprem',
+      'an unknown failure policy',
+      (e: Profile) => (e.hooks.onFailure = 'ignore'),
+      /environments\.contoso-prod\.hooks\.onFailure: onFailure is "refuse" \(a failed before hook refuses the operation, nothing changed\) or "decide"/,
+    ],
+    [
+      'd365-onprem',
+      'hooks without any hook',
+      (e: Profile) => (e.hooks = { onFailure: 'refuse' }),
+      /environments\.contoso-prod\.hooks: hooks: give at least one of beforeEnable, afterEnable, beforeDisable, afterDisable/,
     ],
     [
       'fleet-commands',

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationEvent } from '../../contract/events';
 import { approvalUpdates } from '../../contract/approval';
-import { statusQuery } from '../../contract/operation';
+import { statusQuery, type OperationStatus } from '../../contract/operation';
 import { signedAnswer, signedStart, signingKey } from '../../client/signing';
 import { enableMaintenanceMode } from '../../workflows';
 import { testPeople } from '../helpers/people';
+import { recordHistory } from '../helpers/record-history';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
@@ -47,19 +48,37 @@ async function start(signed: boolean) {
 
 afterEach(() => receiver.received.splice(0));
 
-it('an operation waiting for approval sends decision_required (approve, reject, deadline), then decided by the approver with the key that signed', async () => {
+it('an operation waiting for approval sends decision_required (approve, reject, deadline, who it affects), then decided by the approver with the key that signed', async () => {
+  const session = await bed.env.fleet.addSession('alice');
+  const now = new Date(await bed.temporal.currentTimeMs()).toISOString();
+  await bed.env.fleet.addBatchJob({ caption: 'Post invoices', status: 'executing', startsAt: now });
+  let awaiting: OperationStatus | undefined;
   const result = await bed.withWorker(async () => {
     const handle = await start(true);
-    while ((await handle.query(statusQuery).catch(() => undefined))?.state !== 'AwaitingApproval')
+    while ((awaiting = await handle.query(statusQuery).catch(() => undefined))?.state !== 'AwaitingApproval')
       await new Promise((r) => setTimeout(r, 100));
     const approve = await signedAnswer(bed.env.config, keyOf('bob'), handle, 'approve', {
       payload: { by: 'bob', reason: 'go' },
       answers: 0,
     });
     await handle.executeUpdate(approvalUpdates.approve, { args: [approve] });
-    return handle.result();
+    const result = await handle.result();
+    recordHistory(
+      'approved-enable-with-impact.json',
+      handle.workflowId,
+      (await handle.fetchHistory()).events ?? [],
+    );
+    return result;
   });
+  await bed.env.fleet.endSession(session.id);
   expect(result.result).toBe('Succeeded');
+  const impact = {
+    available: true,
+    users: { count: 1, names: ['Alice Accountant'] },
+    batchJobs: { count: 1, listed: [{ name: 'Post invoices', status: 'executing' }] },
+  };
+  // The request carries the preview from the moment it waits.
+  expect(awaiting?.approval?.impact).toMatchObject(impact);
   // Deliveries run in parallel: they may arrive in any order, so each is found by its type.
   const events = receiver.received.map((r) => JSON.parse(r.body) as OperationEvent);
   expect(events.map((e) => e.type).sort()).toEqual([
@@ -74,6 +93,7 @@ it('an operation waiting for approval sends decision_required (approve, reject, 
     state: 'AwaitingApproval',
     availableDecisions: ['approve', 'reject'],
     decisionDeadline: expect.any(String),
+    impact,
   });
   expect(Date.parse(decided.time)).toBeGreaterThanOrEqual(Date.parse(required.time));
   expect(decided.data.decision).toEqual({
