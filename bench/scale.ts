@@ -150,7 +150,9 @@ function writeConfig(
         driver: 'fleet',
         supervisorPort,
         database: path.join(dir, `${name}.db`),
-        topology: TOPOLOGY,
+        // A copy each: one shared object would be written as a YAML alias, and the loader refuses
+        // hundreds of them (a resource-exhaustion guard).
+        topology: { ...TOPOLOGY },
         aosStartupMs,
         aosMode: 'inprocess',
         tags: ['bench'],
