@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:scale -- [--environments N] [--concurrency 1,10,50] [--rollout-concurrency 50] [--aos-startup-ms MS]`: enables then
+ * `npm run bench:scale -- [--environments N] [--concurrency 1,10,50] [--rollout-concurrency 50] [--aos-startup-ms MS] [--memory-budget 512MiB]`: enables then
  * disables N in-process environments (one supervisor) at each concurrency, through one worker on the
  * dev server; and, in the same run on the same server and worker process, a floor: a trivial workflow
  * with as many no-op activities as an operation runs. Prints and writes JSON (p50/p95 per operation,
@@ -50,6 +50,8 @@ const argsSchema = z
     /** The rollout's maxConcurrency (at most the number of environments). */
     rolloutConcurrency: z.coerce.number().int().min(1).max(1000).default(50),
     out: z.string().min(1).default(path.join(projectRoot(), 'bench/results')),
+    /** The worker's `worker.memoryBudget` (e.g. "512MiB"); absent, the SDK's default cache. */
+    memoryBudget: z.string().min(1).optional(),
   })
   .strict()
   .transform((args) => ({
@@ -142,6 +144,7 @@ function writeConfig(
   supervisorPort: number,
   names: string[],
   aosStartupMs: number,
+  memoryBudget: string | undefined,
 ) {
   const environments = Object.fromEntries(
     names.map((name) => [
@@ -160,7 +163,10 @@ function writeConfig(
     ]),
   );
   // A failed operation waits this long for a decision before it ends Failed, so the bench cannot hang.
-  return writeTestConfig(dir, temporal, environments, { decisionTimeout: '30s' });
+  return writeTestConfig(dir, temporal, environments, {
+    decisionTimeout: '30s',
+    ...(memoryBudget && { worker: { memoryBudget } }),
+  });
 }
 
 /** How many activities and local activities one operation's history records. */
@@ -215,6 +221,7 @@ async function setUp(args: z.infer<typeof argsSchema>): Promise<Bench> {
     Number(new URL(supervisor.url).port),
     names,
     args.aosStartupMs,
+    args.memoryBudget,
   );
   const floorQueue = 'bench-scale-floor';
   return {
@@ -405,7 +412,7 @@ function table(b: Bench, levels: Level[], rollout: Rollout, floor: FloorInput): 
   return [
     '',
     `${b.names.length} in-process environments (2 interactive + 1 batch AOS each, ${b.args.aosStartupMs} ms AOS start), ` +
-      `supervisor up in ${b.supervisorStartMs} ms; floor: ${floor.activities} no-op activities and ` +
+      `supervisor up in ${b.supervisorStartMs} ms; worker memory budget ${b.args.memoryBudget ?? 'none'}; floor: ${floor.activities} no-op activities and ` +
       `${floor.localActivities} no-op local activities per workflow`,
     'concurrency  ops p50  ops p95  ops/s   floor p50  floor p95  p95 ratio  worker peak  cores: worker  dev server  supervisor',
     ...levels.map((l) =>
@@ -448,6 +455,7 @@ async function report(b: Bench, levels: Level[], rollout: Rollout, floor: FloorI
     environments: b.names.length,
     topology: { ...TOPOLOGY, aosMode: 'inprocess' },
     aosStartupMs: b.args.aosStartupMs,
+    memoryBudget: b.args.memoryBudget ?? null,
     cpus: os.cpus().length,
     supervisor: { startMs: b.supervisorStartMs },
     floorPerWorkflow: floor,

@@ -16,6 +16,7 @@ import { activityTimeoutIssues } from './activity-timeouts';
 import { cronProblem } from './cron';
 import { duration } from './duration';
 import { eventsSchema } from './events';
+import { workerSchema } from './worker';
 
 const retryPolicy = z
   .object({
@@ -402,6 +403,8 @@ export const configSchema = z
     }),
     /** Prometheus metrics of the worker (SDK and product) at http://<address>:<port>/metrics; no port, no endpoint. */
     metrics: metricsSchema,
+    /** The worker process: its memory budget. */
+    worker: workerSchema,
     /**
      * The people who sign starts and answers on protected environments, each with the public key
      * lines of their SSH keys (`~/.ssh/*.pub`; a list for several keys).

@@ -65,6 +65,8 @@ export interface TestConfigOptions {
   schedules?: Record<string, unknown>[];
   /** `people:` of temporal.yaml: who signs on protected environments (test/helpers/people.ts makes their keys). */
   people?: Record<string, string>;
+  /** `worker:` of temporal.yaml (its memory budget). */
+  worker?: object;
 }
 
 /**
@@ -84,6 +86,7 @@ export function writeTestConfig(
     approvalTimeout = '24h',
     schedules = [],
     people,
+    worker,
   }: TestConfigOptions = {},
 ): string {
   const configFile = path.join(dir, 'temporal.yaml');
@@ -117,6 +120,7 @@ export function writeTestConfig(
       },
       ...(events && { events }),
       ...(people && { people }),
+      ...(worker && { worker }),
       environments,
       schedules,
     }),
