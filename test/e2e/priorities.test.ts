@@ -7,6 +7,7 @@ import { PRIORITIES } from '../../contract/priority';
 import { rolloutChildId } from '../../contract/rollout';
 import { createWorker, type RunningWorker } from '../../worker/create-worker';
 import { cli } from '../helpers/cli';
+import { recordHistory } from '../helpers/record-history';
 import { startFleetOfEnvironments, type FleetOfEnvironments } from '../helpers/fleet-of-environments';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
 
@@ -152,4 +153,16 @@ it('serves an operation started by hand during a busy rollout, and one resumed, 
   };
   expect(waited.byHand * 2).toBeLessThan(waited.members);
   expect(waited.resumed * 2).toBeLessThan(waited.members);
+
+  // Replay fixtures of these shapes (RECORD_HISTORY_DIR=test/replay/histories/lean): the rollout that
+  // starts members at 4, one member, and the operation whose activities after the resume run at 2.
+  const history = async (id: string) => (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+  recordHistory(
+    'rollout-members-at-priority-4.json',
+    busy.handle.workflowId,
+    await history(busy.handle.workflowId),
+  );
+  recordHistory('rollout-member-at-priority-4.json', busy.members[0], await history(busy.members[0]));
+  const resumedId = operationWorkflowId('env-09');
+  recordHistory('enable-resumed-at-priority-2.json', resumedId, await history(resumedId));
 });
