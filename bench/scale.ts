@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:scale -- [--environments N] [--concurrency 1,10,50] [--rollout-concurrency 50] [--aos-startup-ms MS]`: enables then
+ * `npm run bench:scale -- [--environments N] [--concurrency 1,10,50] [--rollout-concurrency 50] [--aos-startup-ms MS] [--memory-budget 512MiB]`: enables then
  * disables N in-process environments (one supervisor) at each concurrency, through one worker on the
  * dev server; and, in the same run on the same server and worker process, a floor: a trivial workflow
  * with as many no-op activities as an operation runs. Prints and writes JSON (p50/p95 per operation,
- * throughput, the worker's and the dev server's peak RSS and CPU), the time of a rollout of every
- * environment at `--rollout-concurrency` (50) against its ideal, and a chart of latency against
- * concurrency (SVG, and its vega-lite spec) next to it.
+ * throughput, the worker's and the dev server's peak RSS and CPU, and the server's work per operation
+ * and per floor workflow: events, tasks, updates, signals, markers, upserts and the dev server's CPU),
+ * the time of a rollout of every environment at `--rollout-concurrency` (50) against its ideal, and a
+ * chart of latency against concurrency beside the server's work (SVG, and its vega-lite spec).
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -29,8 +30,9 @@ import { createDevServerEnv } from '../test/helpers/temporal';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../workflows';
 import type { FloorInput } from './floor-workflow';
 import { benchFloor } from './floor-workflow';
-import { childPids, sampleUsage } from './proc-stats';
+import { childPids, sampleUsage, type Usage } from './proc-stats';
 import { renderSvg } from './chart';
+import { perOperation, serverWorkBetween, type ServerWork } from './server-work';
 
 const DEFAULT_CONCURRENCY = [1, 10, 50, 100, 200];
 /** Every environment's AOS: two interactive and one batch, in-process. */
@@ -48,6 +50,8 @@ const argsSchema = z
     /** The rollout's maxConcurrency (at most the number of environments). */
     rolloutConcurrency: z.coerce.number().int().min(1).max(1000).default(50),
     out: z.string().min(1).default(path.join(projectRoot(), 'bench/results')),
+    /** The worker's `worker.memoryBudget` (e.g. "512MiB"); absent, the SDK's default cache. */
+    memoryBudget: z.string().min(1).optional(),
   })
   .strict()
   .transform((args) => ({
@@ -140,6 +144,7 @@ function writeConfig(
   supervisorPort: number,
   names: string[],
   aosStartupMs: number,
+  memoryBudget: string | undefined,
 ) {
   const environments = Object.fromEntries(
     names.map((name) => [
@@ -148,7 +153,9 @@ function writeConfig(
         driver: 'fleet',
         supervisorPort,
         database: path.join(dir, `${name}.db`),
-        topology: TOPOLOGY,
+        // A copy each: one shared object would be written as a YAML alias, and the loader refuses
+        // hundreds of them (a resource-exhaustion guard).
+        topology: { ...TOPOLOGY },
         aosStartupMs,
         aosMode: 'inprocess',
         tags: ['bench'],
@@ -156,7 +163,10 @@ function writeConfig(
     ]),
   );
   // A failed operation waits this long for a decision before it ends Failed, so the bench cannot hang.
-  return writeTestConfig(dir, temporal, environments, { decisionTimeout: '30s' });
+  return writeTestConfig(dir, temporal, environments, {
+    decisionTimeout: '30s',
+    ...(memoryBudget && { worker: { memoryBudget } }),
+  });
 }
 
 /** How many activities and local activities one operation's history records. */
@@ -211,6 +221,7 @@ async function setUp(args: z.infer<typeof argsSchema>): Promise<Bench> {
     Number(new URL(supervisor.url).port),
     names,
     args.aosStartupMs,
+    args.memoryBudget,
   );
   const floorQueue = 'bench-scale-floor';
   return {
@@ -273,13 +284,33 @@ async function calibrate(b: Bench): Promise<{ singleEnableMs: number; floor: Flo
   };
 }
 
-/** The worker, the dev server and the supervisor (where the in-process AOS run), sampled while `work` runs. */
+/**
+ * The worker, the dev server and the supervisor (where the in-process AOS run), sampled while `work`
+ * runs, and when it ran (epoch ms), for the server work counted from the histories afterwards.
+ */
 async function measured<T>(b: Bench, work: () => Promise<T>) {
   const w = sampleUsage(b.worker.pid!);
   const d = b.devServerPid ? sampleUsage(b.devServerPid) : undefined;
   const f = sampleUsage(b.supervisor.pid);
+  const fromMs = Date.now();
   const result = await work();
-  return { result, usage: { worker: w.stop(), devServer: d?.stop(), supervisor: f.stop() } };
+  const toMs = Date.now();
+  return { result, fromMs, toMs, usage: { worker: w.stop(), devServer: d?.stop(), supervisor: f.stop() } };
+}
+
+/** What the server did per operation in a measured phase: counts from the histories, and the dev server's CPU. */
+type WorkPerOperation = ServerWork & { devServerCpuMs: number | null };
+async function workPerOperation(
+  b: Bench,
+  m: { fromMs: number; toMs: number; usage: { devServer?: Usage } },
+  operations: number,
+): Promise<WorkPerOperation> {
+  const total = await serverWorkBetween(b.client, m.fromMs, m.toMs);
+  const cpu = m.usage.devServer?.cpuSeconds;
+  return {
+    ...perOperation(total, operations),
+    devServerCpuMs: cpu === undefined ? null : Math.round((cpu * 1000) / operations),
+  };
 }
 
 /** Every environment enabled then disabled with at most `concurrency` at once; then the floor, as many times. */
@@ -316,6 +347,10 @@ async function measureLevel(b: Bench, concurrency: number, floorInput: FloorInpu
     floor: floorPhase,
     p95RatioToFloor: Number((operations.p95Ms / floorPhase.p95Ms).toFixed(2)),
     resources: { operations: ours.usage, floor: floor.usage },
+    workPerOperation: {
+      operations: await workPerOperation(b, ours, operations.operations),
+      floor: await workPerOperation(b, floor, floorPhase.operations),
+    },
   };
   process.stderr.write(
     `  concurrency ${concurrency}: operations p50 ${operations.p50Ms} ms, p95 ${operations.p95Ms} ms, ` +
@@ -358,13 +393,26 @@ async function measureRollout(b: Bench, concurrency: number, singleEnableMs: num
 }
 
 type Level = Awaited<ReturnType<typeof measureLevel>>;
+
+/** The server-work figures in the order the table and the chart show them, with their short titles. */
+const WORK_COLUMNS: [keyof WorkPerOperation, string][] = [
+  ['events', 'events'],
+  ['workflowTasks', 'wf tasks'],
+  ['activityTasks', 'act tasks'],
+  ['localActivities', 'local act'],
+  ['updates', 'updates'],
+  ['signals', 'signals'],
+  ['markers', 'markers'],
+  ['searchAttributeUpserts', 'upserts'],
+  ['devServerCpuMs', 'server ms'],
+];
 type Rollout = Awaited<ReturnType<typeof measureRollout>>;
 
 function table(b: Bench, levels: Level[], rollout: Rollout, floor: FloorInput): string {
   return [
     '',
     `${b.names.length} in-process environments (2 interactive + 1 batch AOS each, ${b.args.aosStartupMs} ms AOS start), ` +
-      `supervisor up in ${b.supervisorStartMs} ms; floor: ${floor.activities} no-op activities and ` +
+      `supervisor up in ${b.supervisorStartMs} ms; worker memory budget ${b.args.memoryBudget ?? 'none'}; floor: ${floor.activities} no-op activities and ` +
       `${floor.localActivities} no-op local activities per workflow`,
     'concurrency  ops p50  ops p95  ops/s   floor p50  floor p95  p95 ratio  worker peak  cores: worker  dev server  supervisor',
     ...levels.map((l) =>
@@ -382,6 +430,16 @@ function table(b: Bench, levels: Level[], rollout: Rollout, floor: FloorInput): 
         `${l.resources.operations.supervisor.cores.toFixed(2)}`.padStart(11),
       ].join(' '),
     ),
+    '',
+    'server work per operation (the floor: per workflow), counted from the histories; dev server CPU from /proc',
+    `concurrency  ${WORK_COLUMNS.map(([, title]) => title.padStart(9)).join(' ')}`,
+    ...levels.flatMap((l) =>
+      (['operations', 'floor'] as const).map(
+        (series) =>
+          `${String(l.concurrency).padStart(5)} ${series.padEnd(10)} ` +
+          WORK_COLUMNS.map(([key]) => `${l.workPerOperation[series][key] ?? '?'}`.padStart(9)).join(' '),
+      ),
+    ),
     `rollout of ${rollout.environments} at maxConcurrency ${rollout.maxConcurrency}: enable ${rollout.enableMs} ms, ` +
       `ideal ${rollout.idealMs} ms (${Math.ceil(rollout.environments / rollout.maxConcurrency)} waves × ` +
       `${rollout.singleEnableMs} ms), ratio ${rollout.ratioToIdeal}; disable ${rollout.disableMs} ms; ` +
@@ -397,6 +455,7 @@ async function report(b: Bench, levels: Level[], rollout: Rollout, floor: FloorI
     environments: b.names.length,
     topology: { ...TOPOLOGY, aosMode: 'inprocess' },
     aosStartupMs: b.args.aosStartupMs,
+    memoryBudget: b.args.memoryBudget ?? null,
     cpus: os.cpus().length,
     supervisor: { startMs: b.supervisorStartMs },
     floorPerWorkflow: floor,
@@ -407,7 +466,7 @@ async function report(b: Bench, levels: Level[], rollout: Rollout, floor: FloorI
   };
   fs.mkdirSync(b.args.out, { recursive: true });
   const base = path.join(b.args.out, `scale-${date.replace(/[:.]/g, '-')}`);
-  const chart = latencyChart(levels);
+  const chart = benchChart(levels);
   fs.writeFileSync(`${base}.json`, JSON.stringify(results, null, 2));
   fs.writeFileSync(`${base}.vl.json`, JSON.stringify(chart, null, 2));
   fs.writeFileSync(`${base}.svg`, await renderSvg(chart));
@@ -434,10 +493,44 @@ async function main(): Promise<void> {
   }
 }
 
-/** p95 of operations and of the floor against concurrency, as a vega-lite spec with its data inline. */
-function latencyChart(levels: { concurrency: number; operations: Phase; floor: Phase }[]): TopLevelSpec {
+/**
+ * Side by side, as a vega-lite spec with its data inline: p95 and p50 of operations and of the floor
+ * against concurrency, and the server's work per operation and per floor workflow at the highest one.
+ */
+function benchChart(levels: Level[]): TopLevelSpec {
+  const last = levels[levels.length - 1];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    hconcat: [
+      latencyChart(levels),
+      {
+        title: `server work per operation at concurrency ${last.concurrency}: operations and the floor`,
+        data: {
+          values: (['operations', 'floor'] as const).flatMap((series) =>
+            WORK_COLUMNS.map(([key, title]) => ({
+              series,
+              figure: title,
+              value: last.workPerOperation[series][key] ?? 0,
+            })),
+          ),
+        },
+        width: 420,
+        height: 320,
+        mark: 'bar',
+        encoding: {
+          y: { field: 'figure', type: 'nominal', sort: null, title: null },
+          yOffset: { field: 'series' },
+          x: { field: 'value', type: 'quantitative', title: 'per operation (server ms: CPU milliseconds)' },
+          color: { field: 'series', type: 'nominal' },
+        },
+      },
+    ],
+  };
+}
+
+/** p95 of operations and of the floor against concurrency. */
+function latencyChart(levels: { concurrency: number; operations: Phase; floor: Phase }[]) {
+  return {
     title: 'p95 latency against concurrency: enable/disable operations and the floor',
     data: {
       values: levels.flatMap((l) => [
@@ -449,11 +542,11 @@ function latencyChart(levels: { concurrency: number; operations: Phase; floor: P
     },
     width: 520,
     height: 320,
-    mark: { type: 'line', point: true },
+    mark: { type: 'line' as const, point: true },
     encoding: {
-      x: { field: 'concurrency', type: 'quantitative', scale: { type: 'log' } },
-      y: { field: 'ms', type: 'quantitative', title: 'latency (ms)' },
-      color: { field: 'series', type: 'nominal' },
+      x: { field: 'concurrency', type: 'quantitative' as const, scale: { type: 'log' as const } },
+      y: { field: 'ms', type: 'quantitative' as const, title: 'latency (ms)' },
+      color: { field: 'series', type: 'nominal' as const },
     },
   };
 }

@@ -19,6 +19,7 @@ import { eventsSchema } from './events';
 import { freezeSchema } from './freezes';
 import { isTimeZone } from './zoned-time';
 import { hooksSchema } from './hooks';
+import { workerSchema } from './worker';
 
 const retryPolicy = z
   .object({
@@ -409,6 +410,8 @@ export const configSchema = z
     }),
     /** Prometheus metrics of the worker (SDK and product) at http://<address>:<port>/metrics; no port, no endpoint. */
     metrics: metricsSchema,
+    /** The worker process: its memory budget. */
+    worker: workerSchema,
     /**
      * The people who sign starts and answers on protected environments, each with the public key
      * lines of their SSH keys (`~/.ssh/*.pub`; a list for several keys).

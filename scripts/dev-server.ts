@@ -7,6 +7,12 @@ import type { LoadedConfig } from '../config/load';
 import { SEARCH_ATTRIBUTE_KEYS } from '../contract/operation';
 import { temporalCliPath } from './binaries';
 
+/**
+ * Task queues dispatch by priority (contract/priority.ts): the matcher that does is the default from
+ * server 1.31 (this CLI's 1.32 included); said explicitly, as a self-hosted server of 1.28 to 1.30 needs it.
+ */
+export const PRIORITY_DISPATCH = ['--dynamic-config-value', 'matching.useNewMatcher=true'];
+
 /** Connects if something answers at the configured address, within `timeoutMs`. */
 export async function tryConnect(config: LoadedConfig, timeoutMs: number): Promise<Connection | undefined> {
   try {
@@ -44,6 +50,7 @@ export async function ensureDevServer(config: LoadedConfig, logFile: string): Pr
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--ui-port', String(uiPort)];
   args.push('--db-filename', database, '--namespace', config.temporal.namespace, '--log-level', 'warn');
   for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=Keyword`);
+  args.push(...PRIORITY_DISPATCH);
   const child: ChildProcess = spawn(temporalCliPath(), args, { stdio: ['ignore', log, log] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 

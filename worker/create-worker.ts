@@ -10,6 +10,7 @@ import { connectionOptions } from '../config/connection';
 import { ConfigError, type LoadedConfig } from '../config/load';
 import { workerSecrets, type Secrets } from '../config/secrets';
 import { maskingInterceptor } from './masking';
+import { optionsForMemoryBudget } from './memory-budget';
 import { collectEnvironmentStates } from './metrics';
 
 /** Written by `npm run build` (scripts/bundle-workflows.ts) next to the compiled worker. */
@@ -86,6 +87,7 @@ export async function createWorker(
     workflowBundle: { codePath: WORKFLOW_BUNDLE },
     activities,
     shutdownGraceTime: '10s',
+    ...optionsForMemoryBudget(config.worker.memoryBudget),
     ...overrides,
     // Outermost, so that it masks what every other interceptor lets through.
     interceptors: {

@@ -52,6 +52,7 @@ import { setAnswerHandlers } from './answers';
 import { Lifecycle, decisionFrom, inputRefusal } from './lifecycle';
 import { OperationRecord } from './operation-record';
 import { RolloutReport } from './rollout-report';
+import { PRIORITIES } from '../contract/priority';
 import { Patches, now, resolveEnvironment } from './settings';
 import { answerSigner, type Signer } from './signed';
 
@@ -332,7 +333,20 @@ export class Operation extends Lifecycle<OperationStatus> {
 
   private accept(kind: DecisionKind, payload: unknown): Decision {
     this.pending = this.answerFrom(kind, payload, this.status.step);
+    this.goAhead();
     return this.pending;
+  }
+
+  /**
+   * Once an operator has answered, the rest of the operation's activities go ahead of the routine
+   * work on the task queue (contract/priority.ts). Only the tasks' priority changes, not the
+   * commands or the events of the history.
+   */
+  private goAhead(): void {
+    const priority = { priorityKey: PRIORITIES.decided };
+    this.activityOptions = { ...this.activityOptions, priority };
+    this.heartbeatingOptions = { ...this.heartbeatingOptions, priority };
+    this.act = proxyActivities<Activities>(this.activityOptions);
   }
 
   /**

@@ -13,6 +13,7 @@ import {
 import type { Activities } from '../activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../contract/errors';
 import { WORKFLOW_TYPES, type Result } from '../contract/operation';
+import { PRIORITIES } from '../contract/priority';
 import {
   EXAMPLE_ROLLOUT_INPUT,
   MAX_ROLLOUT_TARGETS,
@@ -183,6 +184,9 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
         memo: { [ROLLOUT_MEMO]: rolloutId },
         // Terminating the rollout must not kill an operation halfway through a restart.
         parentClosePolicy: 'ABANDON',
+        // After hand-started operations on the task queue (contract/priority.ts); the priority is the
+        // task's, not a command's or an event's: histories keep their shape.
+        priority: { priorityKey: PRIORITIES.rolloutMember },
         staticSummary: `${input.action} on ${row.environment} (rollout ${rolloutId})`,
       });
       row.result = (done as { result: Result }).result;

@@ -6,7 +6,8 @@ import path from 'node:path';
 /**
  * `npm run bench:scale` with small arguments, so that it cannot rot: it runs end to end (dev server,
  * in-process environments, the bench worker, the floor, a rollout) and writes its JSON and its chart.
- * The figures themselves are not asserted: they are measurements, printed for the closing note.
+ * The timings are not asserted (they are measurements, printed for the closing note); the server's
+ * work per operation is, loosely: counted at all, and an operation costs more than the floor's workflow.
  */
 const BENCH = path.resolve(__dirname, '../../dist/bench/scale.js');
 
@@ -32,6 +33,23 @@ it('measures 3 environments at concurrency 1 and 3 and a rollout, writing JSON, 
       floor: { operations: 6 },
       resources: { operations: { worker: { peakRssMiB: expect.any(Number) } } },
     });
+    for (const level of results.levels) {
+      const { operations, floor } = level.workPerOperation;
+      for (const work of [operations, floor]) {
+        expect(work.events).toBeGreaterThan(0);
+        expect(work.workflowTasks).toBeGreaterThan(0);
+        expect(work.activityTasks).toBeGreaterThan(0);
+        expect(work.devServerCpuMs).toBeGreaterThan(0);
+      }
+      // The floor has an operation's activities and nothing else: no updates, signals or upserts.
+      expect(floor).toMatchObject({ updates: 0, signals: 0, searchAttributeUpserts: 0 });
+      // Sized from an operation's activities (an entity may add one now and then).
+      expect(Math.abs(floor.activityTasks - operations.activityTasks)).toBeLessThanOrEqual(1);
+      expect(operations.updates).toBeGreaterThan(0);
+      expect(operations.searchAttributeUpserts).toBeGreaterThan(0);
+      expect(floor.events).toBeLessThan(operations.events);
+    }
+    expect(run.stdout).toContain('server work per operation');
     expect(results.rollout).toMatchObject({
       environments: 3,
       maxConcurrency: 2,

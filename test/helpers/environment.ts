@@ -72,6 +72,8 @@ export interface TestConfigOptions {
   autoDisable?: boolean;
   /** `policies.windows.cutoff`. */
   windowCutoff?: string;
+  /** `worker:` of temporal.yaml (its memory budget). */
+  worker?: object;
 }
 
 /**
@@ -95,6 +97,7 @@ export function writeTestConfig(
     maximumInMaintenance,
     autoDisable,
     windowCutoff,
+    worker,
   }: TestConfigOptions = {},
 ): string {
   const configFile = path.join(dir, 'temporal.yaml');
@@ -136,6 +139,7 @@ export function writeTestConfig(
       ...(events && { events }),
       ...(people && { people }),
       ...(freezes && { freezes }),
+      ...(worker && { worker }),
       environments,
       schedules,
     }),

@@ -9,6 +9,7 @@ import {
 import { clientOptions } from '../../client/identity';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contract/operation';
 import { temporalCliPath, testServerPath } from '../../scripts/binaries';
+import { PRIORITY_DISPATCH } from '../../scripts/dev-server';
 import { workflowBundleOptions } from '../../worker/create-worker';
 
 /** SDK logs at ERROR only, so test output stays readable. Installed once per test file's runtime. */
@@ -29,7 +30,7 @@ export function createDevServerEnv({ uiPort }: { uiPort?: number } = {}): Promis
       executable: { type: 'existing-path', path: temporalCliPath() },
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
       uiPort,
-      extraArgs: uiPort ? ['--ui-disable-news-fetch'] : [],
+      extraArgs: [...PRIORITY_DISPATCH, ...(uiPort ? ['--ui-disable-news-fetch'] : [])],
     },
   });
 }

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../../config/load';
 import { scheduledWorkflowOf } from '../../config/schema';
 import { fleetSettingsOf } from '../../drivers/fleet/settings';
 import { metricsExporter, metricsUrl } from '../../worker/metrics';
+import { CACHED_WORKFLOW_MIB, WORKER_BASE_MIB, optionsForMemoryBudget } from '../../worker/memory-budget';
 
 const shipped = path.resolve(__dirname, '../../temporal.yaml');
 let dir: string;
@@ -592,5 +593,45 @@ describe('metrics: on this machine only, unless metrics.address says otherwise',
     ],
   ])('refuses %s, saying what to write', (metrics, message) => {
     expect(() => metricsOf(metrics)).toThrow(message);
+  });
+});
+
+describe('worker.memoryBudget: sizes the workflow cache', () => {
+  const workerOf = (worker: string) =>
+    loadConfig(write('worker.yaml', `${minimal}\nworker: ${worker}\n`), {}).worker;
+  const refusal = (worker: string) => {
+    try {
+      workerOf(worker);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('takes MiB and GiB, and sizes the cache from them; absent, the SDK decides', () => {
+    expect(workerOf('{ memoryBudget: 512MiB }')).toEqual({ memoryBudget: 512 });
+    expect(workerOf('{ memoryBudget: "1.5GiB" }')).toEqual({ memoryBudget: 1536 });
+    expect(loadConfig(write('no-worker.yaml', minimal), {}).worker).toEqual({});
+    expect(optionsForMemoryBudget(undefined)).toEqual({});
+    expect(optionsForMemoryBudget(512)).toEqual({
+      maxCachedWorkflows: (512 - WORKER_BASE_MIB) / CACHED_WORKFLOW_MIB,
+      maxConcurrentWorkflowTaskExecutions: 40,
+    });
+    // Never fewer cached workflows than workflow task slots (the SDK would refuse).
+    expect(optionsForMemoryBudget(384).maxCachedWorkflows).toBe(42);
+    expect(optionsForMemoryBudget(2048).maxCachedWorkflows).toBe(874);
+  });
+
+  it('refuses a size without its unit, a unit it does not know, and less than the worker needs', () => {
+    expect(refusal('{ memoryBudget: 512 }')).toMatch(
+      /worker\.memoryBudget: expected a size such as "512MiB"/,
+    );
+    expect(refusal('{ memoryBudget: 512MB }')).toMatch(
+      /worker\.memoryBudget: expected a size such as "512MiB"/,
+    );
+    expect(refusal('{ memoryBudget: 200MiB }')).toMatch(
+      /worker\.memoryBudget: give at least 384MiB: the worker itself takes about 300 MiB/,
+    );
+    expect(refusal('{ memoryBudgett: 512MiB }')).toMatch(/worker: Unrecognized key/);
   });
 });

@@ -157,3 +157,51 @@ describe.each(PROFILES)('%s PowerShell scripts', (profile) => {
     }
   });
 });
+
+describe('d365-ppac PowerShell scripts', () => {
+  const scripts = scriptsOf('d365-ppac');
+  const code = (file: string) => scripts.find((s) => s.file === file)!.code;
+  const doc = YAML.parse(fs.readFileSync(path.join(examples, 'd365-ppac', 'temporal.yaml'), 'utf8'));
+  const environment = Object.values(doc.environments)[0] as {
+    commands: Record<string, { argv: string[]; timeout?: string }>;
+  };
+
+  it('set administration mode without waiting in the cmdlet, then poll it with progress, giving up (75) before the command’s timeout kills them', () => {
+    const set = code('Set-AdminMode.ps1');
+    expect(set).toMatch(/Set-AdminPowerAppEnvironmentRuntimeState [^\n]*-RuntimeState \$target/);
+    expect(set).toMatch(/-WaitUntilFinished \$false/);
+    expect(set).toMatch(
+      /while \(\(\$state = Get-RuntimeState\) -ne \$target\) \{[\s\S]*Start-Sleep[\s\S]*\}/,
+    );
+    expect(set).toMatch(/\[Console\]::Error\.WriteLine\(STRING\)\s*\n\s*Start-Sleep/);
+    expect(set).toMatch(/exit 75/);
+    // It gives up after 25 minutes by default; the command is killed at its timeout, which must be later.
+    expect(set).toMatch(/\} else \{ 25 \}/);
+    expect(environment.commands.writeFlag.timeout).toBe('30m');
+    // Already in the state asked for: nothing requested (the activity may run the script again).
+    expect(set).toMatch(/if \(\(Get-RuntimeState\) -eq \$target\) \{ exit 0 \}/);
+  });
+
+  it('leave the AOS alone: restart and stop run the no-op script, which says why', () => {
+    for (const name of ['restartAos', 'stopAos']) {
+      expect(environment.commands[name].argv).toContain('Skip-Aos.ps1');
+      expect(environment.commands[name].argv.join(' ')).toMatch(/-Because no-op: Microsoft runs the AOS/);
+    }
+    expect(code('Skip-Aos.ps1')).not.toMatch(/Import-Module|Set-Admin|Invoke-RestMethod|Stop-|Restart-/);
+  });
+
+  it('read the client secret from their environment only, check certificates, and write no file', () => {
+    for (const s of scripts) {
+      const all = `${s.code}\n${s.strings.map((t) => t.text).join('\n')}`;
+      expect([s.file, all]).not.toEqual([s.file, expect.stringMatching(/SkipCertificateCheck|-Insecure/i)]);
+      expect([s.file, s.code]).not.toEqual([
+        s.file,
+        expect.stringMatching(/Set-Content|Out-File|Add-Content|New-Item|Export-Clixml/),
+      ]);
+      const secretReads = s.uncommented.match(/\$env:PPAC_CLIENT_SECRET/g) ?? [];
+      const secretMentions = s.uncommented.match(/PPAC_CLIENT_SECRET/g) ?? [];
+      expect([s.file, secretReads.length]).toEqual([s.file, secretMentions.length]);
+    }
+    expect(doc.environments['contoso-unified'].env.PPAC_CLIENT_SECRET).toBe('${env:PPAC_CLIENT_SECRET}');
+  });
+});

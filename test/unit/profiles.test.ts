@@ -21,6 +21,7 @@ const workerEnv = {
   AXDB_PASSWORD: CANARY,
   SF_SERVER_CERT_THUMBPRINT: `${CANARY}-server`,
   SF_CLIENT_CERT_THUMBPRINT: `${CANARY}-client`,
+  PPAC_CLIENT_SECRET: `${CANARY}-ppac`,
 };
 
 let dir: string;
@@ -54,7 +55,7 @@ const refusal = (file: string) => {
 };
 
 describe('the shipped profiles load', () => {
-  it.each(['fleet-commands', 'd365-onebox', 'd365-onprem'])('%s', (name) => {
+  it.each(['fleet-commands', 'd365-onebox', 'd365-onprem', 'd365-ppac'])('%s', (name) => {
     const config = loadConfig(profile(name), {});
     const [env] = Object.values(config.environments);
     const commandsOf = (s: DriverSettings | undefined) =>
@@ -185,6 +186,21 @@ describe('broken variants are refused, naming the field', () => {
       /environments\.contoso-prod\.hooks: hooks: give at least one of beforeEnable, afterEnable, beforeDisable, afterDisable/,
     ],
     [
+      'd365-ppac',
+      'the client secret as an argument',
+      (e: Profile) => e.commands.readFlag.argv.push('-ClientSecret', '${env:PPAC_CLIENT_SECRET}'),
+      /environments\.contoso-unified\.commands\.readFlag\.argv\.6: \$\{env:PPAC_CLIENT_SECRET\} may not be in an argument/,
+    ],
+    [
+      'd365-ppac',
+      'AOS control left out (the no-op must be declared)',
+      (e: Profile) => {
+        delete e.commands.restartAos;
+        delete e.commands.stopAos;
+      },
+      /environments\.contoso-unified\.commands: aosControl through commands needs restartAos and stopAos/,
+    ],
+    [
       'fleet-commands',
       'an unknown capability',
       (e: Profile) => (e.capabilities.flag = e.capabilities.flagStore),
@@ -207,6 +223,7 @@ describe('activity timeouts: every command of an activity, run to its timeout, f
       '27m',
     ],
     ['fleet-commands', '5m', 'restartAos', '4m 15s', 'readFlag 30s, listAos 3 × 30s, restartAos 2m', '5m'],
+    ['d365-ppac', '35m', 'setConfigurationMode', '31m 6s', 'readFlag 1m, writeFlag 30m', '32m'],
   ])(
     '%s sets policies.activity.startToCloseTimeout %s, which its longest activity (%s, %s) fits',
     (name, timeout, activity, longest, commands, atLeast) => {
@@ -289,6 +306,48 @@ describe('dry-run plans of the d365 profiles list the commands, secrets masked',
     ]);
     expect(text).toContain('sign-in not probed');
     expect(text).not.toContain(CANARY);
+  });
+
+  it('d365-ppac: administration mode as the flag, the AOS a no-op that says so, sign-ins still checked', () => {
+    const config = loadConfig(profile('d365-ppac'), {});
+    const drivers = createDrivers(config.environments['contoso-unified'], {
+      environment: 'contoso-unified',
+      env: workerEnv,
+      secrets: workerSecrets(config, workerEnv),
+    });
+    // As Get-Environment.ps1 shows it: one interactive and one batch instance standing for the environment.
+    const ppac = {
+      ...facts,
+      protected: false,
+      aos: [aos('ppac-interactive', 'interactive'), aos('ppac-batch', 'batch')],
+      users: {
+        administrator: 'admin@contoso.com',
+        maintenanceUser: 'customizer@contoso.com',
+        regularUser: 'clerk@contoso.com',
+      },
+    };
+    const plan = buildPlan(
+      { environment: 'contoso-unified', action: 'enable', requestedBy: 'jane' },
+      ppac,
+      drivers.describe,
+    );
+    expect(plan.steps.find((s) => s.step === 'flipFlag')!.does).toEqual([
+      'MAINTENANCE_FLAG=1 pwsh -NoProfile -NonInteractive -File Set-AdminMode.ps1 (skipped when CONFIGURATIONMODE is already 1)',
+    ]);
+    const noOp = (id: string) =>
+      `MAINTENANCE_AOS_ID=${id} pwsh -NoProfile -NonInteractive -File Skip-Aos.ps1 -Because 'no-op: Microsoft runs the AOS, administration mode needs no restart'`;
+    expect(plan.steps.find((s) => s.step.startsWith('restartAos'))!.does).toEqual([
+      noOp('ppac-interactive'),
+      noOp('ppac-batch'),
+    ]);
+    expect(plan.steps.find((s) => s.step === 'verify')!.does).toEqual([
+      'check CONFIGURATIONMODE = 1',
+      'check exactly one interactive and one batch AOS run, both in maintenance mode',
+      'check that admin@contoso.com signs in',
+      'check that customizer@contoso.com signs in',
+      'check that clerk@contoso.com is refused',
+    ]);
+    expect(JSON.stringify(plan)).not.toContain(CANARY);
   });
 
   it('d365-onebox with the setup tool: its password goes in the command environment, never in the plan', () => {
