@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type ApplicationFailure } from '@temporalio/client';
+import { bookedWindowId } from '../../contract/booking';
 import { freezeExceptionMessage } from '../../contract/freeze';
 import { logQuery } from '../../contract/operation';
 import { sign, signingKey } from '../../client/signing';
@@ -268,5 +269,41 @@ describe('a rollout skips the frozen environments (dev server, fleet of three)',
     expect(run.code).toBe(0);
     expect((await fleet.fleet.observe('env-02')).flag).toBe(0);
     expect((await fleet.fleet.observe('env-01')).flag).toBe(1);
+  });
+
+  it('a window booked during a freeze for after it is booked; one booked into it is refused at once by the CLI, and at its time by the workflow', async () => {
+    const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+    const after = Date.parse(`${FREEZE.end}:00Z`) + 3_600_000;
+    const booked = await fleet.maint('window', 'env-02', '-d', 'PT1H', '--at', utc(after), '--tz', 'UTC');
+    expect(booked.code).toBe(0);
+    const bookedId = bookedWindowId('env-02', new Date(after).toISOString());
+    expect(booked.stdout).toContain(`Booked ${bookedId}`);
+    expect((await fleet.maint('cancel-window', bookedId, '--reason', 'moved')).code).toBe(0);
+
+    const during = Date.now() + 3_600_000;
+    const early = await fleet.maint('window', 'env-02', '-d', 'PT1H', '--at', utc(during), '--tz', 'UTC');
+    expect(early.code).toBe(4);
+    expect(early.stderr).toContain(
+      `The window was not booked: at ${new Date(Math.floor(during / 1000) * 1000).toISOString()} env-02 is in the change freeze "close", from ${FREEZE.start}:00.000Z until ${FREEZE.end}:00.000Z. Nothing was changed.`,
+    );
+    const notBooked = await fleet.temporal.client.workflow
+      .getHandle(bookedWindowId('env-02', new Date(during).toISOString()))
+      .describe()
+      .catch((e: unknown) => e);
+    expect(notBooked).toBeInstanceOf(WorkflowNotFoundError);
+
+    // A plain client books past the CLI's word: the window refuses at its time, having changed nothing.
+    const at = new Date(Date.now() + 4_000).toISOString();
+    const handle = await fleet.temporal.client.workflow.start('maintenanceWindow', {
+      workflowId: bookedWindowId('env-02', at),
+      taskQueue: fleet.fleet.config.temporal.taskQueue,
+      args: [{ environment: 'env-02', duration: 'PT1H', requestedBy: 'jane', at }],
+    });
+    const failed = await handle.result().catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failed as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('EnvironmentFrozen');
+    expect(cause.message).toContain('The window did not open: env-02 is in the change freeze "close"');
+    expect((await fleet.fleet.observe('env-02')).flag).toBe(0);
   });
 });
