@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { logQuery, type ServicingInput } from '../../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
+import { Patches } from '../../workflows/settings';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
 const bed = timeSkippingTestbed({ faults: true });
@@ -42,6 +43,32 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 }
 
 describe('servicing workflows with the real fleet', () => {
+  it('a plain enable records only the patch markers of its shape: none of the features it does not use (approval preview, hooks, freezes)', async () => {
+    const history = await withWorker(async () => {
+      const handle = await bed.temporal.client.workflow.start(enableMaintenanceMode, {
+        workflowId: `test-${randomUUID()}`,
+        taskQueue: bed.env.config.temporal.taskQueue,
+        args: [input()],
+      });
+      await handle.result();
+      return (await handle.fetchHistory()).events ?? [];
+    });
+    const patches = history
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+      .map((e) => {
+        const payload = Object.values(e.markerRecordedEventAttributes!.details!)[0].payloads![0];
+        return JSON.parse(Buffer.from(payload.data!).toString()).id;
+      });
+    expect(patches).toEqual([
+      Patches.waitCancellation,
+      Patches.operationEvents,
+      Patches.entityState,
+      Patches.recordNonCancellable,
+      Patches.approval,
+    ]);
+    await run(disableMaintenanceMode, input());
+  });
+
   it('enable leaves one interactive and one batch AOS in maintenance; disable brings the topology back', async () => {
     const { result: enabled } = await run(enableMaintenanceMode, input());
     expect(enabled).toMatchObject({
