@@ -10,8 +10,15 @@ import { temporalCliPath } from './binaries';
 /**
  * Task queues dispatch by priority (contract/priority.ts): the matcher that does is the default from
  * server 1.31 (this CLI's 1.32 included); said explicitly, as a self-hosted server of 1.28 to 1.30 needs it.
+ * Priority orders tasks within a partition only, and with the default four a backlog of a few dozen
+ * spreads unevenly, so a member's task on a light partition goes before an operator's on a busy one;
+ * one partition orders them all, and serves far more tasks a second than operations need.
  */
-export const PRIORITY_DISPATCH = ['--dynamic-config-value', 'matching.useNewMatcher=true'];
+export const PRIORITY_DISPATCH = [
+  ...['--dynamic-config-value', 'matching.useNewMatcher=true'],
+  ...['--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1'],
+  ...['--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1'],
+];
 
 /** Connects if something answers at the configured address, within `timeoutMs`. */
 export async function tryConnect(config: LoadedConfig, timeoutMs: number): Promise<Connection | undefined> {

@@ -21,18 +21,38 @@ export function quietRuntime(): void {
   }
 }
 
+/**
+ * The SDK gives a server it starts 5 s to answer (sdk-core's ephemeral_server, not configurable); on two
+ * cores busy with other test files the dev server with its Web UI can take longer. A server that did
+ * not answer is killed by the SDK, so starting another is safe.
+ */
+async function startedWithin5sRetried(
+  start: () => Promise<TestWorkflowEnvironment>,
+  attempts = 3,
+): Promise<TestWorkflowEnvironment> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts || !/did not start within/.test(String(err))) throw err;
+    }
+  }
+}
+
 /** The real Temporal dev server (the CLI binary, never downloaded), with our search attributes. */
 export function createDevServerEnv({ uiPort }: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return TestWorkflowEnvironment.createLocal({
-    client: clientOptions(),
-    server: {
-      executable: { type: 'existing-path', path: temporalCliPath() },
-      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
-      uiPort,
-      extraArgs: [...PRIORITY_DISPATCH, ...(uiPort ? ['--ui-disable-news-fetch'] : [])],
-    },
-  });
+  return startedWithin5sRetried(() =>
+    TestWorkflowEnvironment.createLocal({
+      client: clientOptions(),
+      server: {
+        executable: { type: 'existing-path', path: temporalCliPath() },
+        searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+        uiPort,
+        extraArgs: [...PRIORITY_DISPATCH, ...(uiPort ? ['--ui-disable-news-fetch'] : [])],
+      },
+    }),
+  );
 }
 
 /** A loopback port nothing listens on right now. */
@@ -49,10 +69,12 @@ export function freePort(): Promise<number> {
 /** The time-skipping test server, for long timers. */
 export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({
-    client: clientOptions(),
-    server: { executable: { type: 'existing-path', path: testServerPath() } },
-  });
+  return startedWithin5sRetried(() =>
+    TestWorkflowEnvironment.createTimeSkipping({
+      client: clientOptions(),
+      server: { executable: { type: 'existing-path', path: testServerPath() } },
+    }),
+  );
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
