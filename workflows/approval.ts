@@ -161,6 +161,8 @@ export class ApprovalGate {
 
   /** Checked on construction, before the first await, like the Operation's own patches. */
   private readonly shaped = patched(Patches.approval);
+  /** The request carries the impact preview (`Patches.approvalImpact`). */
+  private readonly previews = patched(Patches.approvalImpact);
 
   /** Registers the handlers: call it before the workflow's first await. */
   constructor(private readonly op: Operation) {
@@ -415,9 +417,7 @@ export class ApprovalGate {
   ): Promise<boolean> {
     const s = this.op.status;
     // Read first, so that the request shows who it affects from the moment it waits.
-    // The request carries the impact preview (`Patches.approvalImpact`), asked only here: a run that
-    // never waits for approval carries no marker of it.
-    const impact = patched(Patches.approvalImpact) ? await this.impact(window) : undefined;
+    const impact = this.previews ? await this.impact(window) : undefined;
     const timeoutMs = wait.until === undefined ? settings.timeoutMs : Math.max(1, wait.until - Date.now());
     const deadline = new Date(Date.now() + timeoutMs).toISOString();
     const resumeState = s.state;

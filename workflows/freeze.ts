@@ -23,18 +23,13 @@ import { signerOf } from './signed';
  * when it opened, and its closing disable must run even if a freeze began meanwhile.
  */
 export class FreezeGuard {
+  /** Checked on construction, before the first await, like the Operation's own patches. */
+  private readonly checks = patched(Patches.changeFreezes);
+
   constructor(
     private readonly op: Operation,
     private readonly exception?: FreezeException,
   ) {}
-
-  /**
-   * `Patches.changeFreezes`, asked only once a freeze or an exception concerns the run (the periods
-   * come with the recorded settings): a run that no freeze concerns carries no marker of it.
-   */
-  private get checks(): boolean {
-    return (this.periods.length > 0 || this.exception !== undefined) && patched(Patches.changeFreezes);
-  }
 
   private get periods(): FreezePeriod[] {
     return this.op.settings.freezes ?? [];
@@ -49,7 +44,7 @@ export class FreezeGuard {
 
   /** The refusal when a freeze covers the environment now and no valid exception lifts it. */
   refusal(): ApplicationFailure | undefined {
-    if (this.windowChild || !this.checks) return undefined;
+    if (!this.checks || this.windowChild) return undefined;
     const period = freezeAt(this.periods, Date.now());
     if (!period || this.op.status.freezeException?.freeze === period.freeze) return undefined;
     const granted = this.granted(period);

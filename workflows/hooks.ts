@@ -38,6 +38,9 @@ export class HookVeto {
  * hook that fails waits for resume, rollback or abort like any step.
  */
 export class Hooks {
+  /** Checked on construction, before the first await (`Patches.hooks`): earlier runs have no hook steps. */
+  private readonly shaped = patched(Patches.hooks);
+
   constructor(
     private readonly op: Operation,
     private readonly action: Action,
@@ -53,10 +56,7 @@ export class Hooks {
 
   private configured(when: 'before' | 'after'): HookName | undefined {
     const hook = hookOf(when, this.action);
-    // `Patches.hooks` (earlier runs have no hook steps), asked only of an environment with hooks:
-    // a run without any carries no marker of it.
-    const hooks = this.op.settings.hooks;
-    return hooks && patched(Patches.hooks) && hooks.configured.includes(hook) ? hook : undefined;
+    return this.shaped && this.op.settings.hooks?.configured.includes(hook) ? hook : undefined;
   }
 
   /** Skipped with the steps it goes with (the environment already in the requested mode). */

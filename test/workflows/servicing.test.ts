@@ -43,7 +43,7 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
 }
 
 describe('servicing workflows with the real fleet', () => {
-  it('a plain enable records only the patch markers of its shape: none of the features it does not use (approval preview, hooks, freezes)', async () => {
+  it("an enable records every patch marker of its shape at its start, before the settings' local activity (a replay on another worker finds them there)", async () => {
     const history = await withWorker(async () => {
       const handle = await bed.temporal.client.workflow.start(enableMaintenanceMode, {
         workflowId: `test-${randomUUID()}`,
@@ -53,19 +53,30 @@ describe('servicing workflows with the real fleet', () => {
       await handle.result();
       return (await handle.fetchHistory()).events ?? [];
     });
-    const patches = history
-      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
-      .map((e) => {
-        const payload = Object.values(e.markerRecordedEventAttributes!.details!)[0].payloads![0];
-        return JSON.parse(Buffer.from(payload.data!).toString()).id;
-      });
-    expect(patches).toEqual([
+    const markers = history.filter((e) => e.markerRecordedEventAttributes);
+    const patchOf = (e: (typeof markers)[number]) => {
+      const payload = Object.values(e.markerRecordedEventAttributes!.details!)[0].payloads![0];
+      return JSON.parse(Buffer.from(payload.data!).toString()).id as string;
+    };
+    const firstLocalActivity = markers.findIndex(
+      (e) => e.markerRecordedEventAttributes!.markerName !== 'core_patch',
+    );
+    expect(firstLocalActivity).toBeGreaterThan(0);
+    expect(markers.slice(0, firstLocalActivity).map(patchOf)).toEqual([
       Patches.waitCancellation,
       Patches.operationEvents,
       Patches.entityState,
       Patches.recordNonCancellable,
       Patches.approval,
+      Patches.approvalImpact,
+      Patches.changeFreezes,
+      Patches.hooks,
     ]);
+    expect(
+      markers
+        .slice(firstLocalActivity)
+        .filter((e) => e.markerRecordedEventAttributes!.markerName === 'core_patch'),
+    ).toEqual([]);
     await run(disableMaintenanceMode, input());
   });
 
