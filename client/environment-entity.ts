@@ -1,4 +1,5 @@
 import {
+  WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Client,
@@ -15,15 +16,9 @@ import {
   type HistoryEntry,
 } from '../contract/environment';
 
-/**
- * The entity has not started yet, or its run has closed (terminated by hand, failed): start it and
- * try again. A new run replacing a closed one is told which, and takes over its lock and state.
- */
-function isGone(err: unknown): boolean {
-  return (
-    err instanceof WorkflowNotFoundError ||
-    (err instanceof Error && /workflow execution already completed/i.test(err.message))
-  );
+/** The run an update went to closed before taking it: it continued as new, or was terminated. */
+function isClosedMeanwhile(err: unknown): boolean {
+  return err instanceof Error && /workflow execution already completed/i.test(err.message);
 }
 
 /**
@@ -40,13 +35,26 @@ export class EnvironmentEntities {
     return this.client.workflow.getHandle(environmentWorkflowId(environment));
   }
 
+  /**
+   * An update, with the entity started by the same call when it has never run (update-with-start:
+   * one atomic call). A run that closed (terminated, failed) is not replaced blindly: its successor is
+   * told which run it replaces, and recovers that run's lock and state before it answers.
+   */
   async update<R, A>(environment: string, update: UpdateDefinition<R, [A]>, arg: A): Promise<R> {
+    const call = (previousRunId?: string, reuse?: 'REJECT_DUPLICATE') =>
+      this.client.workflow.executeUpdateWithStart(update, {
+        args: [arg],
+        startWorkflowOperation: this.startOperation(environment, previousRunId, reuse),
+      });
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.handle(environment).executeUpdate(update, { args: [arg] });
+        // The common call: the entity runs, or has never run.
+        return await call(undefined, 'REJECT_DUPLICATE');
       } catch (err) {
-        if (attempt >= 3 || !isGone(err)) throw err;
-        await this.start(environment, await this.closedRun(environment));
+        // Its run closed while the update waited (it continued as new): the next run takes it.
+        if (attempt < 3 && isClosedMeanwhile(err)) continue;
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        return call(await this.closedRun(environment));
       }
     }
   }
@@ -79,18 +87,19 @@ export class EnvironmentEntities {
     }
   }
 
-  private async start(environment: string, previousRunId?: string): Promise<void> {
+  /**
+   * Starts the entity where none runs. `REJECT_DUPLICATE` refuses where a run of it has closed, so that
+   * its successor is started knowing which run it replaces.
+   */
+  private startOperation(environment: string, previousRunId?: string, reuse?: 'REJECT_DUPLICATE') {
     const input: EnvironmentEntityInput = { environment, ...(previousRunId && { previousRunId }) };
-    try {
-      await this.client.workflow.start(ENVIRONMENT_WORKFLOW_TYPE, {
-        workflowId: environmentWorkflowId(environment),
-        taskQueue: this.taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        staticSummary: `Environment ${environment}: servicing lock, state and history`,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+    return new WithStartWorkflowOperation(ENVIRONMENT_WORKFLOW_TYPE, {
+      workflowId: environmentWorkflowId(environment),
+      taskQueue: this.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      ...(reuse && { workflowIdReusePolicy: reuse }),
+      staticSummary: `Environment ${environment}: servicing lock, state and history`,
+    });
   }
 }

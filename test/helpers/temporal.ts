@@ -39,8 +39,18 @@ async function startedWithin5sRetried(
   }
 }
 
-/** The real Temporal dev server (the CLI binary, never downloaded), with our search attributes. */
-export function createDevServerEnv({ uiPort }: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
+/**
+ * The real Temporal dev server (the CLI binary, never downloaded), with our search attributes;
+ * `dynamicConfig` sets server limits a test needs smaller (e.g. `history.maxTotalUpdates`).
+ */
+export function createDevServerEnv({
+  uiPort,
+  dynamicConfig = {},
+}: { uiPort?: number; dynamicConfig?: Record<string, number> } = {}): Promise<TestWorkflowEnvironment> {
+  const limits = Object.entries(dynamicConfig).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${value}`,
+  ]);
   quietRuntime();
   return startedWithin5sRetried(() =>
     TestWorkflowEnvironment.createLocal({
@@ -49,7 +59,7 @@ export function createDevServerEnv({ uiPort }: { uiPort?: number } = {}): Promis
         executable: { type: 'existing-path', path: temporalCliPath() },
         searchAttributes: SEARCH_ATTRIBUTE_KEYS,
         uiPort,
-        extraArgs: [...PRIORITY_DISPATCH, ...(uiPort ? ['--ui-disable-news-fetch'] : [])],
+        extraArgs: [...PRIORITY_DISPATCH, ...limits, ...(uiPort ? ['--ui-disable-news-fetch'] : [])],
       },
     }),
   );
