@@ -25,9 +25,22 @@ rm -rf "$target"
 mkdir -p "$target"
 git archive "$commit" | tar -x -C "$target"
 
-# Same lock file: the installed packages are the release's too, so share them (node_modules may
-# itself be a symlink, as in a git worktree: link to the real folder).
-if [ -d node_modules ] && git show "$commit:package-lock.json" | cmp -s - package-lock.json; then
+# Every package the release names (dependencies and devDependencies, pinned) is installed here at
+# the same version: share them rather than install them again, which takes a minute or more on two
+# cores (node_modules may itself be a symlink, as in a git worktree: link to the real folder).
+same_packages() {
+  git show "$commit:package.json" | node -e '
+    const fs = require("node:fs");
+    const release = JSON.parse(fs.readFileSync(0, "utf8"));
+    const wanted = { ...release.dependencies, ...release.devDependencies };
+    const installed = (name) => {
+      try { return JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`, "utf8")).version; }
+      catch { return undefined; }
+    };
+    process.exit(Object.entries(wanted).every(([name, version]) => installed(name) === version) ? 0 : 1);
+  '
+}
+if [ -d node_modules ] && same_packages; then
   ln -s "$(cd node_modules && pwd -P)" "$target/node_modules"
 else
   (cd "$target" && npm ci --no-audit --no-fund >&2)
