@@ -1,11 +1,7 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import {
-  DefaultLogger,
-  Runtime,
-  bundleWorkflowCode,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { clientOptions } from '../../client/identity';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../contract/operation';
 import { temporalCliPath, testServerPath } from '../../scripts/binaries';
@@ -87,9 +83,15 @@ export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   );
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** Workflow code bundled once per test file. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode(workflowBundleOptions());
+/** Where jest's global setup left the workflow bundle of this run (test/global-setup.ts). */
+export const BUNDLE_ENV = 'MAINTENANCE_TEST_WORKFLOW_BUNDLE';
+
+let bundle: Promise<WorkflowBundle> | undefined;
+/** The workflow code, bundled once per jest run (else once per test file, as when run without jest's setup). */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  const prebuilt = process.env[BUNDLE_ENV];
+  bundle ??= prebuilt
+    ? fs.promises.readFile(prebuilt, 'utf8').then((code): WorkflowBundle => ({ code }))
+    : bundleWorkflowCode(workflowBundleOptions());
   return bundle;
 }
