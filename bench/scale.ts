@@ -298,11 +298,14 @@ async function measured<T>(b: Bench, work: () => Promise<T>) {
   return { result, fromMs, toMs, usage: { worker: w.stop(), devServer: d?.stop(), supervisor: f.stop() } };
 }
 
-/** What the server did per operation in a measured phase: counts from the histories, and the dev server's CPU. */
-type WorkPerOperation = ServerWork & { devServerCpuMs: number | null };
+/**
+ * What the server did per operation in a measured phase: counts from the histories, and the dev
+ * server's CPU; beside it the worker's CPU (workflow tasks and activities: the floor's do nothing).
+ */
+type WorkPerOperation = ServerWork & { devServerCpuMs: number | null; workerCpuMs: number };
 async function workPerOperation(
   b: Bench,
-  m: { fromMs: number; toMs: number; usage: { devServer?: Usage } },
+  m: { fromMs: number; toMs: number; usage: { devServer?: Usage; worker: Usage } },
   operations: number,
 ): Promise<WorkPerOperation> {
   const total = await serverWorkBetween(b.client, m.fromMs, m.toMs);
@@ -310,6 +313,7 @@ async function workPerOperation(
   return {
     ...perOperation(total, operations),
     devServerCpuMs: cpu === undefined ? null : Math.round((cpu * 1000) / operations),
+    workerCpuMs: Math.round((m.usage.worker.cpuSeconds * 1000) / operations),
   };
 }
 
@@ -405,6 +409,7 @@ const WORK_COLUMNS: [keyof WorkPerOperation, string][] = [
   ['markers', 'markers'],
   ['searchAttributeUpserts', 'upserts'],
   ['devServerCpuMs', 'server ms'],
+  ['workerCpuMs', 'worker ms'],
 ];
 type Rollout = Awaited<ReturnType<typeof measureRollout>>;
 
@@ -431,7 +436,7 @@ function table(b: Bench, levels: Level[], rollout: Rollout, floor: FloorInput): 
       ].join(' '),
     ),
     '',
-    'server work per operation (the floor: per workflow), counted from the histories; dev server CPU from /proc',
+    'server work per operation (the floor: per workflow), counted from the histories; dev server and worker CPU from /proc',
     `concurrency  ${WORK_COLUMNS.map(([, title]) => title.padStart(9)).join(' ')}`,
     ...levels.flatMap((l) =>
       (['operations', 'floor'] as const).map(
@@ -520,7 +525,11 @@ function benchChart(levels: Level[]): TopLevelSpec {
         encoding: {
           y: { field: 'figure', type: 'nominal', sort: null, title: null },
           yOffset: { field: 'series' },
-          x: { field: 'value', type: 'quantitative', title: 'per operation (server ms: CPU milliseconds)' },
+          x: {
+            field: 'value',
+            type: 'quantitative',
+            title: 'per operation (server ms, worker ms: CPU milliseconds)',
+          },
           color: { field: 'series', type: 'nominal' },
         },
       },

@@ -40,6 +40,7 @@ it('measures 3 environments at concurrency 1 and 3 and a rollout, writing JSON, 
         expect(work.workflowTasks).toBeGreaterThan(0);
         expect(work.activityTasks).toBeGreaterThan(0);
         expect(work.devServerCpuMs).toBeGreaterThan(0);
+        expect(work.workerCpuMs).toBeGreaterThan(0);
       }
       // The floor has an operation's activities and nothing else: no updates, signals or upserts.
       expect(floor).toMatchObject({ updates: 0, signals: 0, searchAttributeUpserts: 0 });
