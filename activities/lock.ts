@@ -14,6 +14,7 @@ import {
 import { ErrorType } from '../contract/errors';
 import type { EnvironmentState, OperationKind, Result } from '../contract/operation';
 import { classify } from './errors';
+import { heartbeating } from './guards';
 import { createRecoveryActivities } from './recovery';
 
 export interface LockDeps {
@@ -49,10 +50,13 @@ function stateAfter({ action, result }: FinishInput): EnvironmentState {
   return 'Failed';
 }
 
-/** Runs an entity call; a refused update (bad input) is not retried, anything else is. */
+/**
+ * Runs an entity call, heartbeating while the entity holds it (when the workflow gave a heartbeat
+ * timeout); a refused update (bad input) is not retried, anything else is.
+ */
 async function atEntity<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await call();
+    return await heartbeating(call);
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       throw ApplicationFailure.nonRetryable(

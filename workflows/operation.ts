@@ -237,6 +237,9 @@ export class Operation extends Lifecycle<OperationStatus> {
         cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       }),
     };
+    // Also for the calls to the environment's entity (lock, queue, record), which may wait long there:
+    // a worker that dies meanwhile is noticed after the heartbeat timeout, not the start-to-close one,
+    // and the call is retried (the entity answers a retried request as it answered the first).
     this.heartbeatingOptions = {
       ...this.activityOptions,
       heartbeatTimeout: this.settings.activity.heartbeatTimeoutMs,
@@ -406,15 +409,17 @@ export class Operation extends Lifecycle<OperationStatus> {
     const info = workflowInfo();
     const { environment, kind, requestedBy } = this.spec;
     const answer = await this.withRetries(step, 'take the servicing lock', () =>
-      this.act.acquireLock({
-        environment,
-        action: kind,
-        requestedBy,
-        parent: info.parent ? { workflowId: info.parent.workflowId, runId: info.parent.runId } : undefined,
-        lineage: info.firstExecutionRunId,
-        state: isEnvironmentState(this.status.state) ? this.status.state : undefined,
-        wait,
-      }),
+      this.act.acquireLock.executeWithOptions(this.heartbeatingOptions, [
+        {
+          environment,
+          action: kind,
+          requestedBy,
+          parent: info.parent ? { workflowId: info.parent.workflowId, runId: info.parent.runId } : undefined,
+          lineage: info.firstExecutionRunId,
+          state: isEnvironmentState(this.status.state) ? this.status.state : undefined,
+          wait,
+        },
+      ]),
     );
     if (answer.queued === undefined) this.lockTaken();
     return answer;
@@ -461,7 +466,9 @@ export class Operation extends Lifecycle<OperationStatus> {
       const info = workflowInfo();
       const ref = { workflowId: info.workflowId, runId: info.runId, lineage: info.firstExecutionRunId };
       ({ held } = await this.withRetries(step, 'leave the queue', () =>
-        this.act.leaveQueue({ environment: this.spec.environment, ...ref }),
+        this.act.leaveQueue.executeWithOptions(this.heartbeatingOptions, [
+          { environment: this.spec.environment, ...ref },
+        ]),
       ));
     }
     if (held) this.lockTaken();
@@ -585,12 +592,13 @@ export class Operation extends Lifecycle<OperationStatus> {
       await this.protectRecord(result, () =>
         this.step('record', () =>
           entryOnly
-            ? this.withRetries('record', 'record history', () => this.act.recordOperation(entry))
+            ? this.withRetries('record', 'record history', () =>
+                this.act.recordOperation.executeWithOptions(this.heartbeatingOptions, [entry]),
+              )
             : this.withRetries('record', 'record history and release the lock', () =>
-                this.act.finishOperation({
-                  ...entry,
-                  state: isEnvironmentState(finalState) ? finalState : undefined,
-                }),
+                this.act.finishOperation.executeWithOptions(this.heartbeatingOptions, [
+                  { ...entry, state: isEnvironmentState(finalState) ? finalState : undefined },
+                ]),
               ),
         ),
       );
