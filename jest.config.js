@@ -8,6 +8,5 @@ module.exports = {
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
   testTimeout: 120000,
-  // Most test time is waiting on servers, processes and timers: three files at once keep two cores busy.
-  maxWorkers: 3,
+  maxWorkers: 2,
 };
