@@ -16,9 +16,15 @@ import {
   type HistoryEntry,
 } from '../contract/environment';
 
-/** The run an update went to closed before taking it: it continued as new, or was terminated. */
-function isClosedMeanwhile(err: unknown): boolean {
-  return err instanceof Error && /workflow execution already completed/i.test(err.message);
+/**
+ * No run of the entity takes the update: it has never run, or its run closed (it continued as new
+ * while the update waited, or was terminated).
+ */
+function isGone(err: unknown): boolean {
+  return (
+    err instanceof WorkflowNotFoundError ||
+    (err instanceof Error && /workflow execution already completed/i.test(err.message))
+  );
 }
 
 /**
@@ -36,25 +42,31 @@ export class EnvironmentEntities {
   }
 
   /**
-   * An update, with the entity started by the same call when it has never run (update-with-start:
-   * one atomic call). A run that closed (terminated, failed) is not replaced blindly: its successor is
-   * told which run it replaces, and recovers that run's lock and state before it answers.
+   * An update to the running entity; where none runs, the same update with its start (update-with-start:
+   * one atomic call). The plain update comes first because it measured a few ms faster a call than
+   * update-with-start (`npm run bench`), and the entity runs for every call but the first. A run that
+   * closed (terminated, failed) is not replaced blindly: its successor is told which run it replaces,
+   * and recovers that run's lock and state before it answers.
    */
   async update<R, A>(environment: string, update: UpdateDefinition<R, [A]>, arg: A): Promise<R> {
-    const call = (previousRunId?: string, reuse?: 'REJECT_DUPLICATE') =>
+    const withStart = (previousRunId?: string, reuse?: 'REJECT_DUPLICATE') =>
       this.client.workflow.executeUpdateWithStart(update, {
         args: [arg],
         startWorkflowOperation: this.startOperation(environment, previousRunId, reuse),
       });
     for (let attempt = 1; ; attempt++) {
       try {
-        // The common call: the entity runs, or has never run.
-        return await call(undefined, 'REJECT_DUPLICATE');
+        return await this.handle(environment).executeUpdate(update, { args: [arg] });
+      } catch (err) {
+        if (!isGone(err)) throw err;
+      }
+      try {
+        return await withStart(undefined, 'REJECT_DUPLICATE');
       } catch (err) {
         // Its run closed while the update waited (it continued as new): the next run takes it.
-        if (attempt < 3 && isClosedMeanwhile(err)) continue;
+        if (attempt < 3 && isGone(err)) continue;
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        return call(await this.closedRun(environment));
+        return withStart(await this.closedRun(environment));
       }
     }
   }
