@@ -6,6 +6,7 @@ import {
   missingCommands,
 } from '../drivers/command/settings';
 import { fleetSettingsSchema, sharedSupervisorIssues } from '../drivers/fleet/settings';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
 import { WORKFLOW_TYPES } from '../contract/operation';
 import { samePerson } from '../contract/signing';
@@ -49,13 +50,27 @@ const bindAddress = z.string().ip({
  * the name releases before `address` used (their default was 0.0.0.0): it still works.
  */
 const metricsSchema = z
-  .object({ port: port.optional(), address: bindAddress.optional(), host: bindAddress.optional() })
+  .object({
+    port: port.optional(),
+    address: bindAddress.optional(),
+    host: bindAddress.optional(),
+    /** How often the environment gauges are read from the entities: the scrape interval suits. */
+    gaugeInterval: duration.default('15s'),
+  })
   .strict()
   .refine((m) => !(m.address && m.host), {
     message: 'give metrics.address only (metrics.host is its old name)',
     path: ['host'],
   })
-  .transform(({ port, address, host }) => ({ port, address: address ?? host ?? '127.0.0.1' }))
+  .refine((m) => msToNumber(m.gaugeInterval) >= 1000, {
+    message: 'metrics.gaugeInterval is at least 1s: each reading queries every environment entity',
+    path: ['gaugeInterval'],
+  })
+  .transform(({ port, address, host, gaugeInterval }) => ({
+    port,
+    address: address ?? host ?? '127.0.0.1',
+    gaugeInterval,
+  }))
   .default({});
 
 /** The settings of one driver (`drivers/<name>/settings.ts`), told apart by `driver`. */

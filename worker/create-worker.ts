@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { createActivities } from '../activities';
 import { createDrivers } from '../drivers';
 import type { EnvironmentDrivers } from '../drivers/capabilities';
@@ -99,7 +100,9 @@ export async function createWorker(
   const stopGauges =
     config.metrics.port === undefined
       ? () => undefined
-      : collectEnvironmentStates(entities, Object.keys(config.environments));
+      : collectEnvironmentStates(entities, Object.keys(config.environments), {
+          intervalMs: msToNumber(config.metrics.gaugeInterval),
+        });
   return {
     worker,
     async close() {

@@ -8,21 +8,23 @@ import { ENVIRONMENT_STATES } from '../contract/operation';
 const socketAddress = ({ address, port }: { address: string; port: number }) =>
   `${address.includes(':') ? `[${address}]` : address}:${port}`;
 
+type Endpoint = Pick<Config['metrics'], 'port' | 'address'>;
+
 /** The worker's Prometheus exporter, when `metrics.port` is set: the SDK's metrics and the product's. */
-export function metricsExporter(metrics: Config['metrics']): MetricsExporterConfig | undefined {
+export function metricsExporter(metrics: Endpoint): MetricsExporterConfig | undefined {
   if (metrics.port === undefined) return undefined;
   return { prometheus: { bindAddress: socketAddress({ address: metrics.address, port: metrics.port }) } };
 }
 
 /** Where the exporter listens, as banners and logs show it (the address it binds, not a guess). */
-export function metricsUrl(metrics: Config['metrics']): string | undefined {
+export function metricsUrl(metrics: Endpoint): string | undefined {
   if (metrics.port === undefined) return undefined;
   return `http://${socketAddress({ address: metrics.address, port: metrics.port })}/metrics`;
 }
 
 /**
  * Gauges of where each environment stands, read from its entity workflow (the one place that knows,
- * whichever worker ran the operation) every `intervalMs`: `maintenance_environment_state{environment,
+ * whichever worker ran the operation) every `intervalMs` (metrics.gaugeInterval): `maintenance_environment_state{environment,
  * state}` is 1 for the current state and 0 for the others, `maintenance_environments{state}` counts
  * the environments of temporal.yaml in each state, `maintenance_environment_overdue{environment}` is 1
  * while one is in maintenance longer than policies.maximumInMaintenance. Every worker that serves metrics exports the same
@@ -31,7 +33,7 @@ export function metricsUrl(metrics: Config['metrics']): string | undefined {
 export function collectEnvironmentStates(
   entities: EnvironmentEntities,
   environments: string[],
-  { intervalMs = 15_000, onError }: { intervalMs?: number; onError?: (err: unknown) => void } = {},
+  { intervalMs, onError }: { intervalMs: number; onError?: (err: unknown) => void },
 ): () => void {
   const meter = Runtime.instance().metricMeter;
   const perEnvironment = meter.createGauge(

@@ -564,10 +564,14 @@ describe('metrics: on this machine only, unless metrics.address says otherwise',
 
   it('binds 127.0.0.1 by default, and says so', () => {
     const metrics = metricsOf('{ port: 9464 }');
-    expect(metrics).toEqual({ port: 9464, address: '127.0.0.1' });
+    expect(metrics).toEqual({ port: 9464, address: '127.0.0.1', gaugeInterval: '15s' });
     expect(metricsExporter(metrics)).toEqual({ prometheus: { bindAddress: '127.0.0.1:9464' } });
     expect(metricsUrl(metrics)).toBe('http://127.0.0.1:9464/metrics');
-    expect(loadConfig(shipped, {}).metrics).toEqual({ port: 9464, address: '127.0.0.1' });
+    expect(loadConfig(shipped, {}).metrics).toEqual({
+      port: 9464,
+      address: '127.0.0.1',
+      gaugeInterval: '15s',
+    });
   });
 
   it('binds the address given, and shows the address it binds (IPv6 in brackets)', () => {
@@ -579,7 +583,11 @@ describe('metrics: on this machine only, unless metrics.address says otherwise',
   });
 
   it('still takes `host`, the name released configurations use', () => {
-    expect(metricsOf('{ port: 9464, host: 0.0.0.0 }')).toEqual({ port: 9464, address: '0.0.0.0' });
+    expect(metricsOf('{ port: 9464, host: 0.0.0.0 }')).toMatchObject({ port: 9464, address: '0.0.0.0' });
+  });
+
+  it('reads the environment gauges as often as metrics.gaugeInterval says', () => {
+    expect(metricsOf('{ port: 9464, gaugeInterval: 1m }').gaugeInterval).toBe('1m');
   });
 
   it.each([
@@ -590,6 +598,10 @@ describe('metrics: on this machine only, unless metrics.address says otherwise',
     [
       '{ port: 9464, address: localhost }',
       'metrics.address: expected an IP address to listen on: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)',
+    ],
+    [
+      '{ port: 9464, gaugeInterval: 100ms }',
+      'metrics.gaugeInterval: metrics.gaugeInterval is at least 1s: each reading queries every environment entity',
     ],
   ])('refuses %s, saying what to write', (metrics, message) => {
     expect(() => metricsOf(metrics)).toThrow(message);

@@ -31,7 +31,8 @@ beforeAll(async () => {
   });
   temporal = await createTimeSkippingEnv();
   env = await startTestEnvironment(temporal, { faults: true });
-  env.config.metrics = { port, address: '127.0.0.1' };
+  // Gauges read every second: what the test waits for shows within a scrape or two.
+  env.config.metrics = { port, address: '127.0.0.1', gaugeInterval: '1s' };
   // Overdue after an hour in maintenance; reported only (autoDisable stays off).
   env.config.policies.maximumInMaintenance = '1h';
   worker = await createWorker(env.config, {
@@ -79,7 +80,7 @@ const value = (
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
 
-/** Waits until a scrape satisfies `check` (the gauges are collected every 15 s). */
+/** Waits until a scrape satisfies `check` (the gauges are read every metrics.gaugeInterval, 1 s here). */
 async function eventually<T>(
   check: (s: Awaited<ReturnType<typeof scrape>>) => T,
   timeoutMs = 40_000,
