@@ -72,6 +72,8 @@ export interface TestConfigOptions {
   autoDisable?: boolean;
   /** `policies.windows.cutoff`. */
   windowCutoff?: string;
+  /** `policies.windows.busyTimeout`: how long a window waits for a busy environment (default 20s). */
+  busyTimeout?: string;
   /** `worker:` of temporal.yaml (its memory budget). */
   worker?: object;
 }
@@ -97,6 +99,7 @@ export function writeTestConfig(
     maximumInMaintenance,
     autoDisable,
     windowCutoff,
+    busyTimeout = '20s',
     worker,
   }: TestConfigOptions = {},
 ): string {
@@ -131,7 +134,7 @@ export function writeTestConfig(
         ...(autoDisable !== undefined && { autoDisable }),
         windows: {
           maximumDuration: '12h',
-          busyTimeout: '20s',
+          busyTimeout,
           busyPollInterval: '2s',
           ...(windowCutoff && { cutoff: windowCutoff }),
         },

@@ -30,7 +30,7 @@ import { exited, startWorkerProcess, stopWorkerProcess } from '../helpers/worker
  */
 
 /** Short, so that a run waits it out within the test (the release does not run on the time-skipping server). */
-const DECISION_TIMEOUT = '30s';
+const DECISION_TIMEOUT = '15s';
 
 const NAMES = {
   rolledBack: 'contoso-rolled-back',
