@@ -15,6 +15,15 @@ export function environmentWorkflowId(environment: string): string {
 }
 
 /**
+ * The task queue of the entity's own activities (recovery, liveness checks), beside the workers' one:
+ * operations wait on the entity in activities of the main queue (acquireLock...), so with as many
+ * waiting as the worker has activity slots, an entity activity there never ran and nothing moved.
+ */
+export function entityTaskQueue(taskQueue: string): string {
+  return `${taskQueue}-entity`;
+}
+
+/**
  * Bounds of what the entity keeps, so that its record (carried across continue-as-new, under the
  * server's 2 MiB payload limit) is bounded in bytes whoever sends what.
  */

@@ -5,6 +5,7 @@ import { createActivities } from '../activities';
 import { createDrivers } from '../drivers';
 import type { EnvironmentDrivers } from '../drivers/capabilities';
 import { EnvironmentEntities } from '../client/environment-entity';
+import { entityTaskQueue } from '../contract/environment';
 import { createClient } from '../client/identity';
 import { resolveWebhook } from '../activities/event-sinks';
 import { connectionOptions } from '../config/connection';
@@ -96,6 +97,7 @@ export async function createWorker(
       activity: [maskingInterceptor(secrets), ...(overrides.interceptors?.activity ?? [])],
     },
   });
+  const stopEntityWorker = await startEntityWorker(connection, config, activities, secrets, worker);
   // Environment gauges only where an exporter serves them (`metrics.port`).
   const stopGauges =
     config.metrics.port === undefined
@@ -107,8 +109,45 @@ export async function createWorker(
     worker,
     async close() {
       stopGauges();
-      for (const d of drivers.values()) d.close();
-      if (ownConnection) await connection.close();
+      try {
+        await stopEntityWorker();
+      } finally {
+        for (const d of drivers.values()) d.close();
+        if (ownConnection) await connection.close();
+      }
     },
+  };
+}
+
+/**
+ * The worker of the entities' own activities (contract/environment.ts entityTaskQueue), in this
+ * process beside the main one, running from now until the returned stop. Should it fail, it stops the
+ * main worker too (a worker must not serve operations whose entities cannot recover), and the stop
+ * throws its error.
+ */
+async function startEntityWorker(
+  connection: NativeConnection,
+  config: LoadedConfig,
+  { checkHolder, recoverEnvironment }: ReturnType<typeof createActivities>,
+  secrets: Secrets,
+  main: Worker,
+): Promise<() => Promise<void>> {
+  const entityWorker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: entityTaskQueue(config.temporal.taskQueue),
+    activities: { checkHolder, recoverEnvironment },
+    shutdownGraceTime: '10s',
+    interceptors: { activity: [maskingInterceptor(secrets)] },
+  });
+  let failure: unknown;
+  const running = entityWorker.run().catch((err: unknown) => {
+    failure = err;
+    if (main.getState() === 'RUNNING') main.shutdown();
+  });
+  return async () => {
+    if (entityWorker.getState() === 'RUNNING') entityWorker.shutdown();
+    await running;
+    if (failure) throw failure;
   };
 }

@@ -18,6 +18,7 @@ import {
   LIMITS,
   acquireLockUpdate,
   environmentEntityInputSchema,
+  entityTaskQueue,
   environmentWorkflowId,
   environmentQuery,
   forceUnlockInputSchema,
@@ -49,15 +50,26 @@ import { formatIssues } from '../contract/validation';
 import { maintenanceOverdue, overdueAt } from './overdue';
 import { Patches, now, resolveEnvironment } from './settings';
 
-const { checkHolder } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
-});
-/** Reading the previous run replays it on a worker: give it time. */
-const { recoverEnvironment } = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 3 },
-});
+/**
+ * The entity's own activities: on entityTaskQueue where Patches.entityQueue holds, else (runs started
+ * before it) on the workflow's task queue.
+ */
+function entityActivities(ownQueue: boolean) {
+  const taskQueue = ownQueue ? entityTaskQueue(workflowInfo().taskQueue) : undefined;
+  const { checkHolder } = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
+  });
+  /** Reading the previous run replays it on a worker: give it time. */
+  const { recoverEnvironment } = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 3 },
+  });
+  return { checkHolder, recoverEnvironment };
+}
+type EntityActivities = ReturnType<typeof entityActivities>;
 /** How long the entity waits before it tries again to read its settings or recover its record. */
 const RETRY_WAIT = '1 minute';
 
@@ -100,6 +112,7 @@ export async function maintenanceEnvironment(raw: unknown): Promise<void> {
   const durable = patched(Patches.entityRecovers);
   // Every run checks it anew (before the first await), so an entity of an earlier release watches from its next run on.
   const watches = patched(Patches.environmentOverdue);
+  const act = entityActivities(patched(Patches.entityQueue));
   const input = parseInput(raw, durable);
   // A record is the entity's own only when it continued as new: typed into a fresh start, it is ignored.
   const carried = !durable || workflowInfo().continuedFromExecutionRunId ? input.record : undefined;
@@ -115,6 +128,7 @@ export async function maintenanceEnvironment(raw: unknown): Promise<void> {
     },
     durable,
     watches,
+    act,
   );
   await entity.run(durable && !carried ? { previousRunId: input.previousRunId } : undefined);
 }
@@ -139,6 +153,7 @@ class EnvironmentEntity {
     private readonly r: EnvironmentRecord,
     private readonly durable: boolean,
     private readonly watches: boolean,
+    private readonly act: EntityActivities,
   ) {
     this.historyBytes = r.history.reduce((sum, e) => sum + entryBytes(e), 0);
     setHandler(environmentQuery, () => ({
@@ -270,7 +285,7 @@ class EnvironmentEntity {
     const info = workflowInfo();
     for (;;) {
       try {
-        const found = await recoverEnvironment({
+        const found = await this.act.recoverEnvironment({
           environment: this.r.environment,
           runId: info.runId,
           previousRunId,
@@ -458,7 +473,7 @@ class EnvironmentEntity {
 
   private async check(holder: OperationRef): Promise<{ alive: boolean; status: string; runId?: string }> {
     try {
-      return await checkHolder(holder);
+      return await this.act.checkHolder(holder);
     } catch (err) {
       // Unknown is not closed: keep the lock rather than risk two operations at once.
       log.warn('Could not check the lock holder', { holder, error: (err as Error).message });

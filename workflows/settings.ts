@@ -69,4 +69,6 @@ export const Patches = {
   hooks: 'operation-hooks',
   /** A protected environment's approval request carries who the operation would affect (the impact preview). */
   approvalImpact: 'approval-impact',
+  /** The environment entity's own activities (recovery, liveness checks) run on a task queue of their own. */
+  entityQueue: 'environment-entity-queue',
 } as const;

@@ -1,4 +1,5 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkerOptions } from '@temporalio/worker';
 import type { LoadedConfig } from '../../config/load';
 import { createWorker } from '../../worker/create-worker';
 import { cli, type CliRun } from './cli';
@@ -30,10 +31,12 @@ export interface EndToEnd {
 async function runWorker(
   temporal: TestWorkflowEnvironment,
   config: LoadedConfig,
+  options: Partial<WorkerOptions> = {},
 ): Promise<() => Promise<void>> {
   const { worker, close } = await createWorker(config, {
     connection: temporal.nativeConnection,
     workflowBundle: await workflowBundle(),
+    ...options,
   });
   const running = worker.run();
   return async () => {
@@ -72,11 +75,17 @@ export interface FleetEndToEnd {
   stop(): Promise<void>;
 }
 
-/** As startEndToEnd, with many environments served by one supervisor (see startFleetOfEnvironments). */
-export async function startFleetEndToEnd(options: FleetOfEnvironmentsOptions = {}): Promise<FleetEndToEnd> {
+/**
+ * As startEndToEnd, with many environments served by one supervisor (see startFleetOfEnvironments);
+ * `worker`: options of the worker (e.g. fewer activity slots).
+ */
+export async function startFleetEndToEnd(
+  options: FleetOfEnvironmentsOptions = {},
+  worker: Partial<WorkerOptions> = {},
+): Promise<FleetEndToEnd> {
   const temporal = await createDevServerEnv();
   const fleet = await startFleetOfEnvironments(temporal, options);
-  const stopWorker = await runWorker(temporal, fleet.config);
+  const stopWorker = await runWorker(temporal, fleet.config, worker);
   return {
     temporal,
     fleet,
