@@ -117,13 +117,18 @@ const phase = ({ latencies, wallMs }: { latencies: number[]; wallMs: number }): 
   throughputPerSecond: Number(((latencies.length / wallMs) * 1000).toFixed(2)),
 });
 
-async function startWorker(configFile: string, floorQueue: string, dir: string): Promise<ChildProcess> {
+/** The floor workflow's bundle, made once (webpack would count in the worker's memory). */
+async function bundleFloor(dir: string): Promise<string> {
   const floorBundle = path.join(dir, 'floor-bundle.js');
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('./floor-workflow'),
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
   });
   fs.writeFileSync(floorBundle, code);
+  return floorBundle;
+}
+
+async function startWorker({ configFile, floorQueue, floorBundle, dir }: WorkerFiles): Promise<ChildProcess> {
   const logFile = path.join(dir, 'worker.log');
   const log = fs.openSync(logFile, 'a');
   const child = spawn(
@@ -180,6 +185,13 @@ async function activitiesOf(client: Client, workflowId: string): Promise<FloorIn
   };
 }
 
+interface WorkerFiles {
+  configFile: string;
+  floorQueue: string;
+  floorBundle: string;
+  dir: string;
+}
+
 /** What a run measures on: the dev server, one supervisor of in-process environments, the bench worker. */
 interface Bench {
   args: z.infer<typeof argsSchema>;
@@ -191,7 +203,9 @@ interface Bench {
   supervisor: RunningSupervisor;
   supervisorStartMs: number;
   devServerPid?: number;
+  /** Started anew for each measured phase (freshWorker). */
   worker: ChildProcess;
+  workerFiles: WorkerFiles;
   floorQueue: string;
   run: string;
   failures: string[];
@@ -224,6 +238,7 @@ async function setUp(args: z.infer<typeof argsSchema>): Promise<Bench> {
     args.memoryBudget,
   );
   const floorQueue = 'bench-scale-floor';
+  const workerFiles = { configFile, floorQueue, floorBundle: await bundleFloor(dir), dir };
   return {
     args,
     dir,
@@ -234,16 +249,31 @@ async function setUp(args: z.infer<typeof argsSchema>): Promise<Bench> {
     supervisor,
     supervisorStartMs,
     devServerPid: childPids(process.pid, 'temporal')[0],
-    worker: await startWorker(configFile, floorQueue, dir),
+    worker: await startWorker(workerFiles),
+    workerFiles,
     floorQueue,
     run: Date.now().toString(36),
     failures: [],
   };
 }
 
+async function stopWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null) return;
+  worker.kill('SIGTERM');
+  await new Promise((resolve) => worker.once('exit', resolve));
+}
+
+/**
+ * A new worker process for the next phase: RSS seldom shrinks, so in one process a phase's peak was
+ * the highest of the phases before it (the floor's 1201 MiB at 200 was the operations'; alone, 468).
+ */
+async function freshWorker(b: Bench): Promise<void> {
+  await stopWorker(b.worker);
+  b.worker = await startWorker(b.workerFiles);
+}
+
 async function tearDown(b: Bench): Promise<void> {
-  b.worker.kill('SIGTERM');
-  await new Promise((resolve) => b.worker.once('exit', resolve));
+  await stopWorker(b.worker);
   await b.supervisor.stop();
   await b.temporal.teardown();
   fs.rmSync(b.dir, { recursive: true, force: true });
@@ -289,6 +319,7 @@ async function calibrate(b: Bench): Promise<{ singleEnableMs: number; floor: Flo
  * runs, and when it ran (epoch ms), for the server work counted from the histories afterwards.
  */
 async function measured<T>(b: Bench, work: () => Promise<T>) {
+  await freshWorker(b);
   const w = sampleUsage(b.worker.pid!);
   const d = b.devServerPid ? sampleUsage(b.devServerPid) : undefined;
   const f = sampleUsage(b.supervisor.pid);
