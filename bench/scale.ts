@@ -27,6 +27,7 @@ import { startSupervisor, type RunningSupervisor } from '../fleet/launch';
 import { projectRoot } from '../scripts/binaries';
 import { writeTestConfig } from '../test/helpers/environment';
 import { createDevServerEnv } from '../test/helpers/temporal';
+import { stopWorkerProcess } from '../test/helpers/worker-process';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../workflows';
 import type { FloorInput } from './floor-workflow';
 import { benchFloor } from './floor-workflow';
@@ -206,7 +207,6 @@ interface Bench {
   /** Started anew for each measured phase (freshWorker). */
   worker: ChildProcess;
   workerFiles: WorkerFiles;
-  floorQueue: string;
   run: string;
   failures: string[];
 }
@@ -237,8 +237,12 @@ async function setUp(args: z.infer<typeof argsSchema>): Promise<Bench> {
     args.aosStartupMs,
     args.memoryBudget,
   );
-  const floorQueue = 'bench-scale-floor';
-  const workerFiles = { configFile, floorQueue, floorBundle: await bundleFloor(dir), dir };
+  const workerFiles = {
+    configFile,
+    floorQueue: 'bench-scale-floor',
+    floorBundle: await bundleFloor(dir),
+    dir,
+  };
   return {
     args,
     dir,
@@ -251,16 +255,9 @@ async function setUp(args: z.infer<typeof argsSchema>): Promise<Bench> {
     devServerPid: childPids(process.pid, 'temporal')[0],
     worker: await startWorker(workerFiles),
     workerFiles,
-    floorQueue,
     run: Date.now().toString(36),
     failures: [],
   };
-}
-
-async function stopWorker(worker: ChildProcess): Promise<void> {
-  if (worker.exitCode !== null) return;
-  worker.kill('SIGTERM');
-  await new Promise((resolve) => worker.once('exit', resolve));
 }
 
 /**
@@ -268,12 +265,12 @@ async function stopWorker(worker: ChildProcess): Promise<void> {
  * the highest of the phases before it (the floor's 1201 MiB at 200 was the operations'; alone, 468).
  */
 async function freshWorker(b: Bench): Promise<void> {
-  await stopWorker(b.worker);
+  await stopWorkerProcess(b.worker);
   b.worker = await startWorker(b.workerFiles);
 }
 
 async function tearDown(b: Bench): Promise<void> {
-  await stopWorker(b.worker);
+  await stopWorkerProcess(b.worker);
   await b.supervisor.stop();
   await b.temporal.teardown();
   fs.rmSync(b.dir, { recursive: true, force: true });
@@ -363,7 +360,7 @@ async function measureLevel(b: Bench, concurrency: number, floorInput: FloorInpu
     pool(2 * n, concurrency, (i) =>
       b.client.workflow.execute(benchFloor, {
         workflowId: `bench-${b.run}-c${concurrency}-floor-${i}`,
-        taskQueue: b.floorQueue,
+        taskQueue: b.workerFiles.floorQueue,
         args: [floorInput],
       }),
     ),

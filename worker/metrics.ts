@@ -24,11 +24,12 @@ export function metricsUrl(metrics: Endpoint): string | undefined {
 
 /**
  * Gauges of where each environment stands, read from its entity workflow (the one place that knows,
- * whichever worker ran the operation) every `intervalMs` (metrics.gaugeInterval): `maintenance_environment_state{environment,
- * state}` is 1 for the current state and 0 for the others, `maintenance_environments{state}` counts
- * the environments of temporal.yaml in each state, `maintenance_environment_overdue{environment}` is 1
- * while one is in maintenance longer than policies.maximumInMaintenance. Every worker that serves metrics exports the same
- * values (dashboards take `max`). Returns a function that stops the collector.
+ * whichever worker ran the operation) every `intervalMs` (metrics.gaugeInterval):
+ * `maintenance_environment_state{environment, state}` is 1 for the current state and 0 for the
+ * others, `maintenance_environments{state}` counts the environments of temporal.yaml in each state,
+ * `maintenance_environment_overdue{environment}` is 1 while one is in maintenance longer than
+ * policies.maximumInMaintenance. Every worker that serves metrics exports the same values
+ * (dashboards take `max`). Returns a function that stops the collector.
  */
 export function collectEnvironmentStates(
   entities: EnvironmentEntities,
