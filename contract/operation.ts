@@ -11,6 +11,7 @@ import type { BookingStatus } from './booking';
 import { HOOKS } from './hooks';
 import type { ImpactPreview } from './impact';
 import { signedAnswerFields, signedStartFields } from './signing';
+import { matches } from './validation';
 
 export const TASK_QUEUE_DEFAULT = 'maintenance';
 
@@ -58,7 +59,10 @@ export const SEARCH_ATTRIBUTE_KEYS = Object.values(searchAttributes);
 
 export const environmentNameSchema = z
   .string({ required_error: 'name the environment, e.g. "contoso-sandbox"' })
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'environment names are lower-case letters, digits and dashes');
+  .refine(
+    matches(/^[a-z0-9][a-z0-9-]{0,62}$/),
+    'environment names are lower-case letters, digits and dashes',
+  );
 
 export const BUSY_POLICIES = ['skip', 'wait'] as const;
 export type BusyPolicy = (typeof BUSY_POLICIES)[number];

@@ -12,6 +12,7 @@ import {
 } from './operation';
 import type { RequesterProof } from './approval';
 import { durationSchema, windowInputSchema } from './window';
+import { matches } from './validation';
 
 export const ROLLOUT_WORKFLOW_TYPE = 'maintenanceRollout';
 /** Below this, one run's history stays far under Temporal's limits (about 8 events per environment), so no continue-as-new. */
@@ -25,7 +26,7 @@ export type Limit = number | `${number}%`;
 const limitSchema = (what: string, least: number, example: string) => {
   const message = `${what} is a whole number of environments (at least ${least}) or a percentage of the targets, e.g. ${example}`;
   return z
-    .union([z.number().int(message).min(least, message), z.string().regex(/^\d{1,3}%$/, message)], {
+    .union([z.number().int(message).min(least, message), z.string().refine(matches(/^\d{1,3}%$/), message)], {
       errorMap: () => ({ message }),
     })
     .refine(
@@ -50,7 +51,7 @@ export function resolveLimit(limit: Limit, targets: number, { atLeastOne }: { at
 /** A label of environments in temporal.yaml (`tags: [sandbox]`) that a rollout can name. */
 export const tagSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'tags are lower-case letters, digits and dashes');
+  .refine(matches(/^[a-z0-9][a-z0-9-]{0,62}$/), 'tags are lower-case letters, digits and dashes');
 
 export const rolloutInputSchema = servicingInputSchema
   .omit({ environment: true })

@@ -6,6 +6,7 @@
  * Import-safe in workflow code.
  */
 import { z } from 'zod';
+import { matches } from './validation';
 
 /** The SSHSIG namespace of every signature the product makes or accepts. */
 export const SIGNATURE_NAMESPACE = 'maintenance-orchestrator';
@@ -35,7 +36,7 @@ export function canonicalJson(value: unknown): string {
 export const signatureSchema = z
   .string()
   .max(16_384, 'a signature is at most 16 KiB')
-  .regex(/^\s*-----BEGIN SSH SIGNATURE-----[\s\S]+-----END SSH SIGNATURE-----\s*$/, {
+  .refine(matches(/^\s*-----BEGIN SSH SIGNATURE-----[\s\S]+-----END SSH SIGNATURE-----\s*$/), {
     message:
       'a signature is the whole "-----BEGIN SSH SIGNATURE-----" block that `maint` or `ssh-keygen -Y sign` prints',
   });

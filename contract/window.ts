@@ -15,6 +15,7 @@ import {
   type WindowStatus,
 } from './operation';
 import { bookedAtSchema, timeZoneSchema } from './booking';
+import { matches } from './validation';
 
 const ISO_DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 
@@ -60,7 +61,7 @@ export const durationSchema = z
 
 const keyName = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_]{0,80}$/, 'configuration key names are letters, digits and _');
+  .refine(matches(/^[A-Za-z][A-Za-z0-9_]{0,80}$/), 'configuration key names are letters, digits and _');
 
 const isObject = (v: unknown) => typeof v === 'object' && v !== null;
 

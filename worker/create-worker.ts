@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, type BundleOptions, type WorkerOptions } from '@temporalio/worker';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { createActivities } from '../activities';
 import { createDrivers } from '../drivers';
@@ -18,10 +18,17 @@ import { collectEnvironmentStates } from './metrics';
 /** Written by `npm run build` (scripts/bundle-workflows.ts) next to the compiled worker. */
 export const WORKFLOW_BUNDLE = path.resolve(__dirname, '../workflow-bundle.js');
 
-/** What the workflow bundle holds (for `npm run build` and the tests): the workflows, and the interceptor that tells handlers who called. */
-export const workflowBundleOptions = (): { workflowsPath: string; workflowInterceptorModules: string[] } => ({
+/**
+ * What the workflow bundle holds (for `npm run build` and the tests): the workflows, the interceptor
+ * that tells handlers who called, and the modules every run shares instead of evaluating its own.
+ */
+export const workflowBundleOptions = (): Pick<
+  BundleOptions,
+  'workflowsPath' | 'workflowInterceptorModules' | 'preloadModules'
+> => ({
   workflowsPath: require.resolve('../workflows'),
   workflowInterceptorModules: [require.resolve('../workflows/caller')],
+  preloadModules: [require.resolve('../workflows/shared')],
 });
 
 export interface RunningWorker {

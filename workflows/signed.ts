@@ -8,16 +8,7 @@ import {
   samePerson,
   startMessage,
 } from '../contract/signing';
-import type * as Sshsig from '../contract/sshsig';
-
-/**
- * contract/sshsig.ts, loaded on the first signature a run verifies: the worker evaluates a workflow's
- * modules anew for every run it starts or replays, and the set-up of its curves (at import) was three
- * quarters of that (a few ms of CPU a run), which most runs, verifying nothing, paid for nothing.
- */
-function sshsig(): typeof Sshsig {
-  return require('../contract/sshsig') as typeof Sshsig; // eslint-disable-line @typescript-eslint/no-require-imports
-}
+import { verifySignature } from '../contract/sshsig';
 
 /** Who signed, as temporal.yaml's `people` names them. */
 export interface Signer {
@@ -34,7 +25,7 @@ export function signerOf(
 ): Signer | string {
   let fingerprint: string;
   try {
-    fingerprint = sshsig().verifySignature(signature, message, SIGNATURE_NAMESPACE).fingerprint;
+    fingerprint = verifySignature(signature, message, SIGNATURE_NAMESPACE).fingerprint;
   } catch (err) {
     return `the signature does not verify for ${what} (${(err as Error).message}): it was made for another operation, run or answer, or the input changed after signing`;
   }
