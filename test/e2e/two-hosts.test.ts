@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
+import { WorkflowFailedError, type ApplicationFailure, type WorkflowHandle } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { environmentWorkflowId } from '../../contract/environment';
 import { operationWorkflowId, type Action } from '../../contract/operation';
@@ -153,7 +154,7 @@ describe('workers on two hosts with no shared files', () => {
       await untilEntityHandles(update, seen);
       await stopHost('a', 'SIGKILL');
       startHost('b');
-      await expect(handle.result()).resolves.toMatchObject({ result: 'Succeeded' });
+      await expect(resultWithin(handle, 90_000)).resolves.toMatchObject({ result: 'Succeeded' });
       startHost('a');
       const entries = (await entity().history(500)).filter((e) => e.operationId === workflowId);
       expect(entries).toHaveLength(1);
@@ -162,6 +163,42 @@ describe('workers on two hosts with no shared files', () => {
     },
   );
 });
+
+/**
+ * The operation's result, or after `ms` an error that says where things stand: these cases have hung
+ * under load in full runs (never alone), and jest's own timeout says nothing of why.
+ */
+async function resultWithin(handle: WorkflowHandle, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => void standing(handle.workflowId).then((s) => reject(new Error(s))), ms);
+  });
+  try {
+    return await Promise.race([handle.result(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The pending activities of the operation and of the entity, and the last lines of each host's log. */
+const { PendingActivityState } = proto.api.enums.v1;
+
+async function standing(workflowId: string): Promise<string> {
+  const lines = [`no result after the deadline; pending:`];
+  for (const id of [workflowId, environmentWorkflowId(env.name)]) {
+    const { raw } = await temporal.client.workflow.getHandle(id).describe();
+    for (const a of raw.pendingActivities ?? [])
+      lines.push(
+        `  ${id}: ${a.activityType?.name} ${PendingActivityState[a.state ?? 0]} attempt ${a.attempt} ${a.lastFailure?.message ?? ''}`,
+      );
+  }
+  for (const name of ['a', 'b']) {
+    const log = path.join(env.dir, `worker-${name}.log`);
+    const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trimEnd().split('\n').slice(-15) : [];
+    lines.push(`worker-${name}.log:`, ...tail.map((l) => `  ${l.slice(0, 300)}`));
+  }
+  return lines.join('\n');
+}
 
 async function entityHistoryLength(): Promise<number> {
   const { events } = await temporal.client.workflow.getHandle(environmentWorkflowId(env.name)).fetchHistory();
