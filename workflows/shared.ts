@@ -47,18 +47,30 @@ export const SHARED_MODULES = {
   window,
 };
 
-/** The caches zod fills on first parse: an object's keys, an enum's values. */
+/**
+ * Calls `visit` on every schema reachable from `value` through properties, as deep-freezing walks
+ * them, each before its properties are walked (so caches it fills are walked too).
+ */
+export function forEachSchema(
+  value: unknown,
+  visit: (schema: z.ZodTypeAny) => void,
+  seen = new Set<unknown>(),
+): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (value instanceof z.ZodType) visit(value);
+  for (const child of Object.values(value)) forEachSchema(child, visit, seen);
+}
+
+/** The cache of an object's keys that zod fills on first parse. */
 interface LazyCaches {
   _getCached(): unknown;
 }
 
-/** Fills the lazy caches of every schema reachable from `value` through properties, as deep-freezing walks them. */
-export function fillSchemaCaches(value: unknown, seen = new Set<unknown>()): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
-  seen.add(value);
-  if (value instanceof z.ZodObject) (value as unknown as LazyCaches)._getCached();
-  if (value instanceof z.ZodEnum || value instanceof z.ZodNativeEnum) value.safeParse('');
-  for (const child of Object.values(value)) fillSchemaCaches(child, seen);
+/** Fills zod's lazy caches of a schema: an object's keys, an enum's values. */
+function fillCaches(schema: z.ZodTypeAny): void {
+  if (schema instanceof z.ZodObject) (schema as unknown as LazyCaches)._getCached();
+  if (schema instanceof z.ZodEnum || schema instanceof z.ZodNativeEnum) schema.safeParse('');
 }
 
-fillSchemaCaches(SHARED_MODULES);
+forEachSchema(SHARED_MODULES, fillCaches);

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { SHARED_MODULES } from '../../workflows/shared';
+import type { z } from 'zod';
+import { SHARED_MODULES, forEachSchema } from '../../workflows/shared';
 import { servicingInputSchema } from '../../contract/operation';
 
 /** As the SDK freezes preloaded modules (reusable-vm.js deepFreeze): objects deeply, functions shallowly. */
@@ -22,23 +22,12 @@ function deepFreeze(value: unknown, seen = new Set<unknown>()): void {
   }
 }
 
-function schemasIn(
-  value: unknown,
-  found = new Set<z.ZodTypeAny>(),
-  seen = new Set<unknown>(),
-): Set<z.ZodTypeAny> {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return found;
-  seen.add(value);
-  if (value instanceof z.ZodType) found.add(value);
-  for (const child of Object.values(value)) schemasIn(child, found, seen);
-  return found;
-}
-
 describe('the modules every workflow run shares', () => {
   beforeAll(() => deepFreeze(SHARED_MODULES));
 
   it('parse once frozen, as the worker shares them: every schema, for inputs of every kind', () => {
-    const schemas = schemasIn(SHARED_MODULES);
+    const schemas = new Set<z.ZodTypeAny>();
+    forEachSchema(SHARED_MODULES, (schema) => schemas.add(schema));
     expect(schemas.size).toBeGreaterThan(100);
     const probes = [undefined, null, '', 'a', 'contoso-sandbox', 0, 1.5, true, {}, [], ['a'], { a: 1 }];
     for (const schema of schemas) {
