@@ -8,7 +8,7 @@ import {
 import { fleetSettingsSchema, sharedSupervisorIssues } from '../drivers/fleet/settings';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
-import { WORKFLOW_TYPES } from '../contract/operation';
+import { WORKFLOW_TYPES, environmentNameSchema } from '../contract/operation';
 import { samePerson } from '../contract/signing';
 import { parsePublicKeyLine } from '../contract/sshsig';
 import { ROLLOUT_WORKFLOW_TYPE, rolloutInputSchema, tagSchema, type RolloutInput } from '../contract/rollout';
@@ -151,10 +151,6 @@ export const environmentSchema = z
   });
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 
-const environmentName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'environment names are lower-case letters, digits and dashes');
-
 /** The installation that owns the schedules a sync makes; two on one namespace need different ids. */
 export const DEFAULT_INSTALLATION = 'default';
 const installationId = z
@@ -214,7 +210,7 @@ export const scheduleSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'schedule ids are lower-case letters, digits and dashes'),
     /** A window on this environment at each run, or (`rollout`) a window on each environment of a tag or list. */
-    environment: environmentName.optional(),
+    environment: environmentNameSchema.optional(),
     rollout: rolloutTargetsSchema.optional(),
     /** Five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * SUN". */
     cron: z
@@ -420,9 +416,11 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    environments: z.record(environmentName, environmentSchema).refine((e) => Object.keys(e).length > 0, {
-      message: 'declare at least one environment',
-    }),
+    environments: z
+      .record(environmentNameSchema, environmentSchema)
+      .refine((e) => Object.keys(e).length > 0, {
+        message: 'declare at least one environment',
+      }),
     /** Prometheus metrics of the worker (SDK and product) at http://<address>:<port>/metrics; no port, no endpoint. */
     metrics: metricsSchema,
     /** The worker process: its memory budget. */
