@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { EnvironmentEntities } from '../client/environment-entity';
 import { formatHolder } from '../client/format';
 import {
@@ -15,6 +15,7 @@ import { ErrorType } from '../contract/errors';
 import type { EnvironmentState, OperationKind, Result } from '../contract/operation';
 import { classify } from './errors';
 import { heartbeating } from './guards';
+import { holderStatus } from './holder';
 import { createRecoveryActivities } from './recovery';
 
 export interface LockDeps {
@@ -65,28 +66,6 @@ async function atEntity<T>(what: string, call: () => Promise<T>): Promise<T> {
       );
     }
     throw classify(err, what);
-  }
-}
-
-/**
- * Whether a lock holder still runs: its workflow's newest run is open and of the same lineage (a Reset
- * from the Web UI makes a new run of the same operation); `runId` is that newest run.
- */
-export async function holderStatus(
-  client: Client,
-  holder: OperationRef,
-): Promise<{ alive: boolean; status: string; runId?: string }> {
-  try {
-    const latest = await client.workflow.getHandle(holder.workflowId).describe();
-    const sameOperation =
-      latest.runId === holder.runId || latest.raw.workflowExecutionInfo?.firstRunId === holder.lineage;
-    if (sameOperation)
-      return { alive: latest.status.name === 'RUNNING', status: latest.status.name, runId: latest.runId };
-    const own = await client.workflow.getHandle(holder.workflowId, holder.runId).describe();
-    return { alive: own.status.name === 'RUNNING', status: own.status.name, runId: own.runId };
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { alive: false, status: 'NOT_FOUND' };
-    throw classify(err, `describe ${holder.workflowId}`);
   }
 }
 

@@ -13,6 +13,7 @@ import {
   forceUnlockUpdate,
   importHistoryUpdate,
   jsonBytes,
+  operationStateSignal,
   recordEntryUpdate,
   type HistoryEntry,
 } from '../../contract/environment';
@@ -94,6 +95,16 @@ async function expectRefusedAsBusy(...args: string[]) {
 describe('a recreated environment entity', () => {
   it('keeps the lock of an enable awaiting a decision when the entity is terminated: `maint window` and `maint enable` are refused', async () => {
     const holder = await failedEnable();
+    // Terminated before the holder's last state signal (Failed) reached it, as an operator may: the
+    // entity's own record still says EnablingMaintenance. The recreated one must not believe it.
+    await until(entityView, (v) => v.state === 'Failed');
+    const lineage = holder.firstExecutionRunId;
+    await entityHandle().signal(operationStateSignal, {
+      workflowId: holder.workflowId,
+      lineage,
+      state: 'EnablingMaintenance',
+    });
+    await until(entityView, (v) => v.state === 'EnablingMaintenance');
     const before = await entityHandle().describe();
     await entityHandle().terminate('terminated by an operator');
 
@@ -102,7 +113,7 @@ describe('a recreated environment entity', () => {
     expect(recreated.runId).not.toBe(before.runId);
     expect(await view()).toMatchObject({
       state: 'Failed',
-      holder: { workflowId: holder.workflowId, lineage: holder.firstExecutionRunId },
+      holder: { workflowId: holder.workflowId, lineage },
     });
     // A window waits for the environment (busyTimeout 8s here), then is refused having changed nothing.
     const window = await e2e.maint('window', e2e.env.name, '-d', 'PT1H', '-u', 'intruder');
