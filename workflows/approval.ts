@@ -5,7 +5,6 @@ import {
   condition,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -38,6 +37,7 @@ import { inputRefusal } from './lifecycle';
 import { rolloutOf } from './rollout-report';
 import type { Operation } from './operation';
 import { Patches, now } from './settings';
+import { hasPatch } from './shape';
 import { startSigner } from './signed';
 
 /** A booked window waits for approval until its start (`until`), or until it is cancelled (`stop`). */
@@ -160,9 +160,9 @@ export class ApprovalGate {
   private scheduledBy?: string;
 
   /** Checked on construction, before the first await, like the Operation's own patches. */
-  private readonly shaped = patched(Patches.approval);
+  private readonly shaped = hasPatch(Patches.approval);
   /** The request carries the impact preview (`Patches.approvalImpact`). */
-  private readonly previews = patched(Patches.approvalImpact);
+  private readonly previews = hasPatch(Patches.approvalImpact);
 
   /** Registers the handlers: call it before the workflow's first await. */
   constructor(private readonly op: Operation) {

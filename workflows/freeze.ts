@@ -1,4 +1,4 @@
-import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { ErrorType } from '../contract/errors';
 import {
   describeFreeze,
@@ -13,6 +13,7 @@ import { CLOCK_SKEW_MS, START_SIGNATURE_VALIDITY_MS, samePerson } from '../contr
 import type { Operation } from './operation';
 import { rolloutOf } from './rollout-report';
 import { Patches } from './settings';
+import { hasPatch } from './shape';
 import { signerOf } from './signed';
 
 /**
@@ -24,7 +25,7 @@ import { signerOf } from './signed';
  */
 export class FreezeGuard {
   /** Checked on construction, before the first await, like the Operation's own patches. */
-  private readonly checks = patched(Patches.changeFreezes);
+  private readonly checks = hasPatch(Patches.changeFreezes);
 
   constructor(
     private readonly op: Operation,

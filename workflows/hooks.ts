@@ -1,9 +1,10 @@
-import { ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { ErrorType } from '../contract/errors';
 import { hookOf, type HookName } from '../contract/hooks';
 import type { Action, ErrorInfo, ServicingResult } from '../contract/operation';
 import { causeOf, type Operation } from './operation';
 import { Patches } from './settings';
+import { hasPatch } from './shape';
 
 /** A `before` hook failed with hooks.onFailure `refuse`: the operation ends refused, nothing changed. */
 export class HookVeto {
@@ -39,7 +40,7 @@ export class HookVeto {
  */
 export class Hooks {
   /** Checked on construction, before the first await (`Patches.hooks`): earlier runs have no hook steps. */
-  private readonly shaped = patched(Patches.hooks);
+  private readonly shaped = hasPatch(Patches.hooks);
 
   constructor(
     private readonly op: Operation,

@@ -10,7 +10,6 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -54,6 +53,7 @@ import { OperationRecord } from './operation-record';
 import { RolloutReport } from './rollout-report';
 import { PRIORITIES } from '../contract/priority';
 import { Patches, now, resolveEnvironment } from './settings';
+import { hasPatch } from './shape';
 import { answerSigner, type Signer } from './signed';
 
 /** The error an activity or child threw, without Temporal's wrapping, and whether retrying can help. */
@@ -167,17 +167,17 @@ export class Operation extends Lifecycle<OperationStatus> {
   // after the settings' local activity can be recorded in a later workflow task than a replay on
   // another worker looks for it in, and that replay fails.
   /** Activities report cancellation only once they have stopped (`Patches.waitCancellation`). */
-  private readonly waitsForCancellation = patched(Patches.waitCancellation);
+  private readonly waitsForCancellation = hasPatch(Patches.waitCancellation);
   /** Events go to the configured sinks (`Patches.operationEvents`). */
-  private readonly sendsEvents = patched(Patches.operationEvents);
+  private readonly sendsEvents = hasPatch(Patches.operationEvents);
   /** The record step ran whole, whatever cancellation came meanwhile (patch recordNonCancellable). */
   private recordProtected = false;
   // Runs of releases that checked these two late (after awaits) recorded them where they checked:
   // evaluated here first, they are checked again there only for those runs' replay.
   /** Tells the environment entity of state changes (`Patches.entityState`). */
-  private readonly reportsState = patched(Patches.entityState);
+  private readonly reportsState = hasPatch(Patches.entityState);
   /** Runs the record step whole whatever cancellation comes (`Patches.recordNonCancellable`). */
-  private readonly protectsRecord = patched(Patches.recordNonCancellable);
+  private readonly protectsRecord = hasPatch(Patches.recordNonCancellable);
   /** Started by a rollout: tells it when this operation waits for a decision. */
   private readonly rollout = new RolloutReport();
 
@@ -293,7 +293,7 @@ export class Operation extends Lifecycle<OperationStatus> {
       this.released ||
       state === this.reportedState ||
       !isEnvironmentState(state) ||
-      !(this.reportsState || patched(Patches.entityState))
+      !(this.reportsState || hasPatch(Patches.entityState))
     )
       return;
     this.reportedState = state;
@@ -626,7 +626,7 @@ export class Operation extends Lifecycle<OperationStatus> {
   private async protectRecord(result: Result, record: () => Promise<unknown>): Promise<void> {
     const scope = CancellationScope.current();
     if (scope.consideredCancelled) await scope.cancelRequested;
-    if (!(this.protectsRecord || patched(Patches.recordNonCancellable))) {
+    if (!(this.protectsRecord || hasPatch(Patches.recordNonCancellable))) {
       await record();
       return;
     }

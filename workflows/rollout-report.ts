@@ -1,7 +1,8 @@
-import { getExternalWorkflowHandle, log, patched, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, workflowInfo } from '@temporalio/workflow';
 import type { OperationStatus } from '../contract/operation';
 import { ROLLOUT_MEMO, childReportSignal, type ChildReport, type ChildWaiting } from '../contract/rollout';
 import { Patches } from './settings';
+import { hasPatch } from './shape';
 
 /** The rollout that started this operation (or the window around it), from the memo it set; undefined otherwise. */
 export function rolloutOf(): string | undefined {
@@ -16,9 +17,9 @@ export function rolloutOf(): string | undefined {
  */
 export class RolloutReport {
   // Checked on construction, before the first await (see Operation), and only in a rollout's children.
-  private readonly rollout = rolloutOf() && patched(Patches.rolloutReport) ? rolloutOf() : undefined;
+  private readonly rollout = rolloutOf() && hasPatch(Patches.rolloutReport) ? rolloutOf() : undefined;
   /** Also says when it waits for the lock or approval (`Patches.rolloutMembers`). */
-  private readonly reportsWaiting = !!this.rollout && patched(Patches.rolloutMembers);
+  private readonly reportsWaiting = !!this.rollout && hasPatch(Patches.rolloutMembers);
   private waitingFor: ChildWaiting | false = false;
 
   report(s: OperationStatus, awaitingDecision: boolean): void {

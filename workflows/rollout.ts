@@ -6,7 +6,6 @@ import {
   executeChild,
   isCancellation,
   log,
-  patched,
   proxyLocalActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -35,6 +34,7 @@ import { parseWorkflowInput } from './lifecycle';
 import { causeOf } from './operation';
 import { Rollout, isError } from './rollout-lifecycle';
 import { Patches, now } from './settings';
+import { hasPatch } from './shape';
 import { formatDuration } from '../contract/window';
 
 const { resolveRolloutTargets } = proxyLocalActivities<Activities>({
@@ -100,8 +100,8 @@ export async function maintenanceRollout(raw: unknown): Promise<RolloutResult> {
   });
   const rolloutId = workflowInfo().workflowId;
   // Before the first await (see Operation): the members' IDs, slots, error counts and cancellation.
-  const members = patched(Patches.rolloutMembers);
-  const cuts = input.cutoff !== undefined && patched(Patches.rolloutCutoff);
+  const members = hasPatch(Patches.rolloutMembers);
+  const cuts = input.cutoff !== undefined && hasPatch(Patches.rolloutCutoff);
   const selection = input.tag ? `tag ${input.tag}` : input.environments!.join(', ');
   const status: RolloutStatus = {
     operationId: rolloutId,

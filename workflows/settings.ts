@@ -10,7 +10,10 @@ export const { resolveEnvironment } = proxyLocalActivities<Activities>({
 
 export const now = (): string => new Date().toISOString(); // workflow time: deterministic on replay
 
-/** Names of `patched()` changes, so running operations replay the shape they started with. */
+/**
+ * Names of `patched()` changes, so running operations replay the shape they started with. Operations,
+ * windows and rollouts ask them through `hasPatch` (workflows/shape.ts), the environment entity directly.
+ */
 export const Patches = {
   /** Operations tell the environment entity when its state changes. */
   entityState: 'environment-entity-state',

@@ -7,7 +7,6 @@ import {
   executeChild,
   isCancellation,
   log,
-  patched,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -53,6 +52,7 @@ import { inputRefusal, parseWorkflowInput } from './lifecycle';
 import { restoreSnapshot } from './restore';
 import { rolloutOf } from './rollout-report';
 import { Patches, now } from './settings';
+import { hasPatch } from './shape';
 import type { disableMaintenanceMode, enableMaintenanceMode } from './index';
 
 /**
@@ -98,7 +98,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   if (
     continued &&
     !workflowInfo().continuedFromExecutionRunId &&
-    patched(Patches.windowVerifiesContinuation)
+    hasPatch(Patches.windowVerifiesContinuation)
   ) {
     throw ApplicationFailure.nonRetryable(
       'Invalid input for maintenanceWindow: "continued" is written by a window for its own next run when it ' +
@@ -112,7 +112,7 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   }
   const workflowId = workflowInfo().workflowId;
   // Patches are checked before the first await (see Operation): never right after a local activity.
-  const keepsFound = patched(Patches.windowKeepsFoundState);
+  const keepsFound = hasPatch(Patches.windowKeepsFoundState);
   let enabled = !!continued;
   /** The environment as the window found it. */
   let found: EnvironmentSnapshot | undefined = continued?.found;
@@ -129,14 +129,14 @@ export async function maintenanceWindow(raw: unknown): Promise<WindowResult | Op
   });
   const { status, record } = op;
   const approval = new ApprovalGate(op);
-  const queues = patched(Patches.lockQueue); // after the Operation's own, in the order runs recorded them
+  const queues = hasPatch(Patches.lockQueue); // after the Operation's own, in the order runs recorded them
   /** An end requested during the hand-over to the next run is carried; the next run re-takes its lock. */
-  const carriesEnd = patched(Patches.windowCarriesEnd);
+  const carriesEnd = hasPatch(Patches.windowCarriesEnd);
   /** Maintenance stays on after the window when the flag it found was on (`Patches.windowKeepsFlag`). */
-  const keepsFlag = patched(Patches.windowKeepsFlag);
+  const keepsFlag = hasPatch(Patches.windowKeepsFlag);
   const freeze = new FreezeGuard(op, input.freezeException);
   /** Booked ahead and cut off (`Patches.windowBooking`); windows of earlier releases have neither. */
-  const booking = patched(Patches.windowBooking) ? new WindowBooking(op, input, !!continued) : undefined;
+  const booking = hasPatch(Patches.windowBooking) ? new WindowBooking(op, input, !!continued) : undefined;
   const rollout = rolloutOf();
   const window: WindowStatus = continued?.status.window ?? { changes: [], extensions: [] };
   status.window = window;
