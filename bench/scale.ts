@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:scale -- [--environments N] [--concurrency 1,10,50] [--rollout-concurrency 50] [--aos-startup-ms MS] [--memory-budget 512MiB]`: enables then
+ * `npm run bench:scale -- [options]` (USAGE below): enables then
  * disables N in-process environments (one supervisor) at each concurrency, through one worker on the
  * dev server; and, in the same run on the same server and worker process, a floor: a trivial workflow
  * with as many no-op activities as an operation runs. Prints and writes JSON (p50/p95 per operation,
@@ -67,11 +67,17 @@ const argsSchema = z
     },
   );
 
-function parseArgs(argv: string[]): z.infer<typeof argsSchema> {
+const USAGE =
+  'usage: npm run bench:scale -- [--environments N] [--concurrency 1,10,50] ' +
+  '[--rollout-concurrency 50] [--aos-startup-ms MS] [--memory-budget 512MiB]';
+
+/** The options, or undefined when asked for help (`--help`, `-h`). */
+function parseArgs(argv: string[]): z.infer<typeof argsSchema> | undefined {
+  if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const flags: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 2) {
     if (!argv[i].startsWith('--') || argv[i + 1] === undefined)
-      throw new Error(`expected "--flag value" pairs, got "${argv.slice(i, i + 2).join(' ')}"`);
+      throw new Error(`expected "--flag value" pairs, got "${argv.slice(i, i + 2).join(' ')}"\n${USAGE}`);
     flags[argv[i].slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = argv[i + 1];
   }
   const parsed = argsSchema.safeParse(flags);
@@ -509,7 +515,9 @@ async function report(b: Bench, levels: Level[], rollout: Rollout, floor: FloorI
 }
 
 async function main(): Promise<void> {
-  const b = await setUp(parseArgs(process.argv.slice(2)));
+  const args = parseArgs(process.argv.slice(2));
+  if (!args) return void process.stdout.write(`${USAGE}\n`);
+  const b = await setUp(args);
   try {
     const { singleEnableMs, floor } = await calibrate(b);
     const levels: Level[] = [];
