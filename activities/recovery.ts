@@ -49,11 +49,11 @@ function isUnimplemented(err: unknown): boolean {
 /**
  * How a recreated environment entity learns what its previous run held. The previous run (named by
  * the client that found it closed, else found by visibility) is asked by query: its lock, sharers,
- * queue, state and history, exactly as it had them when it closed; the state is the holder's own when
- * it still runs, since its last state signal may have missed the closed run. The entity's own liveness checks
- * then release a holder that has closed meanwhile (leaving the environment Failed). When no previous
- * run can be read, the operations still running on the environment (visibility) say who holds it.
- * A new environment (no previous run) starts empty, as before.
+ * queue, state and history, exactly as it had them when it closed; the state is the holder's own
+ * when it still runs, since its last state signal may have missed the closed run. The entity's own
+ * liveness checks then release a holder that has closed meanwhile (leaving the environment Failed).
+ * When no previous run can be read, the operations still running on the environment (visibility)
+ * say who holds it. A new environment (no previous run) starts empty, as before.
  */
 export function createRecoveryActivities({
   client,
@@ -124,6 +124,7 @@ async function readRun(
     .catch(() => view.recent);
   const active = view.active && view.holder && view.active.workflowId !== view.holder.workflowId;
   const state = (view.holder && (await holderState(client, view.holder))) ?? view.state;
+  const stateSaid = state === view.state ? state : `${state} (its holder's own; the run said ${view.state})`;
   return {
     state,
     holder: view.holder,
@@ -132,7 +133,7 @@ async function readRun(
     history: [...newestFirst].reverse(),
     dropped: Math.max(0, view.historyLength - newestFirst.length),
     note:
-      `recovered from run ${runId}: ${state}${state === view.state ? '' : ` (its holder's own; the run said ${view.state})`}, ` +
+      `recovered from run ${runId}: ${stateSaid}, ` +
       `${view.holder ? `held by ${view.holder.workflowId}` : 'free'}, ${view.queue.length} waiting`,
   };
 }
