@@ -95,7 +95,7 @@ export class Hooks {
     const s = this.op.status;
     return this.op.act.runHook.executeWithOptions(
       {
-        ...this.op.heartbeatingOptions,
+        ...this.op.activityOptions,
         startToCloseTimeout: this.op.settings.hooks!.activityTimeoutMs,
         summary: `hook ${hook}`,
       },

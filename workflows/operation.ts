@@ -149,8 +149,6 @@ export class Operation extends Lifecycle<OperationStatus> {
   act!: ReturnType<typeof proxyActivities<Activities>>;
   /** For calls that add a summary the Web UI shows next to the activity (`executeWithOptions`). */
   activityOptions!: ActivityOptions;
-  /** For the activities that heartbeat (snapshot, AOS restart, stop, restore): only they get a heartbeat timeout. */
-  heartbeatingOptions!: ActivityOptions;
   /** CloudEvents to the configured sinks, delivered without holding the operation up. */
   events!: OperationEvents;
   private pending?: Decision;
@@ -236,12 +234,10 @@ export class Operation extends Lifecycle<OperationStatus> {
       ...(this.waitsForCancellation && {
         cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
       }),
-    };
-    // Also for the calls to the environment's entity (lock, queue, record), which may wait long there:
-    // a worker that dies meanwhile is noticed after the heartbeat timeout, not the start-to-close one,
-    // and the call is retried (the entity answers a retried request as it answered the first).
-    this.heartbeatingOptions = {
-      ...this.activityOptions,
+      // Every activity an operation runs heartbeats: the environment's (activities/guards.ts `guarded`),
+      // the calls to its entity, which may wait long there, and the hooks. A worker that dies in any of
+      // them is noticed after the heartbeat timeout, not the start-to-close one, and the call is retried
+      // (each is idempotent; the entity answers a retried request as it answered the first).
       heartbeatTimeout: this.settings.activity.heartbeatTimeoutMs,
     };
     this.act = proxyActivities<Activities>(this.activityOptions);
@@ -348,7 +344,6 @@ export class Operation extends Lifecycle<OperationStatus> {
   private goAhead(): void {
     const priority = { priorityKey: PRIORITIES.decided };
     this.activityOptions = { ...this.activityOptions, priority };
-    this.heartbeatingOptions = { ...this.heartbeatingOptions, priority };
     this.act = proxyActivities<Activities>(this.activityOptions);
   }
 
@@ -409,17 +404,15 @@ export class Operation extends Lifecycle<OperationStatus> {
     const info = workflowInfo();
     const { environment, kind, requestedBy } = this.spec;
     const answer = await this.withRetries(step, 'take the servicing lock', () =>
-      this.act.acquireLock.executeWithOptions(this.heartbeatingOptions, [
-        {
-          environment,
-          action: kind,
-          requestedBy,
-          parent: info.parent ? { workflowId: info.parent.workflowId, runId: info.parent.runId } : undefined,
-          lineage: info.firstExecutionRunId,
-          state: isEnvironmentState(this.status.state) ? this.status.state : undefined,
-          wait,
-        },
-      ]),
+      this.act.acquireLock({
+        environment,
+        action: kind,
+        requestedBy,
+        parent: info.parent ? { workflowId: info.parent.workflowId, runId: info.parent.runId } : undefined,
+        lineage: info.firstExecutionRunId,
+        state: isEnvironmentState(this.status.state) ? this.status.state : undefined,
+        wait,
+      }),
     );
     if (answer.queued === undefined) this.lockTaken();
     return answer;
@@ -466,9 +459,7 @@ export class Operation extends Lifecycle<OperationStatus> {
       const info = workflowInfo();
       const ref = { workflowId: info.workflowId, runId: info.runId, lineage: info.firstExecutionRunId };
       ({ held } = await this.withRetries(step, 'leave the queue', () =>
-        this.act.leaveQueue.executeWithOptions(this.heartbeatingOptions, [
-          { environment: this.spec.environment, ...ref },
-        ]),
+        this.act.leaveQueue({ environment: this.spec.environment, ...ref }),
       ));
     }
     if (held) this.lockTaken();
@@ -592,13 +583,12 @@ export class Operation extends Lifecycle<OperationStatus> {
       await this.protectRecord(result, () =>
         this.step('record', () =>
           entryOnly
-            ? this.withRetries('record', 'record history', () =>
-                this.act.recordOperation.executeWithOptions(this.heartbeatingOptions, [entry]),
-              )
+            ? this.withRetries('record', 'record history', () => this.act.recordOperation(entry))
             : this.withRetries('record', 'record history and release the lock', () =>
-                this.act.finishOperation.executeWithOptions(this.heartbeatingOptions, [
-                  { ...entry, state: isEnvironmentState(finalState) ? finalState : undefined },
-                ]),
+                this.act.finishOperation({
+                  ...entry,
+                  state: isEnvironmentState(finalState) ? finalState : undefined,
+                }),
               ),
         ),
       );

@@ -27,9 +27,7 @@ export async function restoreSnapshot(
       'restoreAos',
       () =>
         op.withRetries('restoreAos', 'restore AOS', () =>
-          op.act.restoreTopology.executeWithOptions(op.heartbeatingOptions, [
-            { environment, snapshot: before },
-          ]),
+          op.act.restoreTopology({ environment, snapshot: before }),
         ),
       (r) => (r.changed.length > 0 ? r.changed.join(' ') : 'nothing to change'),
     );

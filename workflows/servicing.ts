@@ -70,7 +70,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
         if (frozen) throw frozen;
         await op.lockOrQueue('preflight', input.onBusy === 'wait');
         return op.withRetries('preflight', 'snapshot the environment', () =>
-          op.act.snapshotEnvironment.executeWithOptions(op.heartbeatingOptions, [{ environment }]),
+          op.act.snapshotEnvironment({ environment }),
         );
       },
       (s) =>
@@ -114,7 +114,7 @@ export async function runServicing(action: Action, raw: unknown): Promise<Servic
               async () => {
                 const state = await (
                   what === 'restart' ? op.act.restartAos : op.act.stopAos
-                ).executeWithOptions({ ...op.heartbeatingOptions, summary: `${what} ${aosId}` }, [
+                ).executeWithOptions({ ...op.activityOptions, summary: `${what} ${aosId}` }, [
                   { environment, aosId },
                 ]);
                 // A resumed step leaves an AOS already in the target mode alone; the log says so.
