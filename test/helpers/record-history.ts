@@ -16,7 +16,7 @@ export function recordHistory(file: string, workflowId: string, history: History
   fs.writeFileSync(path.join(dir, file), JSON.stringify(json, null, 2));
 }
 
-/** A history as one line of event types in order, for a failure message ("1 WorkflowExecutionStarted, …"). */
+/** A history as one line of event types in order, for a failure message ("1 WORKFLOW_EXECUTION_STARTED, …"). */
 export function eventOrder(history: HistoryEvent[]): string {
   const { EventType } = temporal.api.enums.v1;
   return history
