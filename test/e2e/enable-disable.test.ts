@@ -11,7 +11,8 @@ let temporal: TestWorkflowEnvironment;
 let env: TestEnvironment;
 
 beforeAll(async () => {
-  e2e = await startEndToEnd({ faults: true });
+  // An AOS process each, as `npm start` runs them (other tests run them inside the supervisor).
+  e2e = await startEndToEnd({ faults: true, aosMode: 'process' });
   ({ temporal, env } = e2e);
 });
 afterAll(() => e2e?.stop());

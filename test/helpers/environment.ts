@@ -200,8 +200,11 @@ export interface TestEnvironmentOptions extends TestConfigOptions {
 }
 
 /**
- * A real fleet (supervisor + 5 AOS, processes unless aosMode is "inprocess", + SQLite file) in a temp
- * folder, and a temporal.yaml that points at it and at the `temporal` server (see writeTestConfig).
+ * A real fleet (supervisor + 5 AOS + SQLite file) in a temp folder, and a temporal.yaml that points at
+ * it and at the `temporal` server (see writeTestConfig). The AOS run inside the supervisor unless a
+ * test asks for aosMode "process": each with its own port and the same server code, but without a
+ * Node start per AOS restart, which was a tenth of the suite's CPU. test/fleet/ covers both modes, and
+ * test/e2e/enable-disable.test.ts runs end to end with an AOS process each, as `npm start` does.
  */
 export async function startTestEnvironment(
   temporal: { address: string; supportsTimeSkipping: boolean },
@@ -209,7 +212,7 @@ export async function startTestEnvironment(
     name = 'contoso-sandbox',
     topology = { interactive: 3, batch: 2 },
     aosStartupMs = 50,
-    aosMode = 'process',
+    aosMode = 'inprocess',
     faults = false,
     protected: isProtected = false,
     approvers,
