@@ -47,7 +47,7 @@ export default tseslint.config(
         module: 'writable',
         process: 'readonly',
         console: 'readonly',
-        fetch: 'readonly',
+        Buffer: 'readonly',
         AbortSignal: 'readonly',
       },
     },
