@@ -39,12 +39,13 @@ export function createAosActivities(deps: DriverDeps) {
           `restart ${aosId}`,
           changingAos(d.aosControl, [aosId], async (signal): Promise<AosState & { note?: string }> => {
             const target = (await d.flagStore.readConfigurationMode(signal)) === 1;
-            const current = (await d.aosControl.list(signal)).find((a) => a.id === aosId);
+            const listed = await d.aosControl.list(signal);
+            const current = listed.find((a) => a.id === aosId);
             if (current?.running && current.maintenanceMode === target) {
               log.info('AOS already in the target mode; not restarted', { environment, aosId });
               return { ...current, note: 'already in the target mode' };
             }
-            return d.aosControl.restart(aosId, signal);
+            return d.aosControl.restart(aosId, listed, signal);
           }),
           ErrorType.AosStartFailed,
         ),
@@ -57,7 +58,9 @@ export function createAosActivities(deps: DriverDeps) {
         guarded(
           d,
           `stop ${aosId}`,
-          changingAos(d.aosControl, [aosId], (signal) => d.aosControl.stop(aosId, signal)),
+          changingAos(d.aosControl, [aosId], async (signal) =>
+            d.aosControl.stop(aosId, await d.aosControl.list(signal), signal),
+          ),
         ),
       );
     },

@@ -85,8 +85,8 @@ export function createRollbackActivities(deps: DriverDeps) {
             await Promise.all(
               changes.map((before) =>
                 before.running
-                  ? d.aosControl.restart(before.id, signal)
-                  : d.aosControl.stop(before.id, signal),
+                  ? d.aosControl.restart(before.id, now, signal)
+                  : d.aosControl.stop(before.id, now, signal),
               ),
             );
             const mode = flag === 1 ? 'maintenance' : 'normal';

@@ -89,9 +89,9 @@ export function createCommandDrivers(
   async function change(
     call: 'restartAos' | 'stopAos',
     aosId: string,
+    before: AosState[],
     signal?: AbortSignal,
   ): Promise<AosState> {
-    const before = await list(signal);
     if (!before.some((a) => a.id === aosId))
       throw new CommandError(
         'unknownAos',
@@ -126,8 +126,8 @@ export function createCommandDrivers(
     flagStore,
     aosControl: {
       list,
-      restart: (id, signal) => change('restartAos', id, signal),
-      stop: (id, signal) => change('stopAos', id, signal),
+      restart: (id, listed, signal) => change('restartAos', id, listed, signal),
+      stop: (id, listed, signal) => change('stopAos', id, listed, signal),
     },
     probe: {
       // Without probe commands there is nobody to try: verification skips the sign-in checks.

@@ -157,7 +157,7 @@ describe('one supervisor serving three environments (two in-process, one with AO
     const alpha = createFleetDrivers('alpha', settings('alpha'));
     try {
       await beta.flagStore.writeConfigurationMode(1);
-      await beta.aosControl.restart('aos-2');
+      await beta.aosControl.restart('aos-2', await beta.aosControl.list());
       expect((await beta.aosControl.list()).map((a) => a.maintenanceMode)).toEqual([false, true, false]);
       expect((await alpha.aosControl.list()).map((a) => a.maintenanceMode)).toEqual([false, false, false]);
       expect(beta.describe({ capability: 'aosControl', call: 'restartAos', aosId: 'aos-2' })).toBe(
@@ -165,7 +165,7 @@ describe('one supervisor serving three environments (two in-process, one with AO
       );
     } finally {
       await beta.flagStore.writeConfigurationMode(0);
-      await beta.aosControl.restart('aos-2');
+      await beta.aosControl.restart('aos-2', await beta.aosControl.list());
       beta.close();
       alpha.close();
     }

@@ -430,12 +430,12 @@ describe('command driver: a whole environment through commands', () => {
         { id: 'aos-2', role: 'batch', status: 'stopped', running: false, maintenanceMode: null },
         { id: 'aos-3', role: 'interactive', status: 'running', running: true, maintenanceMode: false },
       ]);
-      expect(await d.aosControl.restart('aos-1')).toMatchObject({
+      expect(await d.aosControl.restart('aos-1', await d.aosControl.list())).toMatchObject({
         id: 'aos-1',
         running: true,
         maintenanceMode: true,
       });
-      expect(await d.aosControl.stop('aos-2')).toMatchObject({
+      expect(await d.aosControl.stop('aos-2', await d.aosControl.list())).toMatchObject({
         id: 'aos-2',
         running: false,
         status: 'stopped',
@@ -473,7 +473,7 @@ describe('command driver: a whole environment through commands', () => {
 
   it('an AOS the environment does not list is refused without running anything', async () => {
     const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
-    const err = await rejection(d.aosControl.restart('aos-9'));
+    const err = await rejection(d.aosControl.restart('aos-9', await d.aosControl.list()));
     expect(d.classify(err)).toBe('unknownAos');
     expect((err as Error).message).toBe(
       'aos-9 is not an AOS of environment test-env: listAos lists aos-1, aos-2, aos-3',
@@ -481,9 +481,26 @@ describe('command driver: a whole environment through commands', () => {
     expect(state().changes).toEqual([]);
   });
 
+  it('a change checks the ID against the listing its caller took just before, and lists again only after it', async () => {
+    const lists = path.join(dir, 'lists');
+    const counted = { shell: `echo listed >> '${lists}'; exec '${NODE}' '${FAKE_ENVIRONMENT}' list-aos` };
+    const d = driversOf({
+      env: { FAKE_ENVIRONMENT_STATE: stateFile() },
+      commands: { ...FAKE_COMMANDS, listAos: counted },
+    });
+    const listings = () => fs.readFileSync(lists, 'utf8').trim().split('\n').length;
+    const listed = await d.aosControl.list();
+    expect((await d.aosControl.restart('aos-1', listed)).running).toBe(true);
+    expect(listings()).toBe(2); // the caller's, and the one after the restart
+    const err = await rejection(d.aosControl.stop('aos-9', listed));
+    expect(d.classify(err)).toBe('unknownAos');
+    expect(listings()).toBe(2);
+    expect(state().changes).toEqual(['restart-aos aos-1 (test-env)']);
+  });
+
   it('a restart that exits 0 but leaves the AOS down may be retried', async () => {
     const d = driversOf({ env: { FAKE_ENVIRONMENT_STATE: stateFile() }, commands: FAKE_COMMANDS });
-    const err = await rejection(d.aosControl.restart('aos-3'));
+    const err = await rejection(d.aosControl.restart('aos-3', await d.aosControl.list()));
     expect(d.classify(err)).toBe('unavailable');
     expect((err as Error).message).toBe('restartAos exited 0 but aos-3 is stopped');
   });
