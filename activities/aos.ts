@@ -58,9 +58,7 @@ export function createAosActivities(deps: DriverDeps) {
         guarded(
           d,
           `stop ${aosId}`,
-          changingAos(d.aosControl, [aosId], async (signal) =>
-            d.aosControl.stop(aosId, await d.aosControl.list(signal), signal),
-          ),
+          changingAos(d.aosControl, [aosId], (signal) => d.aosControl.stop(aosId, signal)),
         ),
       );
     },

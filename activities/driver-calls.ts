@@ -23,7 +23,7 @@ export const ACTIVITY_CALLS = {
   ],
   setConfigurationMode: ['flagStore.writeConfigurationMode'],
   restartAos: ['flagStore.readConfigurationMode', 'aosControl.list', 'aosControl.restart'],
-  stopAos: ['aosControl.list', 'aosControl.stop'],
+  stopAos: ['aosControl.stop'],
   restoreTopology: ['aosControl.list', { atOnce: ['aosControl.restart', 'aosControl.stop'] }],
   verifySnapshot: ['flagStore.readConfigurationMode', 'aosControl.list'],
   // In maintenance: an administrator, a maintenance mode user and a regular user try to sign in.

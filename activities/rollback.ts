@@ -86,7 +86,7 @@ export function createRollbackActivities(deps: DriverDeps) {
               changes.map((before) =>
                 before.running
                   ? d.aosControl.restart(before.id, now, signal)
-                  : d.aosControl.stop(before.id, now, signal),
+                  : d.aosControl.stop(before.id, signal),
               ),
             );
             const mode = flag === 1 ? 'maintenance' : 'normal';

@@ -27,11 +27,12 @@ export interface AosControl {
   list(signal?: AbortSignal): Promise<AosState[]>;
   /**
    * Stops the instance if it runs, starts it again, resolves once it is healthy. `listed`: what list()
-   * returned a moment ago in the same activity, for a driver that checks the ID before it changes
-   * anything (the command driver: one command fewer, a PowerShell start fewer, than listing again).
+   * returned a moment ago in the same activity (a restart reads the AOS first anyway), for a driver that
+   * checks the ID before it changes anything: the command driver then runs one command fewer.
    */
   restart(id: string, listed: AosState[], signal?: AbortSignal): Promise<AosState>;
-  stop(id: string, listed: AosState[], signal?: AbortSignal): Promise<AosState>;
+  /** Stops the instance; a driver that checks the ID first lists the AOS itself. */
+  stop(id: string, signal?: AbortSignal): Promise<AosState>;
 }
 
 export interface ProbeUsers {

@@ -4,14 +4,14 @@ import type { CommandName, CommandSettings } from './settings';
 
 /**
  * The commands each capability call runs, one after another (index.ts): a write reads the flag
- * first, a restart or a stop lists the AOS after (its caller has listed them before).
+ * first; a stop lists the AOS before and after, a restart after (its caller has listed them before).
  */
 const COMMANDS_PER_CALL: Record<DriverCall, CommandName[]> = {
   'flagStore.readConfigurationMode': ['readFlag'],
   'flagStore.writeConfigurationMode': ['readFlag', 'writeFlag'],
   'aosControl.list': ['listAos'],
   'aosControl.restart': ['restartAos', 'listAos'],
-  'aosControl.stop': ['stopAos', 'listAos'],
+  'aosControl.stop': ['listAos', 'stopAos', 'listAos'],
   'probe.probeUsers': ['probeUsers'],
   'probe.signIn': ['signIn'],
   'license.list': ['listKeys'],

@@ -85,7 +85,10 @@ export function createCommandDrivers(
 
   const list = async (signal?: AbortSignal) => (await report('listAos', {}, signal)).map(toState);
 
-  /** Runs restartAos or stopAos on an AOS that listAos lists, and returns the AOS as listAos then shows it. */
+  /**
+   * Runs restartAos or stopAos on an AOS that listAos lists (`before`, the caller's listing or one taken
+   * here), and returns the AOS as listAos then shows it.
+   */
   async function change(
     call: 'restartAos' | 'stopAos',
     aosId: string,
@@ -127,7 +130,7 @@ export function createCommandDrivers(
     aosControl: {
       list,
       restart: (id, listed, signal) => change('restartAos', id, listed, signal),
-      stop: (id, listed, signal) => change('stopAos', id, listed, signal),
+      stop: async (id, signal) => change('stopAos', id, await list(signal), signal),
     },
     probe: {
       // Without probe commands there is nobody to try: verification skips the sign-in checks.

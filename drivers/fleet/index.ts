@@ -206,7 +206,7 @@ export function createFleetDrivers(name: string, env: FleetSettings): Environmen
       list: async (signal) => (await client.listAos({ signal })).map(toState),
       // The supervisor answers an unknown ID with 404 itself: the caller's listing is not needed.
       restart: async (id, _listed, signal) => toState(await client.restart(id, { signal })),
-      stop: async (id, _listed, signal) => toState(await client.stop(id, { signal })),
+      stop: async (id, signal) => toState(await client.stop(id, { signal })),
     },
     probe: new FleetProbe(client, store),
     license: new FleetLicenseConfiguration(client),

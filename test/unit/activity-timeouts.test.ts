@@ -88,10 +88,9 @@ describe('activityTimeoutIssues', () => {
         stopAos: { ...argv('stop-aos'), timeout: '2m' },
       },
     });
-    // restoreTopology: listAos, then the slower of (restartAos, listAos) and (stopAos, listAos): as long
-    // as the stopAos activity (listAos, stopAos, listAos), not the 3m 18s of a restart and a stop in turn.
+    // restoreTopology: listAos, then the slower of (restartAos, listAos) and (listAos, stopAos, listAos).
     expect(issues(env, '130s')[0].message).toContain(
-      'can take: up to 2m 11s, for the commands on its longest path (listAos 2 × 1s, stopAos 2m)',
+      'the restoreTopology activity of environment env can take: up to 2m 15s, for the commands on its longest path (listAos 3 × 1s, stopAos 2m)',
     );
   });
 

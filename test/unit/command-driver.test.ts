@@ -435,7 +435,7 @@ describe('command driver: a whole environment through commands', () => {
         running: true,
         maintenanceMode: true,
       });
-      expect(await d.aosControl.stop('aos-2', await d.aosControl.list())).toMatchObject({
+      expect(await d.aosControl.stop('aos-2')).toMatchObject({
         id: 'aos-2',
         running: false,
         status: 'stopped',
@@ -481,7 +481,7 @@ describe('command driver: a whole environment through commands', () => {
     expect(state().changes).toEqual([]);
   });
 
-  it('a change checks the ID against the listing its caller took just before, and lists again only after it', async () => {
+  it('a restart checks the ID against the listing its caller took just before, and lists again only after it', async () => {
     const lists = path.join(dir, 'lists');
     const counted = { shell: `echo listed >> '${lists}'; exec '${NODE}' '${FAKE_ENVIRONMENT}' list-aos` };
     const d = driversOf({
@@ -492,7 +492,7 @@ describe('command driver: a whole environment through commands', () => {
     const listed = await d.aosControl.list();
     expect((await d.aosControl.restart('aos-1', listed)).running).toBe(true);
     expect(listings()).toBe(2); // the caller's, and the one after the restart
-    const err = await rejection(d.aosControl.stop('aos-9', listed));
+    const err = await rejection(d.aosControl.restart('aos-9', listed));
     expect(d.classify(err)).toBe('unknownAos');
     expect(listings()).toBe(2);
     expect(state().changes).toEqual(['restart-aos aos-1 (test-env)']);
