@@ -1,4 +1,5 @@
 /** Typed client for the supervisor's API and for each AOS's API; every response is checked with the shared schemas. */
+import http from 'node:http';
 import type { z } from 'zod';
 import type {
   AosHealth,
@@ -209,26 +210,58 @@ export class FleetClient {
     options: CallOptions | undefined,
   ): Promise<{ status: number; json: unknown }> {
     const url = `${base}${path}`;
-    const signals = [AbortSignal.timeout(this.timeoutMs), ...(options?.signal ? [options.signal] : [])];
     try {
-      const response = await fetch(url, {
-        method,
-        // The fleet takes a request that changes something only as JSON (fleet/http.ts), body or not.
-        headers: method === 'GET' ? undefined : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.any(signals),
-      });
-      const text = await response.text();
-      return { status: response.status, json: text ? safeJson(text) : undefined };
+      const { status, text } = await exchange(url, method, body, this.timeoutMs, options?.signal);
+      return { status, json: text ? safeJson(text) : undefined };
     } catch (err) {
       if (options?.signal?.aborted) throw options.signal.reason;
-      const cause = (err as Error & { cause?: Error & { code?: string } }).cause;
       const why =
-        (err as Error).name === 'TimeoutError'
+        err instanceof ExchangeTimeout
           ? `no answer within ${this.timeoutMs} ms`
-          : (cause?.code ?? cause?.message ?? (err as Error).message);
+          : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
       throw new FleetUnreachableError(url, `cannot reach ${method} ${url}: ${why}`, { cause: err });
     }
+  }
+}
+
+class ExchangeTimeout extends Error {}
+
+/**
+ * One request and its whole answer, on node:http and its keep-alive agent: `fetch` cost the worker
+ * several times the CPU per call (undici's streams, headers and signals), and an operation makes
+ * dozens of calls. The timeout covers the answer's body too.
+ */
+async function exchange(
+  url: string,
+  method: Method,
+  body: unknown,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ status: number; text: string }> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  // The fleet takes a request that changes something only as JSON (fleet/http.ts), body or not.
+  const headers =
+    method === 'GET'
+      ? {}
+      : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+  const req = http.request(url, { method, headers, signal });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    req.destroy();
+  }, timeoutMs);
+  try {
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      req.on('response', resolve).on('error', reject).end(payload);
+    });
+    res.setEncoding('utf8');
+    let text = '';
+    for await (const chunk of res) text += chunk as string;
+    return { status: res.statusCode ?? 0, text };
+  } catch (err) {
+    throw timedOut ? new ExchangeTimeout('timed out', { cause: err }) : err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
