@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { FleetClient, FleetHttpError, FleetUnreachableError } from '../../fleet/client';
 import { NAMED_USERS, type ImpactReport } from '../../contract/impact';
-import { BATCH_STATUS } from '../../fleet/database';
+import { BATCH_STATUS, whenNotBusy } from '../../fleet/database';
 import type { AosInstance } from '../../fleet/schemas';
 import type {
   AosState,
@@ -19,22 +19,34 @@ import type { FleetSettings } from './settings';
 const ADMIN_ROLE = 'System administrator';
 const MAINTENANCE_ROLE = 'Maintenance mode user';
 
-/** The environment database, reached with parameterised SQL like the article's manual procedure. */
+/**
+ * How long a query waits for another connection's lock before the database is reported unreachable
+ * (and the activity retried by policy).
+ */
+const BUSY_BUDGET_MS = 1000;
+
+/**
+ * The environment database, reached with parameterised SQL like the article's manual procedure. The
+ * connection has no busy timeout: SQLite's would wait synchronously, blocking the worker's event loop
+ * (every other activity, heartbeat and workflow activation) while one environment's database is
+ * locked; every query waits in `whenNotBusy` instead, a transaction run again whole.
+ */
 class SqliteFlagStore implements FlagStore {
   private db?: Database.Database;
   constructor(private readonly file: string) {}
 
   connection(): Database.Database {
-    // A short busy timeout: a locked database is reported as unreachable and retried by policy.
-    this.db ??= new Database(this.file, { fileMustExist: true, timeout: 1000 });
+    this.db ??= new Database(this.file, { fileMustExist: true, timeout: 0 });
     return this.db;
   }
 
   async readConfigurationMode(): Promise<0 | 1> {
-    const row = this.connection()
-      .prepare('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?')
-      .get('CONFIGURATIONMODE') as { VALUE: number } | undefined;
-    return row?.VALUE === 1 ? 1 : 0;
+    return whenNotBusy(() => {
+      const row = this.connection()
+        .prepare('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?')
+        .get('CONFIGURATIONMODE') as { VALUE: number } | undefined;
+      return row?.VALUE === 1 ? 1 : 0;
+    }, BUSY_BUDGET_MS);
   }
 
   async writeConfigurationMode(value: 0 | 1): Promise<{ previous: 0 | 1 }> {
@@ -48,10 +60,14 @@ class SqliteFlagStore implements FlagStore {
       ).run('CONFIGURATIONMODE', v);
       return { previous: row?.VALUE === 1 ? 1 : 0 } as const;
     });
-    return swap.immediate(value);
+    return whenNotBusy(() => swap.immediate(value), BUSY_BUDGET_MS);
   }
 
-  probeUsers(): ProbeUsers {
+  async probeUsers(): Promise<ProbeUsers> {
+    return whenNotBusy(() => this.readProbeUsers(), BUSY_BUDGET_MS);
+  }
+
+  private readProbeUsers(): ProbeUsers {
     const db = this.connection();
     const withRole = db.prepare(
       `SELECT u.ID FROM USERINFO u JOIN SECURITYUSERROLE r ON r.USERID = u.ID
@@ -73,7 +89,11 @@ class SqliteFlagStore implements FlagStore {
    * Who works on the environment, read as the d365 profiles read it (SYSCLIENTSESSIONS, BATCHJOB):
    * active sessions with their users' names, batch jobs executing or waiting to start by `until`.
    */
-  readImpact(until: string): ImpactReport {
+  async readImpact(until: string): Promise<ImpactReport> {
+    return whenNotBusy(() => this.readImpactNow(until), BUSY_BUDGET_MS);
+  }
+
+  private readImpactNow(until: string): ImpactReport {
     const db = this.connection();
     const users = db
       .prepare(
@@ -211,7 +231,7 @@ export function createFleetDrivers(name: string, env: FleetSettings): Environmen
     probe: new FleetProbe(client, store),
     license: new FleetLicenseConfiguration(client),
     // The fleet has no integrations to tell of: the preview says so.
-    impact: { read: async (until) => store.readImpact(until) },
+    impact: { read: (until) => store.readImpact(until) },
     classify: classifyFleetError,
     describe: (call) => describeFleetCall(env, url, call),
     close: () => store.close(),

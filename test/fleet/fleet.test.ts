@@ -585,6 +585,18 @@ describe('sessions and batch jobs, which the fleet driver reads for the impact p
   });
   afterAll(stopFleets);
 
+  /** The worker's drivers of this environment, as temporal.yaml would declare it. */
+  const fleetDrivers = () =>
+    createFleetDrivers(
+      'workload',
+      fleetSettingsSchema.parse({
+        driver: 'fleet',
+        supervisorPort: Number(new URL(env.fleet.url).port),
+        database: env.databaseFile,
+        topology: { interactive: 1, batch: 1 },
+      }),
+    );
+
   it('refuses a session of an unknown or disabled user and a batch job without a valid time, naming the field', async () => {
     await expect(env.client.addSession('nobody')).rejects.toMatchObject({
       status: 400,
@@ -610,15 +622,7 @@ describe('sessions and batch jobs, which the fleet driver reads for the impact p
     await env.client.addBatchJob({ caption: 'Nightly MRP', status: 'waiting', startsAt: later });
     await env.client.addBatchJob({ caption: 'Post invoices', status: 'executing', startsAt: soon });
     await env.client.addBatchJob({ caption: 'Settle', status: 'waiting', startsAt: soon });
-    const drivers = createFleetDrivers(
-      'workload',
-      fleetSettingsSchema.parse({
-        driver: 'fleet',
-        supervisorPort: Number(new URL(env.fleet.url).port),
-        database: env.databaseFile,
-        topology: { interactive: 1, batch: 1 },
-      }),
-    );
+    const drivers = fleetDrivers();
     try {
       const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
       expect(await drivers.impact!.read(inAnHour)).toEqual({
@@ -635,6 +639,41 @@ describe('sessions and batch jobs, which the fleet driver reads for the impact p
         'Nightly MRP',
       ]);
     } finally {
+      drivers.close();
+    }
+  });
+
+  it('the fleet driver waits for a locked database without holding up the event loop: the worker serves everything else meanwhile', async () => {
+    const drivers = fleetDrivers();
+    const locker = new Database(env.databaseFile);
+    // The longest the event loop went without running a 10 ms timer, up to now.
+    let longest = 0;
+    let last = Date.now();
+    const ticker = setInterval(() => {
+      longest = Math.max(longest, Date.now() - last);
+      last = Date.now();
+    }, 10);
+    const longestGap = () => Math.max(longest, Date.now() - last);
+    try {
+      locker.exec('BEGIN EXCLUSIVE');
+      const begun = Date.now();
+      const error = await drivers.flagStore.readConfigurationMode().catch((e: unknown) => e);
+      expect(Date.now() - begun).toBeGreaterThanOrEqual(1000);
+      expect(error).toEqual(BUSY);
+      expect(drivers.classify(error)).toBe('databaseUnreachable');
+      // SQLite's own busy timeout blocked it for the whole second.
+      expect(longestGap()).toBeLessThan(500);
+
+      // The lock goes while a write waits: the write's transaction runs again, whole, and goes through.
+      const write = drivers.flagStore.writeConfigurationMode(1);
+      setTimeout(() => locker.exec('COMMIT'), 100);
+      expect(await write).toEqual({ previous: 0 });
+      expect(await drivers.flagStore.readConfigurationMode()).toBe(1);
+    } finally {
+      clearInterval(ticker);
+      if (locker.inTransaction) locker.exec('COMMIT');
+      locker.prepare("UPDATE SQLSYSTEMVARIABLES SET VALUE = 0 WHERE PARM = 'CONFIGURATIONMODE'").run();
+      locker.close();
       drivers.close();
     }
   });
