@@ -169,9 +169,15 @@ export function setInstanceDesired(db: FleetDatabase, id: string, desired: Desir
   db.prepare<[string, string]>('UPDATE FLEETINSTANCES SET DESIRED = ? WHERE ID = ?').run(desired, id);
 }
 
-/** True for SQLITE_BUSY and its variants: another connection holds a lock longer than our busy timeout. */
+/**
+ * True for SQLITE_BUSY and its variants: another connection holds a lock longer than our busy timeout.
+ * By its code, not `instanceof`: better-sqlite3 gives its native addon the SqliteError class of the
+ * first copy of the module that loads it, and a second copy in the same process (jest loads one per
+ * test file) gets errors of the first one's class.
+ */
 export function isDatabaseBusy(err: unknown): err is InstanceType<Database.SqliteError> {
-  return err instanceof Database.SqliteError && err.code.startsWith('SQLITE_BUSY');
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** How long an AOS waits for a lock before it answers "database unreachable". */

@@ -643,6 +643,33 @@ describe('sessions and batch jobs, which the fleet driver reads for the impact p
     }
   });
 
+  it('a busy database is told by its code, whatever copy of better-sqlite3 made the error', async () => {
+    // better-sqlite3's addon keeps the SqliteError class of the first copy that loaded it; jest loads
+    // a copy per test file into one process, as a second test file in the same jest worker would.
+    let isBusyInCopy: (err: unknown) => boolean = () => false;
+    await jest.isolateModulesAsync(async () => {
+      ({ isDatabaseBusy: isBusyInCopy } = await import('../../fleet/database'));
+    });
+    const locker = new Database(env.databaseFile);
+    const reader = new Database(env.databaseFile, { timeout: 0 });
+    try {
+      locker.exec('BEGIN EXCLUSIVE');
+      let error: unknown;
+      try {
+        reader.prepare('SELECT 1 FROM SQLSYSTEMVARIABLES').get();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toEqual(BUSY);
+      expect(isBusyInCopy(error)).toBe(true);
+      expect(isBusyInCopy(new Error('database is locked'))).toBe(false);
+    } finally {
+      if (locker.inTransaction) locker.exec('COMMIT');
+      locker.close();
+      reader.close();
+    }
+  });
+
   it('the fleet driver waits for a locked database without holding up the event loop: the worker serves everything else meanwhile', async () => {
     const drivers = fleetDrivers();
     const locker = new Database(env.databaseFile);
