@@ -171,13 +171,13 @@ export function setInstanceDesired(db: FleetDatabase, id: string, desired: Desir
 
 /**
  * True for SQLITE_BUSY and its variants: another connection holds a lock longer than our busy timeout.
- * By its code, not `instanceof`: better-sqlite3 gives its native addon the SqliteError class of the
- * first copy of the module that loads it, and a second copy in the same process (jest loads one per
- * test file) gets errors of the first one's class.
+ * By its code alone, neither `instanceof SqliteError` nor `instanceof Error`: better-sqlite3's addon
+ * makes its errors with the class of the first copy of the module that loaded it, and jest loads a
+ * copy per test file, each in a realm of its own, into one worker process.
  */
 export function isDatabaseBusy(err: unknown): err is InstanceType<Database.SqliteError> {
   const code = (err as { code?: unknown } | null | undefined)?.code;
-  return err instanceof Error && typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** How long an AOS waits for a lock before it answers "database unreachable". */

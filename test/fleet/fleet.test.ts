@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import vm from 'node:vm';
 import { createFleetDrivers } from '../../drivers/fleet';
 import { fleetSettingsSchema } from '../../drivers/fleet/settings';
 import { FleetClient, FleetHttpError } from '../../fleet/client';
@@ -645,7 +646,7 @@ describe('sessions and batch jobs, which the fleet driver reads for the impact p
 
   it('a busy database is told by its code, whatever copy of better-sqlite3 made the error', async () => {
     // better-sqlite3's addon keeps the SqliteError class of the first copy that loaded it; jest loads
-    // a copy per test file into one process, as a second test file in the same jest worker would.
+    // a copy per test file, each in its own realm, into one process.
     let isBusyInCopy: (err: unknown) => boolean = () => false;
     await jest.isolateModulesAsync(async () => {
       ({ isDatabaseBusy: isBusyInCopy } = await import('../../fleet/database'));
@@ -663,6 +664,12 @@ describe('sessions and batch jobs, which the fleet driver reads for the impact p
       expect(error).toEqual(BUSY);
       expect(isBusyInCopy(error)).toBe(true);
       expect(isBusyInCopy(new Error('database is locked'))).toBe(false);
+      // An error made in another realm, as another test file's copy of the addon makes them.
+      const foreign: unknown = vm.runInNewContext(
+        "Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })",
+      );
+      expect(foreign instanceof Error).toBe(false);
+      expect(isBusyInCopy(foreign)).toBe(true);
     } finally {
       if (locker.inTransaction) locker.exec('COMMIT');
       locker.close();
