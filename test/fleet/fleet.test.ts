@@ -652,12 +652,12 @@ describe('sessions and batch jobs, which the fleet driver reads for the impact p
       ({ isDatabaseBusy: isBusyInCopy } = await import('../../fleet/database'));
     });
     const locker = new Database(env.databaseFile);
-    const reader = new Database(env.databaseFile, { timeout: 0 });
+    const other = otherConnection(env.databaseFile);
     try {
       locker.exec('BEGIN EXCLUSIVE');
       let error: unknown;
       try {
-        reader.prepare('SELECT 1 FROM SQLSYSTEMVARIABLES').get();
+        other.readFlag();
       } catch (e) {
         error = e;
       }
@@ -673,7 +673,7 @@ describe('sessions and batch jobs, which the fleet driver reads for the impact p
     } finally {
       if (locker.inTransaction) locker.exec('COMMIT');
       locker.close();
-      reader.close();
+      other.close();
     }
   });
 
@@ -706,9 +706,9 @@ describe('sessions and batch jobs, which the fleet driver reads for the impact p
     } finally {
       clearInterval(ticker);
       if (locker.inTransaction) locker.exec('COMMIT');
-      locker.prepare("UPDATE SQLSYSTEMVARIABLES SET VALUE = 0 WHERE PARM = 'CONFIGURATIONMODE'").run();
       locker.close();
       drivers.close();
+      setConfigurationMode(env.databaseFile, 0);
     }
   });
 });
