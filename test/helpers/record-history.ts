@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { temporal } from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 
 export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -14,12 +14,4 @@ export function recordHistory(file: string, workflowId: string, history: History
   json.events[0].workflowExecutionStartedEventAttributes.workflowId = workflowId;
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, file), JSON.stringify(json, null, 2));
-}
-
-/** A history as one line of event types in order, for a failure message ("1 WORKFLOW_EXECUTION_STARTED, …"). */
-export function eventOrder(history: HistoryEvent[]): string {
-  const { EventType } = temporal.api.enums.v1;
-  return history
-    .map((e) => `${e.eventId} ${String(EventType[e.eventType ?? 0]).replace(/^EVENT_TYPE_/, '')}`)
-    .join(', ');
 }
