@@ -1,4 +1,4 @@
-import type { QueryDefinition } from '@temporalio/common';
+import type { QueryDefinition, SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   ApplicationFailure,
   allHandlersFinished,
@@ -22,7 +22,8 @@ import {
 import { callerIdentity } from './caller';
 import { operationFinished, operationStarted } from './metrics';
 import type { LogBook } from './operation-record';
-import { now } from './settings';
+import { Patches, now } from './settings';
+import { hasPatch } from './shape';
 
 /** What the status of every workflow the product runs has: who asked, why, its state, decisions, result. */
 export interface LifecycleStatus {
@@ -156,14 +157,24 @@ export abstract class Lifecycle<S extends LifecycleStatus> {
     this.publish();
   }
 
+  /** The environment the workflow works on, for MaintenanceEnvironment; a rollout has none. */
+  protected environment(): string | undefined {
+    return undefined;
+  }
+
   /** MaintenanceEnvironment (when there is one), Action and State. */
-  publishSearchAttributes(environment?: string): void {
-    if (!this.searchAttributesOn) return;
-    upsertSearchAttributes([
+  private identification(): SearchAttributeUpdatePair[] {
+    const environment = this.environment();
+    return [
       ...(environment ? [{ key: searchAttributes.environment, value: environment }] : []),
       { key: searchAttributes.action, value: this.kind },
       { key: searchAttributes.state, value: this.status.state },
-    ]);
+    ];
+  }
+
+  /** MaintenanceEnvironment (when there is one), Action and State. */
+  publishSearchAttributes(): void {
+    if (this.searchAttributesOn) upsertSearchAttributes(this.identification());
   }
 
   /** Keeps a decision in the status and the log. */
@@ -177,18 +188,32 @@ export abstract class Lifecycle<S extends LifecycleStatus> {
     });
   }
 
-  /** The result and the final state, with the finish metrics; `publishResult` follows. */
-  protected conclude(result: NonNullable<S['result']>, finalState: S['state']): void {
+  /**
+   * The result and the final state, with the finish metrics and their search attributes (with
+   * `identify`, the identification too: a run that never published it). Runs of this release publish
+   * them in one upsert; earlier runs upserted the state, the identification and the result in turn.
+   */
+  protected conclude(result: NonNullable<S['result']>, finalState: S['state'], identify = false): void {
     const s = this.status;
     s.result = result;
     operationFinished(this.kind, result, s.startedAt, s.finishedAt ?? now());
-    this.setState(finalState);
-  }
-
-  /** MaintenanceResult. */
-  protected publishResult(): void {
-    if (this.searchAttributesOn && this.status.result)
-      upsertSearchAttributes([{ key: searchAttributes.result, value: this.status.result }]);
+    if (!hasPatch(Patches.oneFinalUpsert)) {
+      this.setState(finalState);
+      if (identify) this.publishSearchAttributes();
+      if (this.searchAttributesOn) upsertSearchAttributes([{ key: searchAttributes.result, value: result }]);
+      return;
+    }
+    s.state = finalState;
+    if (this.searchAttributesOn) {
+      const state = identify
+        ? this.identification()
+        : this.statePublished()
+          ? [{ key: searchAttributes.state, value: finalState }]
+          : [];
+      upsertSearchAttributes([...state, { key: searchAttributes.result, value: result }]);
+    }
+    this.stateChanged(finalState);
+    this.publish();
   }
 
   /** Waits for running handlers before the workflow returns. */

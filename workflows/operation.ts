@@ -301,9 +301,9 @@ export class Operation extends Lifecycle<OperationStatus> {
       );
   }
 
-  /** MaintenanceEnvironment, Action and State; also before the lock, so `list` finds an operation awaiting approval. */
-  publishSearchAttributes(): void {
-    super.publishSearchAttributes(this.spec.environment);
+  /** MaintenanceEnvironment: the environment the operation services. */
+  protected environment(): string {
+    return this.spec.environment;
   }
 
   /** The reason a decision does not fit the state now, or undefined when it does. */
@@ -600,9 +600,7 @@ export class Operation extends Lifecycle<OperationStatus> {
         message: 'The history entry was not written: no decision came in time',
       });
     }
-    this.conclude(result, finalState);
-    if (entryOnly) this.publishSearchAttributes();
-    this.publishResult();
+    this.conclude(result, finalState, entryOnly);
     this.events.finished();
     await this.events.settle();
   }

@@ -174,7 +174,6 @@ export class Rollout extends Lifecycle<RolloutStatus> {
     this.status.finishedAt = now();
     this.refresh();
     this.conclude(result, 'Finished');
-    this.publishResult();
   }
 
   protected details(): string {

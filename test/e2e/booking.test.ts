@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { OperationEvent } from '../../contract/events';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
+import { recordHistory } from '../helpers/record-history';
 
 let e2e: EndToEnd;
 beforeAll(async () => {
@@ -81,6 +82,11 @@ describe('a window booked ahead, from the CLI (dev server)', () => {
     expect(cancelled.stdout).toBe(`${BOOKED_ID}: booking cancelled; the window will not open.\n`);
     expect(cancelled.code).toBe(0);
     expect(await handle.result()).toMatchObject({ result: 'Rejected' });
+    recordHistory(
+      'window-booked-cancelled-on-dev-server.json',
+      BOOKED_ID,
+      (await handle.fetchHistory()).events ?? [],
+    );
     expect((await e2e.maint('schedule', 'list')).stdout).not.toContain(BOOKED_ID);
     const again = await e2e.maint('cancel-window', 'contoso-sandbox');
     expect(again.code).toBe(5);

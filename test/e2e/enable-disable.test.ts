@@ -1,6 +1,7 @@
 import type { ApplicationFailure } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { searchAttributes } from '../../contract/operation';
 import type { AosInstance } from '../../fleet/schemas';
 import { cli } from '../helpers/cli';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
@@ -76,6 +77,29 @@ describe('enable and disable end to end: CLI, dev server, worker, fleet', () => 
     expect(text.code).toBe(0); // Deployed and free: ready for a deployment
     expect(text.stdout).toMatch(/^contoso-sandbox: Deployed/);
     expect(text.stdout).toMatch(/✓ Verify topology and sign-in rules/);
+  });
+
+  it('publishes its search attributes in three upserts: the release marker, who and what at the lock, where it ended with its result', async () => {
+    const by = ['--requested-by', 'e2e-test'];
+    expect((await cli(env.configFile, ['enable', env.name, ...by])).code).toBe(0);
+    const operation = temporal.client.workflow.getHandle(`maintenance-${env.name}`);
+    const attributes = (await operation.describe()).typedSearchAttributes;
+    expect(Object.values(searchAttributes).map((key) => attributes.get(key))).toEqual([
+      env.name,
+      'enable',
+      'InMaintenance',
+      'Succeeded',
+    ]);
+    const upserts = ((await operation.fetchHistory()).events ?? []).flatMap((e) => {
+      const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+      return fields ? [Object.keys(fields).sort()] : [];
+    });
+    expect(upserts).toEqual([
+      ['TemporalChangeVersion'],
+      ['MaintenanceAction', 'MaintenanceEnvironment', 'MaintenanceState'],
+      ['MaintenanceResult', 'MaintenanceState'],
+    ]);
+    expect((await cli(env.configFile, ['disable', env.name, ...by])).code).toBe(0);
   });
 
   it('fails bad input typed as in the Web UI cleanly, and changes nothing', async () => {
