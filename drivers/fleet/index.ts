@@ -33,32 +33,39 @@ const BUSY_BUDGET_MS = 1000;
  */
 class SqliteFlagStore implements FlagStore {
   private db?: Database.Database;
+  /** Prepared once per connection: preparing compiles the SQL again at every call. */
+  private readonly statements = new Map<string, Database.Statement>();
   constructor(private readonly file: string) {}
 
-  connection(): Database.Database {
+  private connection(): Database.Database {
     this.db ??= new Database(this.file, { fileMustExist: true, timeout: 0 });
     return this.db;
   }
 
+  private statement(sql: string): Database.Statement {
+    let prepared = this.statements.get(sql);
+    if (!prepared) this.statements.set(sql, (prepared = this.connection().prepare(sql)));
+    return prepared;
+  }
+
+  private readFlag(): 0 | 1 {
+    const row = this.statement('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?').get(
+      'CONFIGURATIONMODE',
+    ) as { VALUE: number } | undefined;
+    return row?.VALUE === 1 ? 1 : 0;
+  }
+
   async readConfigurationMode(): Promise<0 | 1> {
-    return whenNotBusy(() => {
-      const row = this.connection()
-        .prepare('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?')
-        .get('CONFIGURATIONMODE') as { VALUE: number } | undefined;
-      return row?.VALUE === 1 ? 1 : 0;
-    }, BUSY_BUDGET_MS);
+    return whenNotBusy(() => this.readFlag(), BUSY_BUDGET_MS);
   }
 
   async writeConfigurationMode(value: 0 | 1): Promise<{ previous: 0 | 1 }> {
-    const db = this.connection();
-    const swap = db.transaction((v: 0 | 1) => {
-      const row = db
-        .prepare('SELECT VALUE FROM SQLSYSTEMVARIABLES WHERE PARM = ?')
-        .get('CONFIGURATIONMODE') as { VALUE: number } | undefined;
-      db.prepare(
+    const swap = this.connection().transaction((v: 0 | 1) => {
+      const previous = this.readFlag();
+      this.statement(
         'INSERT INTO SQLSYSTEMVARIABLES (PARM, VALUE) VALUES (?, ?) ON CONFLICT(PARM) DO UPDATE SET VALUE = excluded.VALUE',
       ).run('CONFIGURATIONMODE', v);
-      return { previous: row?.VALUE === 1 ? 1 : 0 } as const;
+      return { previous };
     });
     return whenNotBusy(() => swap.immediate(value), BUSY_BUDGET_MS);
   }
@@ -68,12 +75,11 @@ class SqliteFlagStore implements FlagStore {
   }
 
   private readProbeUsers(): ProbeUsers {
-    const db = this.connection();
-    const withRole = db.prepare(
+    const withRole = this.statement(
       `SELECT u.ID FROM USERINFO u JOIN SECURITYUSERROLE r ON r.USERID = u.ID
        WHERE u.ENABLED = 1 AND r.ROLE = ? ORDER BY u.ID LIMIT 1`,
     );
-    const regular = db.prepare(
+    const regular = this.statement(
       `SELECT u.ID FROM USERINFO u WHERE u.ENABLED = 1 AND NOT EXISTS (
          SELECT 1 FROM SECURITYUSERROLE r WHERE r.USERID = u.ID AND r.ROLE IN (?, ?)) ORDER BY u.ID LIMIT 1`,
     );
@@ -94,20 +100,16 @@ class SqliteFlagStore implements FlagStore {
   }
 
   private readImpactNow(until: string): ImpactReport {
-    const db = this.connection();
-    const users = db
-      .prepare(
-        `SELECT COALESCE(u.NAME, s.USERID) AS NAME FROM SYSCLIENTSESSIONS s LEFT JOIN USERINFO u ON u.ID = s.USERID
-         WHERE s.STATUS = 1 GROUP BY s.USERID ORDER BY MIN(s.LOGINDATETIME)`,
-      )
+    const users = this.statement(
+      `SELECT COALESCE(u.NAME, s.USERID) AS NAME FROM SYSCLIENTSESSIONS s LEFT JOIN USERINFO u ON u.ID = s.USERID
+       WHERE s.STATUS = 1 GROUP BY s.USERID ORDER BY MIN(s.LOGINDATETIME)`,
+    )
       .pluck()
       .all() as string[];
-    const jobs = db
-      .prepare(
-        `SELECT CAPTION, STATUS, STARTDATETIME FROM BATCHJOB
-         WHERE STATUS = ? OR (STATUS = ? AND STARTDATETIME <= ?) ORDER BY STATUS DESC, STARTDATETIME`,
-      )
-      .all(BATCH_STATUS.executing, BATCH_STATUS.waiting, new Date(until).toISOString()) as {
+    const jobs = this.statement(
+      `SELECT CAPTION, STATUS, STARTDATETIME FROM BATCHJOB
+       WHERE STATUS = ? OR (STATUS = ? AND STARTDATETIME <= ?) ORDER BY STATUS DESC, STARTDATETIME`,
+    ).all(BATCH_STATUS.executing, BATCH_STATUS.waiting, new Date(until).toISOString()) as {
       CAPTION: string;
       STATUS: number;
       STARTDATETIME: string;
@@ -123,6 +125,7 @@ class SqliteFlagStore implements FlagStore {
   }
 
   close(): void {
+    this.statements.clear();
     this.db?.close();
     this.db = undefined;
   }
