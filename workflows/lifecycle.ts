@@ -172,7 +172,7 @@ export abstract class Lifecycle<S extends LifecycleStatus> {
     ];
   }
 
-  /** MaintenanceEnvironment (when there is one), Action and State. */
+  /** The identification; an operation publishes it at the lock, or before it when it awaits approval (`list` finds it). */
   publishSearchAttributes(): void {
     if (this.searchAttributesOn) upsertSearchAttributes(this.identification());
   }
@@ -205,12 +205,12 @@ export abstract class Lifecycle<S extends LifecycleStatus> {
     }
     s.state = finalState;
     if (this.searchAttributesOn) {
-      const state = identify
+      const where = identify
         ? this.identification()
         : this.statePublished()
           ? [{ key: searchAttributes.state, value: finalState }]
           : [];
-      upsertSearchAttributes([...state, { key: searchAttributes.result, value: result }]);
+      upsertSearchAttributes([...where, { key: searchAttributes.result, value: result }]);
     }
     this.stateChanged(finalState);
     this.publish();
