@@ -6,6 +6,7 @@ import { createDrivers } from '../../drivers';
 import { Secrets } from '../../config/secrets';
 import { EnvironmentEntities } from '../../client/environment-entity';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
+import { until } from '../helpers/until';
 
 /**
  * The activities on their own (MockActivityEnvironment) against a real fleet: heartbeats while an
@@ -142,7 +143,12 @@ describe('restarts and rollback demand only what can be done', () => {
     await run(activities.stopAos, { environment: env.name, aosId: 'aos-4' });
     await env.fleet.setFaults({ startDelayMs: { 'aos-4': 1500 } });
     const starting = env.fleet.start('aos-4');
-    while ((await aos('aos-4')).status !== 'starting') await new Promise((r) => setTimeout(r, 20));
+    await until(
+      () => aos('aos-4'),
+      (a) => a.status === 'starting',
+      'aos-4 to be starting',
+      { everyMs: 20 },
+    );
     const snapshot = await run(activities.snapshotEnvironment, { environment: env.name });
     expect(snapshot.instances.find((i) => i.id === 'aos-4')).toMatchObject({ running: true });
     await starting;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { OperationEvent } from '../../contract/events';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 import { recordHistory } from '../helpers/record-history';
+import { until } from '../helpers/until';
 
 let e2e: EndToEnd;
 beforeAll(async () => {
@@ -40,11 +41,12 @@ describe('a window booked ahead, from the CLI (dev server)', () => {
     );
     const handle = e2e.temporal.client.workflow.getHandle(BOOKED_ID);
     // Listed through the server's visibility, which follows a start within a moment.
-    for (const giveUpAt = Date.now() + 15_000; Date.now() < giveUpAt;) {
-      if ((await e2e.maint('schedule', 'list')).stdout.includes(BOOKED_ID)) break;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    const list = await e2e.maint('schedule', 'list');
+    const list = await until(
+      () => e2e.maint('schedule', 'list'),
+      (listed) => listed.stdout.includes(BOOKED_ID),
+      `schedule list to show ${BOOKED_ID}`,
+      { everyMs: 300, timeoutMs: 15_000 },
+    );
     expect(list.stdout).toMatch(
       new RegExp(`^${BOOKED_ID}\\s+contoso-sandbox\\s+booked\\s+2027-07-01 20:00`, 'm'),
     );
@@ -122,12 +124,12 @@ describe('a window booked ahead, from the CLI (dev server)', () => {
 describe('maintenance left on by mistake (dev server)', () => {
   it('maint list shows OVERDUE, the event goes out, and with autoDisable off the environment stays as it is', async () => {
     expect((await e2e.maint('enable', 'contoso-sandbox')).code).toBe(0);
-    let list = '';
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
-      list = (await e2e.maint('list')).stdout;
-      if (list.includes('OVERDUE')) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    const { stdout: list } = await until(
+      () => e2e.maint('list'),
+      (listed) => listed.stdout.includes('OVERDUE'),
+      'maint list to say OVERDUE',
+      { everyMs: 500, timeoutMs: 30_000 },
+    );
     expect(list).toMatch(/contoso-sandbox\s+InMaintenance OVERDUE \(since \d{4}-\d{2}-\d{2} \d{2}:\d{2}\)/);
     const json = JSON.parse((await e2e.maint('list', '--json')).stdout);
     expect(json[0].maintenance).toMatchObject({ requestedBy: expect.any(String), autoDisable: 'off' });

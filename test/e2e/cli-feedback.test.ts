@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { operationWorkflowId, statusQuery, type ServicingResult } from '../../contract/operation';
+import { operationWorkflowId, type ServicingResult } from '../../contract/operation';
 import { createWorker } from '../../worker/create-worker';
 import { cli, startCli } from '../helpers/cli';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
+import { waitForDecision, waitForStatus } from '../helpers/status';
 
 const OPERATION = operationWorkflowId('contoso-sandbox');
 /** What a stack trace looks like, which the CLI must never print. */
@@ -106,8 +107,7 @@ describe('Ctrl-C and --no-wait --json', () => {
     const window = await json('window', 'contoso-sandbox', '-d', '30', '-u', 'tester');
     expect(window).toEqual({ workflowId: 'window-contoso-sandbox', runId: expect.any(String) });
     const opened = handle('window-contoso-sandbox');
-    while (!(await opened.query(statusQuery).catch(() => undefined))?.window?.endsAt)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitForStatus(opened, (s) => !!s.window?.endsAt);
     expect((await e2e.maint('end-window', 'contoso-sandbox', '-u', 'tester')).code).toBe(0);
     await opened.result();
 
@@ -115,8 +115,7 @@ describe('Ctrl-C and --no-wait --json', () => {
     const enable = await json('enable', 'contoso-sandbox', '-u', 'tester');
     expect(enable).toEqual({ workflowId: OPERATION, runId: expect.any(String) });
     const failing = handle(OPERATION);
-    while (!(await failing.query(statusQuery).catch(() => undefined))?.awaitingDecision)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitForDecision(failing);
     const abort = await json('abort', 'contoso-sandbox', '-u', 'tester');
     expect(abort).toMatchObject({ accepted: true });
     await expect(failing.result()).rejects.toThrow();

@@ -17,9 +17,11 @@ import {
   recordEntryUpdate,
   type HistoryEntry,
 } from '../../contract/environment';
-import { statusQuery, type Action, type OperationStatus } from '../../contract/operation';
+import type { Action } from '../../contract/operation';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 import { recordHistory } from '../helpers/record-history';
+import { waitForDecision, waitForStatus } from '../helpers/status';
+import { until } from '../helpers/until';
 
 /**
  * One operation per environment, whatever happens to the environment's entity workflow: terminated
@@ -60,29 +62,22 @@ const terminate = (workflowId: string) =>
     .terminate('test cleanup')
     .catch(() => undefined);
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined && done(value)) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const statusOf = (handle: WorkflowHandle) => until(() => handle.query(statusQuery), Boolean);
-const untilStatus = (handle: WorkflowHandle, done: (s: OperationStatus) => boolean) =>
-  until(() => handle.query(statusQuery), done);
+const statusOf = (handle: WorkflowHandle) => waitForStatus(handle, () => true);
+const untilEntity = (done: (v: Awaited<ReturnType<typeof entityView>>) => boolean) =>
+  until(entityView, done, 'an entity view that fits');
 
 /** An enable that fails at the AOS restart and waits for a decision, holding the lock. */
 async function failedEnable(): Promise<WorkflowHandleWithFirstExecutionRunId> {
   await e2e.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
   const handle = await start('enable');
-  await untilStatus(handle, (s) => s.awaitingDecision);
+  await waitForDecision(handle);
   return handle;
 }
 
 /** A queued operation: started with onBusy wait while another holds the environment. */
 async function queued(action: Action) {
   const handle = await start(action, { onBusy: 'wait' });
-  await until(entityView, (v) => v.queue.some((w) => w.workflowId === handle.workflowId));
+  await untilEntity((v) => v.queue.some((w) => w.workflowId === handle.workflowId));
   return handle;
 }
 
@@ -97,14 +92,14 @@ describe('a recreated environment entity', () => {
     const holder = await failedEnable();
     // Terminated before the holder's last state signal (Failed) reached it, as an operator may: the
     // entity's own record still says EnablingMaintenance. The recreated one must not believe it.
-    await until(entityView, (v) => v.state === 'Failed');
+    await untilEntity((v) => v.state === 'Failed');
     const lineage = holder.firstExecutionRunId;
     await entityHandle().signal(operationStateSignal, {
       workflowId: holder.workflowId,
       lineage,
       state: 'EnablingMaintenance',
     });
-    await until(entityView, (v) => v.state === 'EnablingMaintenance');
+    await untilEntity((v) => v.state === 'EnablingMaintenance');
     const before = await entityHandle().describe();
     await entityHandle().terminate('terminated by an operator');
 
@@ -157,6 +152,7 @@ describe('a recreated environment entity', () => {
     const { currentDetails } = await until(
       () => ghost.query<{ currentDetails: string }>('__temporal_workflow_metadata'),
       (m) => m.currentDetails.includes('Waiting'),
+      'Current Details that say the entity waits',
     );
     expect(currentDetails).toContain('Unknown environment "ghost"');
     expect(currentDetails).toContain('Declare ghost in the temporal.yaml of every worker of this task queue');
@@ -172,19 +168,19 @@ describe('the environment state never lies', () => {
     await run('enable');
     await e2e.env.fleet.setFaults({ startFailures: { 'aos-2': 1000 } });
     const disabling = await start('disable');
-    await untilStatus(disabling, (s) => s.awaitingDecision);
+    await waitForDecision(disabling);
     const enabling = await queued('enable');
 
     // The disable goes through; the queued enable is granted the lock and hangs restarting aos-1 (long
     // enough to be terminated there; what the test waits for once aos-1 is up again).
     await e2e.env.fleet.setFaults({ startFailures: { 'aos-2': 0 }, startDelayMs: { 'aos-1': 6_000 } });
     expect((await e2e.maint('resume', disabling.workflowId, '-u', 'oncall')).code).toBe(0);
-    const granted = await until(entityView, (v) => v.holder?.workflowId === enabling.workflowId);
+    const granted = await untilEntity((v) => v.holder?.workflowId === enabling.workflowId);
     expect(granted.state).toBe('EnablingMaintenance');
-    await untilStatus(enabling, (s) => s.step === 'restartAos');
+    await waitForStatus(enabling, (s) => s.step === 'restartAos');
     await enabling.terminate('stuck: terminated from the Web UI');
 
-    const released = await until(entityView, (v) => v.holder === undefined);
+    const released = await untilEntity((v) => v.holder === undefined);
     expect(released.state).toBe('Failed');
     const status = await e2e.maint('status', e2e.env.name);
     expect(status.code).toBe(8);

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowFailedError } from '@temporalio/client';
 import { type ApplicationFailure, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { environmentWorkflowId } from '../../contract/environment';
-import { statusQuery, type Action } from '../../contract/operation';
+import type { Action } from '../../contract/operation';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 import { entityOf } from '../helpers/entity';
 import { recordHistory } from '../helpers/record-history';
+import { waitForDecision } from '../helpers/status';
+import { until } from '../helpers/until';
 
 /**
  * The environment entity on its own terms: it notices a holder that closed without anyone asking
@@ -34,22 +36,11 @@ const start = (action: Action, workflowId = `${action}-${randomUUID()}`) =>
   );
 const run = async (action: Action) => (await start(action)).result();
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** An enable that fails at the AOS restart and waits for a decision, holding the lock. */
 async function failedEnable(): Promise<WorkflowHandleWithFirstExecutionRunId> {
   await e2e.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
   const handle = await start('enable');
-  await until(
-    () => handle.query(statusQuery).catch(() => undefined),
-    (s) => !!s?.awaitingDecision,
-  );
+  await waitForDecision(handle);
   return handle;
 }
 
@@ -58,7 +49,11 @@ describe('the environment entity workflow', () => {
     const handle = await failedEnable();
     expect((await entity().holder())?.workflowId).toBe(handle.workflowId);
     await handle.terminate('stuck: terminated from the Web UI');
-    await until(entity().holder, (holder) => holder === undefined);
+    await until(
+      async () => ({ holder: await entity().holder() }),
+      ({ holder }) => holder === undefined,
+      'the entity to release the lock',
+    );
     expect((await entity().history(1))[0]).toMatchObject({
       operationId: handle.workflowId,
       result: 'Released',
@@ -83,10 +78,7 @@ describe('the environment entity workflow', () => {
       reason: 'reset from the Web UI',
     });
     const reset = e2e.temporal.client.workflow.getHandle(handle.workflowId, runId!);
-    await until(
-      () => reset.query(statusQuery).catch(() => undefined),
-      (s) => !!s?.awaitingDecision,
-    );
+    await waitForDecision(reset);
 
     const intruder = await start('disable');
     const refused = await intruder.result().catch((e: unknown) => e);

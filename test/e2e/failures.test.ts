@@ -1,6 +1,7 @@
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { entityOf } from '../helpers/entity';
 import { faultMatrix } from '../helpers/fault-matrix';
+import { until } from '../helpers/until';
 
 /** The fault matrix of the fleet driver, then retries, resumes and cancellation that fit. */
 const { e2e, workflowId, log, history, failAt } = faultMatrix();
@@ -62,8 +63,14 @@ describe('cancellation', () => {
       taskQueue: e2e().env.config.temporal.taskQueue,
       args: [{ environment: 'contoso-sandbox', requestedBy: 'oncall', reason: 'cancelled mid-restart' }],
     });
-    while ((await e2e().env.fleet.getAos('aos-1')).status !== 'starting')
-      await new Promise((r) => setTimeout(r, 50));
+    await until(
+      () => e2e().env.fleet.getAos('aos-1'),
+      (a) => a.status === 'starting',
+      'aos-1 to be starting',
+      {
+        everyMs: 50,
+      },
+    );
     await handle.cancel();
     const error = await handle.result().catch((e: unknown) => e);
     const inMotion = (await e2e().env.fleet.listAos()).filter(

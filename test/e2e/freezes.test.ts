@@ -17,6 +17,7 @@ import { startEndToEnd, startFleetEndToEnd, type EndToEnd, type FleetEndToEnd } 
 import { minutesFromNow } from '../helpers/freezes';
 import { recordHistory } from '../helpers/record-history';
 import { testPeople, type PersonName } from '../helpers/people';
+import { startedBySchedule } from '../helpers/schedule';
 
 const FREEZE = {
   name: 'month-end-close',
@@ -132,14 +133,7 @@ describe('change freezes on a protected environment (dev server, fleet, CLI)', (
   it("refuses a schedule's run", async () => {
     expect((await e2e.maint('schedule', 'sync')).code).toBe(0);
     expect((await e2e.maint('schedule', 'trigger', SCHEDULE.id)).code).toBe(0);
-    let windowId = '';
-    const giveUpAt = Date.now() + 30_000;
-    while (!windowId && Date.now() < giveUpAt) {
-      const d = await e2e.temporal.client.schedule.getHandle(SCHEDULE.id).describe();
-      const action = d.info.recentActions[0]?.action;
-      if (action?.type === 'startWorkflow') windowId = action.workflow.workflowId;
-      else await new Promise((r) => setTimeout(r, 200));
-    }
+    const windowId = await startedBySchedule(e2e.temporal.client, SCHEDULE.id);
     const cause = await refusal(windowId);
     expect(cause.type).toBe('EnvironmentFrozen');
     expect(cause.message).toContain(`The window did not open: ${NAMED}. Nothing was changed.`);

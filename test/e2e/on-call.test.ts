@@ -8,12 +8,12 @@ import { entityOf } from '../helpers/entity';
 import {
   logQuery,
   operationWorkflowId,
-  statusQuery,
   type OperationLog,
   type ServicingResult,
 } from '../../contract/operation';
 import { temporalCliPath } from '../../scripts/binaries';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
+import { waitForStatus } from '../helpers/status';
 
 let e2e: EndToEnd;
 beforeAll(async () => {
@@ -69,9 +69,7 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
     await e2e.env.fleet.setFaults({ startDelayMs: { 'aos-1': 10_000 } });
     const running = e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall');
     const handle = e2e.temporal.client.workflow.getHandle(operationWorkflowId('contoso-sandbox'));
-    while ((await handle.query(statusQuery).catch(() => undefined))?.step !== 'restartAos') {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForStatus(handle, (s) => s.step === 'restartAos');
     const resume = await e2e.maint('resume', 'contoso-sandbox', '-u', 'jane');
     expect(resume.code).toBe(4);
     expect(resume.stderr.trim()).toBe(

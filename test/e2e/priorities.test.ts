@@ -10,6 +10,7 @@ import { cli } from '../helpers/cli';
 import { recordHistory } from '../helpers/record-history';
 import { startFleetOfEnvironments, type FleetOfEnvironments } from '../helpers/fleet-of-environments';
 import { createDevServerEnv, workflowBundle } from '../helpers/temporal';
+import { until } from '../helpers/until';
 
 /**
  * Task-queue priorities on the dev server, which dispatches by priority: a rollout of eight keeps the
@@ -93,14 +94,6 @@ async function rollout(action: 'enable' | 'disable', environments: string[], max
   return { handle, members: environments.map((n) => rolloutChildId(handle.workflowId, n)) };
 }
 
-async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 it('serves an operation started by hand during a busy rollout, and one resumed, before the members’ backlog', async () => {
   const client = temporal.client;
   // Every environment's entity made first, fewer at once than the slots: a new entity runs an activity
@@ -115,8 +108,10 @@ it('serves an operation started by hand during a busy rollout, and one resumed, 
 
   const busy = await rollout('enable', MEMBERS, MEMBERS.length);
   await until(
-    async () => (await dispatches(client, busy.members[MEMBERS.length - 1]).catch(() => [])).length > 0,
-    'the last member runs',
+    () => dispatches(client, busy.members[MEMBERS.length - 1]),
+    (dispatched) => dispatched.length > 0,
+    'the last member to run',
+    { everyMs: 200 },
   );
   const [byHand, resumed] = await Promise.all([
     maint('enable', 'env-10', '-u', 'oncall', '-r', 'urgent fix'),

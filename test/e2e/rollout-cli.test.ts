@@ -1,5 +1,9 @@
 import { rolloutChildId } from '../../contract/rollout';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
+import { until } from '../helpers/until';
+
+/** A CLI process each read: not too often. */
+const EVERY_250_MS = { everyMs: 250 };
 
 let e2e: EndToEnd;
 beforeAll(async () => {
@@ -33,21 +37,23 @@ describe('maint rollout end to end: CLI, dev server, worker, fleet', () => {
     const started = await e2e.maint('rollout', 'disable', '--environments', e2e.env.name, '--no-wait');
     expect(started.code).toBe(0);
     const id = rolloutId(started.stdout);
-    let status = await e2e.maint('status', id);
-    for (let i = 0; i < 200 && status.code !== 6; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      status = await e2e.maint('status', id);
-    }
-    expect(status.code).toBe(6);
+    const status = await until(
+      () => e2e.maint('status', id),
+      (s) => s.code === 6,
+      'status to exit 6',
+      EVERY_250_MS,
+    );
     expect(status.stdout).toContain(
       `waits for a decision: maint resume|rollback|abort ${rolloutChildId(id, e2e.env.name)}`,
     );
     const aborted = await e2e.maint('abort', rolloutChildId(id, e2e.env.name), '--no-wait');
     expect(aborted.code).toBe(0);
-    for (let i = 0; i < 200 && (await e2e.maint('status', id)).code !== 1; i++)
-      await new Promise((r) => setTimeout(r, 250));
-    const ended = await e2e.maint('status', id);
-    expect(ended.code).toBe(1);
+    const ended = await until(
+      () => e2e.maint('status', id),
+      (s) => s.code === 1,
+      'status to exit 1',
+      EVERY_250_MS,
+    );
     expect(ended.stdout).toMatch(new RegExp(`${e2e.env.name}\\s+Done\\s+Aborted`));
     expect(ended.stdout).toContain('No new environment started: 1 error, more than maxErrors 0');
   });

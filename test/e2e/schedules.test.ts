@@ -18,6 +18,7 @@ import { FleetClient } from '../../fleet/client';
 import { temporalCliPath } from '../../scripts/binaries';
 import { cli } from '../helpers/cli';
 import { createDevServerEnv, freePort, quietRuntime } from '../helpers/temporal';
+import { startedBySchedule } from '../helpers/schedule';
 
 let temporal: TestWorkflowEnvironment;
 let dir: string;
@@ -409,18 +410,14 @@ describe('a schedule that starts a rollout', () => {
     expect((await cli(file, ['schedule', 'trigger', 'sandboxes-weekly'])).stdout).toBe(
       'sandboxes-weekly: triggered.\n',
     );
-    let workflowId: string | undefined;
-    for (let i = 0; i < 100 && !workflowId; i++) {
-      workflowId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
-      if (!workflowId) await new Promise((r) => setTimeout(r, 200));
-    }
+    const workflowId = await startedBySchedule(temporal.client, 'sandboxes-weekly');
     expect(workflowId).toMatch(/^rollout-sandboxes-weekly-/);
-    const result: RolloutResult = await temporal.client.workflow.getHandle(workflowId!).result();
+    const result: RolloutResult = await temporal.client.workflow.getHandle(workflowId).result();
     expect(result).toMatchObject({ action: 'window', result: 'Succeeded' });
     expect(result.counts).toMatchObject({ targets: 2, succeeded: 2, errors: 0 });
     expect(result.environments.map((r) => [r.environment, r.result, r.workflowId])).toEqual([
-      ['sbx-a', 'Succeeded', rolloutChildId(workflowId!, 'sbx-a')],
-      ['sbx-b', 'Succeeded', rolloutChildId(workflowId!, 'sbx-b')],
+      ['sbx-a', 'Succeeded', rolloutChildId(workflowId, 'sbx-a')],
+      ['sbx-b', 'Succeeded', rolloutChildId(workflowId, 'sbx-b')],
     ]);
     // Each window turned the key on and left maintenance.
     const config = loadConfig(file, {});

@@ -6,13 +6,15 @@
 import { execFile } from 'node:child_process';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
-import { logQuery, statusQuery, type OperationStatus } from '../../contract/operation';
+import { logQuery, type OperationStatus } from '../../contract/operation';
 import { signingKey } from '../../client/signing';
 import { temporalCliPath } from '../../scripts/binaries';
 import { cli } from '../helpers/cli';
 import { entityOf } from '../helpers/entity';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 import { testPeople, type PersonName } from '../helpers/people';
+import { startedBySchedule } from '../helpers/schedule';
+import { waitForStatus } from '../helpers/status';
 
 const keys = testPeople();
 const SCHEDULE = {
@@ -53,16 +55,11 @@ function temporalCli(...args: string[]): Promise<{ code: number; stdout: string;
   );
 }
 
-async function waitFor(workflowId: string, done: (s: OperationStatus) => boolean): Promise<OperationStatus> {
-  const handle = e2e.temporal.client.workflow.getHandle(workflowId);
-  const giveUpAt = Date.now() + 30_000;
-  for (;;) {
-    const s = await handle.query(statusQuery).catch(() => undefined);
-    if (s && done(s)) return s;
-    if (Date.now() > giveUpAt) throw new Error(`${workflowId} never got there: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = (workflowId: string, done: (s: OperationStatus) => boolean) =>
+  waitForStatus(e2e.temporal.client.workflow.getHandle(workflowId), done, {
+    everyMs: 200,
+    timeoutMs: 30_000,
+  });
 
 const fingerprint = (who: PersonName) => signingKey(e2e.env.config, keys.person(who).key).fingerprint;
 
@@ -197,14 +194,7 @@ describe('approval on a protected environment, signed with SSH keys (dev server)
     expect(e2e.env.readFlag()).toBe(0);
 
     expect((await e2e.maint('schedule', 'trigger', SCHEDULE.id)).code).toBe(0);
-    let windowId = '';
-    const giveUpAt = Date.now() + 30_000;
-    while (!windowId && Date.now() < giveUpAt) {
-      const d = await e2e.temporal.client.schedule.getHandle(SCHEDULE.id).describe();
-      const action = d.info.recentActions[0]?.action;
-      if (action?.type === 'startWorkflow') windowId = action.workflow.workflowId;
-      else await new Promise((r) => setTimeout(r, 200));
-    }
+    const windowId = await startedBySchedule(e2e.temporal.client, SCHEDULE.id);
     const open = await waitFor(windowId, (s) => !!s.window?.endsAt);
     expect(open).toMatchObject({
       requester: { person: 'scheduler', via: 'schedule', source: SCHEDULE.id },

@@ -1,9 +1,11 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { logQuery, statusQuery, type OperationStatus } from '../../contract/operation';
+import { logQuery, statusQuery } from '../../contract/operation';
 import { extendWindowSignal, extendWindowUpdate, type ExtendWindowInput } from '../../contract/window';
 import { maintenanceWindow } from '../../workflows';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 import { entityOf } from '../helpers/entity';
+import { waitForStatus } from '../helpers/status';
+import { until } from '../helpers/until';
 
 /** Temporal warns about a workflow history past this many events. */
 const HISTORY_WARNING = 10_240;
@@ -18,14 +20,8 @@ afterAll(() => e2e?.stop());
 
 const workflowId = 'window-flooded';
 const latest = () => e2e.temporal.client.workflow.getHandle(workflowId);
-
-async function poll<T>(read: () => Promise<T | undefined>, done: (v: T) => boolean): Promise<T> {
-  for (;;) {
-    const v = await read().catch(() => undefined);
-    if (v !== undefined && done(v)) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Thousands of signals and a continue-as-new take a while on a busy machine: read less often. */
+const SLOWLY = { everyMs: 200, timeoutMs: 90_000 };
 
 /** Every log entry the window ever wrote, across its runs (the log keeps the newest, counts the rest). */
 const written = async () => {
@@ -53,18 +49,20 @@ it(`an open window flooded with ${FLOOD} invalid signals continues as new, stays
       },
     ],
   });
-  const opened = await poll(
-    () => latest().query(statusQuery),
-    (s: OperationStatus) => s.step === 'window',
-  );
+  const opened = await waitForStatus(latest(), (s) => s.step === 'window');
   const before = await written();
 
   const invalid = { by: 'flood' } as ExtendWindowInput; // no duration: refused and noted
   for (let sent = 0; sent < FLOOD; sent += 50)
     await Promise.all(Array.from({ length: 50 }, () => latest().signal(extendWindowSignal, invalid)));
-  await poll(written, (n) => n - before >= FLOOD);
+  await until(written, (n) => n - before >= FLOOD, `${FLOOD} log entries more`, SLOWLY);
 
-  const chain = await poll(runs, (r) => r.length >= 2 && r.some((x) => x.status.name === 'RUNNING'));
+  const chain = await until(
+    runs,
+    (r) => r.length >= 2 && r.some((x) => x.status.name === 'RUNNING'),
+    'a run continued as new and its successor running',
+    SLOWLY,
+  );
   expect(chain.filter((r) => r.status.name === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(1);
   for (const run of chain) {
     const { historyLength } = await e2e.temporal.client.workflow.getHandle(workflowId, run.runId).describe();

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { statusQuery } from '../../contract/operation';
 import { cli } from '../helpers/cli';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
+import { waitForStatus } from '../helpers/status';
 
 let e2e: EndToEnd;
 beforeAll(async () => {
@@ -128,8 +128,7 @@ describe('schedules of maintenance windows', () => {
       }
     }
     const handle = e2e.temporal.client.workflow.getHandle(workflowId);
-    while (!(await handle.query(statusQuery).catch(() => undefined))?.window?.endsAt)
-      await new Promise((r) => setTimeout(r, 200));
+    await waitForStatus(handle, (s) => !!s.window?.endsAt);
     expect((await handle.describe()).memo).toMatchObject({ managedBy: 'maintenance-orchestrator' });
     const ended = await cli(file, ['end-window', 'contoso-sandbox', '-r', 'test done']);
     expect(ended.stdout.trim()).toBe(

@@ -2,10 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { entityOf } from '../helpers/entity';
-import { logQuery, statusQuery, type ServicingResult } from '../../contract/operation';
+import { logQuery, type ServicingResult } from '../../contract/operation';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 import { createDevServerEnv } from '../helpers/temporal';
 import { startWorkerProcess, stopWorkerProcess } from '../helpers/worker-process';
+import { waitForStatus } from '../helpers/status';
 
 let temporal: TestWorkflowEnvironment;
 let env: TestEnvironment;
@@ -38,9 +39,7 @@ it('finishes an operation whose worker is killed with SIGKILL mid-restart, recor
     taskQueue: env.config.temporal.taskQueue,
     args: [{ environment: env.name, requestedBy: 'test', reason: 'worker crash' }],
   });
-  while ((await handle.query(statusQuery).catch(() => undefined))?.step !== 'restartAos') {
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForStatus(handle, (s) => s.step === 'restartAos');
   await new Promise((r) => setTimeout(r, 500)); // the restart of aos-1 is in flight now
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));

@@ -2,6 +2,7 @@ import { logQuery, operationWorkflowId } from '../../contract/operation';
 import type { FaultsPatch } from '../../fleet/schemas';
 import { entityOf } from './entity';
 import { startEndToEnd, type EndToEnd } from './e2e';
+import { until } from './until';
 
 /**
  * The fault matrix: for each step of an enable operation, a transient fault is retried to success
@@ -101,8 +102,11 @@ export function faultMatrix({
       } else {
         await e2e.env.fleet.setFaults(fault.persistent);
         // Cleared by hand once it has failed once: an outage that ends while the policy retries.
-        while ((await failedAttempts(fault.step).catch(() => [])).length === 0)
-          await new Promise((r) => setTimeout(r, 100));
+        await until(
+          () => failedAttempts(fault.step),
+          (failed) => failed.length > 0,
+          `an attempt of ${fault.step} to fail`,
+        );
         await e2e.env.fleet.clearFaults();
       }
       const run = await enable;

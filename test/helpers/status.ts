@@ -1,14 +1,23 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { statusQuery, type OperationStatus } from '../../contract/operation';
+import { until, type Patience } from './until';
 
-/** Polls an operation's status query (real time: the fleet's processes do not skip time) until `done`. */
-export async function waitForStatus(
+/**
+ * Polls an operation's status query in real time (time skipping stays locked while we only query,
+ * and the fleet's processes do not skip time) until `done`.
+ */
+export function waitForStatus(
   handle: WorkflowHandle,
   done: (s: OperationStatus) => boolean,
+  patience?: Patience,
 ): Promise<OperationStatus> {
-  for (;;) {
-    const s = await handle.query(statusQuery);
-    if (done(s)) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return until(
+    () => handle.query(statusQuery),
+    done,
+    () => `a status of ${handle.workflowId} that fits`,
+    patience,
+  );
 }
+
+/** Until the operation has failed and waits for a decision. */
+export const waitForDecision = (handle: WorkflowHandle) => waitForStatus(handle, (s) => s.awaitingDecision);

@@ -4,6 +4,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { startEndToEnd, type EndToEnd } from './e2e';
 import type { TestEnvironmentOptions } from './environment';
 import { freePort } from './temporal';
+import { until } from './until';
 
 /**
  * An operator in front of the dev server's real Web UI (Temporal UI 2.54.1), in headless Chromium:
@@ -109,15 +110,6 @@ export async function sendSignal(
   await page.getByText('Workflow signaled.').first().waitFor();
 }
 
-/** Polls `done` every 200 ms; fails with `why()` when it is still false after 30 seconds. */
-export async function until(done: () => Promise<boolean>, why: () => string): Promise<void> {
-  const giveUpAt = Date.now() + 30_000;
-  while (!(await done())) {
-    if (Date.now() > giveUpAt) throw new Error(why());
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /**
  * The workflow page once the workflow has closed with `status`: the Result panel's text (the
  * failure with its type for a failed one), and the page's text.
@@ -130,8 +122,9 @@ export async function closedWorkflowPage(
 ): Promise<{ result: string; text: string }> {
   const handle = ui.e2e.temporal.client.workflow.getHandle(workflowId);
   await until(
-    async () => (await handle.describe()).status.name !== 'RUNNING',
-    () => `${workflowId} is still running after 30 seconds`,
+    () => handle.describe(),
+    (d) => d.status.name !== 'RUNNING',
+    `${workflowId} to close`,
   );
   await ui.open(page, `workflows/${workflowId}`);
   await page.getByText(status, { exact: true }).first().waitFor();

@@ -10,8 +10,8 @@ import {
   startFromForm,
   startWebUi,
   type WebUi,
-  until,
 } from '../helpers/web-ui';
+import { until } from '../helpers/until';
 
 /**
  * A protected environment driven from the real Web UI, as an operator does it: the UI cannot sign,
@@ -39,10 +39,10 @@ const operation = (): WorkflowHandle => ui.e2e.temporal.client.workflow.getHandl
 
 /** Waits until the operation's log has an entry with `text` (a signal is handled after the UI sent it). */
 async function logged(text: string): Promise<void> {
-  const messages = async () => (await operation().query(logQuery)).entries.map((e) => e.message);
   await until(
-    async () => (await messages()).some((m) => m.includes(text)),
-    () => `The log never said "${text}"`,
+    () => operation().query(logQuery),
+    (log) => log.entries.some((e) => e.message.includes(text)),
+    `the log to say "${text}"`,
   );
 }
 

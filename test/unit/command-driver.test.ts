@@ -15,6 +15,7 @@ import { commandSettingsSchema, variableTexts, type CommandSettings } from '../.
 import { collectTranscript } from '../../drivers/transcript';
 import { FAKE_COMMANDS, FAKE_ENVIRONMENT } from '../helpers/fake-environment';
 import { canaryForms, canaryValue } from '../helpers/canary';
+import { until } from '../helpers/until';
 
 const NODE = process.execPath;
 
@@ -60,23 +61,22 @@ function running(pid: number): boolean {
   }
 }
 
-async function until<T>(read: () => T | undefined, ms = 5000): Promise<T> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline;) {
-    const value = read();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`nothing after ${ms} ms`);
-}
+/** Killed with its process group, a grandchild is gone within moments. */
+const GONE_AT_ONCE = { everyMs: 20, timeoutMs: 500 };
 
 /** A script that leaves a grandchild in its process group (as `sleep 60 &` in a real script) and waits. */
 const WITH_GRANDCHILD = { shell: 'sleep 60 & echo $! > grandchild.pid; wait' };
 const grandchildPid = () =>
-  until(() => {
-    const file = path.join(dir, 'grandchild.pid');
-    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
-    return text ? Number(text) : undefined;
-  });
+  until(
+    () => {
+      const file = path.join(dir, 'grandchild.pid');
+      const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
+      return text ? Number(text) : undefined;
+    },
+    () => true,
+    "the script's grandchild.pid",
+    { everyMs: 20, timeoutMs: 5000 },
+  );
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -139,7 +139,12 @@ describe('command driver: timeout and cancellation end the whole process group',
       /ran longer than its timeout of 1s and was killed with its process group/,
     );
     // SIGKILL was sent to the group before the error was thrown; the kernel needs a moment to end it.
-    await expect(until(() => (running(grandchild!) ? undefined : true), 500)).resolves.toBe(true);
+    await until(
+      () => running(grandchild!),
+      (alive) => !alive,
+      'the grandchild to end',
+      GONE_AT_ONCE,
+    );
   });
 
   it('a command that exits leaving a process that holds its output returns, and that process lives on', async () => {
@@ -161,7 +166,12 @@ describe('command driver: timeout and cancellation end the whole process group',
     grandchild = await grandchildPid();
     controller.abort(reason);
     await expect(run).resolves.toBe(reason);
-    await expect(until(() => (running(grandchild!) ? undefined : true), 500)).resolves.toBe(true);
+    await until(
+      () => running(grandchild!),
+      (alive) => !alive,
+      'the grandchild to end',
+      GONE_AT_ONCE,
+    );
   });
 
   it('in an activity, the cancellation thrown is the CancelledFailure; a reason that is no Error gives an AbortError', async () => {

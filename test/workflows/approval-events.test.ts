@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationEvent } from '../../contract/events';
 import { approvalUpdates } from '../../contract/approval';
-import { statusQuery, type OperationStatus } from '../../contract/operation';
+import type { OperationStatus } from '../../contract/operation';
 import { signedAnswer, signedStart, signingKey } from '../../client/signing';
 import { enableMaintenanceMode } from '../../workflows';
 import { testPeople } from '../helpers/people';
 import { recordHistory } from '../helpers/record-history';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { waitForStatus } from '../helpers/status';
 
 let receiver: Receiver;
 beforeAll(async () => {
@@ -55,8 +56,7 @@ it('an operation waiting for approval sends decision_required (approve, reject, 
   let awaiting: OperationStatus | undefined;
   const result = await bed.withWorker(async () => {
     const handle = await start(true);
-    while ((awaiting = await handle.query(statusQuery).catch(() => undefined))?.state !== 'AwaitingApproval')
-      await new Promise((r) => setTimeout(r, 100));
+    awaiting = await waitForStatus(handle, (s) => s.state === 'AwaitingApproval');
     const approve = await signedAnswer(bed.env.config, keyOf('bob'), handle, 'approve', {
       payload: { by: 'bob', reason: 'go' },
       answers: 0,

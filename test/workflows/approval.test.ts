@@ -9,13 +9,7 @@ import {
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { approvalSignals, approvalUpdates } from '../../contract/approval';
-import {
-  decisionUpdates,
-  logQuery,
-  statusQuery,
-  type DecisionInput,
-  type OperationStatus,
-} from '../../contract/operation';
+import { decisionUpdates, logQuery, statusQuery, type DecisionInput } from '../../contract/operation';
 import { rolloutChildId } from '../../contract/rollout';
 import { endWindowUpdate, extendWindowUpdate, type WindowResult } from '../../contract/window';
 import { signedAnswer, signedStart, signingKey, type SigningKey } from '../../client/signing';
@@ -30,7 +24,9 @@ import {
 import { entityOf } from '../helpers/entity';
 import { testPeople, type PersonName } from '../helpers/people';
 import { recordHistory } from '../helpers/record-history';
+import { waitForDecision, waitForStatus } from '../helpers/status';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { until } from '../helpers/until';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
 
 const keys = testPeople();
@@ -92,30 +88,6 @@ async function signed<T extends object>(
   });
 }
 
-/** Polls `get` (real time) until it gives something. */
-async function until<T>(get: () => Promise<T | false | undefined>): Promise<T> {
-  const giveUpAt = Date.now() + 30_000;
-  for (;;) {
-    const v = await get().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > giveUpAt) throw new Error('never got there');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Polls the status query (real time: the fleet's processes do not skip time) until `done`. */
-async function waitForStatus(
-  handle: WorkflowHandle,
-  done: (s: OperationStatus) => boolean,
-): Promise<OperationStatus> {
-  const giveUpAt = Date.now() + 30_000;
-  for (;;) {
-    const s = await handle.query(statusQuery).catch(() => undefined);
-    if (s && done(s)) return s;
-    if (Date.now() > giveUpAt) throw new Error(`${handle.workflowId} never got there: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const awaitingApproval = (h: WorkflowHandle) => waitForStatus(h, (s) => !!s.approval?.awaiting);
 
 /** The reason an update was refused with. */
@@ -364,10 +336,11 @@ describe('approval on a protected environment: signed by people, not typed names
       const webUi = new Client({ connection: bed.temporal.connection }).workflow.getHandle(handle.workflowId);
       await webUi.signal(approvalSignals.approve, { by: 'carol' });
       // What the Web UI shows of it: the workflow's Current Details (the metadata query).
-      const details = await until(async () => {
-        const meta = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-        return meta.currentDetails.includes('Signal approve ignored') && meta.currentDetails;
-      });
+      const { currentDetails: details } = await until(
+        () => handle.query<{ currentDetails: string }>('__temporal_workflow_metadata'),
+        (meta) => meta.currentDetails.includes('Signal approve ignored'),
+        'Current Details that tell of the ignored signal',
+      );
       await webUi.signal(
         approvalSignals.approve,
         await signed(handle, 'approve', 'carol', { reason: 'looks fine' }),
@@ -392,7 +365,7 @@ describe('approval on a protected environment: signed by people, not typed names
       const handle = await start(enableMaintenanceMode);
       await awaitingApproval(handle);
       await handle.executeUpdate(approvalUpdates.approve, { args: [await signed(handle, 'approve', 'bob')] });
-      await waitForStatus(handle, (s) => s.awaitingDecision);
+      await waitForDecision(handle);
       const unsigned = await refusal(handle, decisionUpdates.resume, { by: 'alice' });
       const resume = await signed(handle, 'resume', 'mallory', { reason: 'retry' });
       await handle.executeUpdate(decisionUpdates.resume, { args: [resume] });

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { cancelBookingSignal, cancelBookingUpdate } from '../../contract/booking';
-import { decisionUpdates, statusQuery, type OperationStatus } from '../../contract/operation';
+import { decisionUpdates, statusQuery } from '../../contract/operation';
 import { endWindowUpdate, type WindowInput, type WindowResult } from '../../contract/window';
 import { enableMaintenanceMode, maintenanceWindow } from '../../workflows';
 import { entityOf } from '../helpers/entity';
 import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { waitForDecision, waitForStatus } from '../helpers/status';
 
 const bed = timeSkippingTestbed({ faults: true });
 const { withWorker } = bed;
@@ -29,18 +30,6 @@ const start = (input: Partial<WindowInput>, workflowId = `window-${randomUUID()}
     ],
   });
 
-/** Real-time polling (no time skipping while we only query): until the status matches. */
-async function until(
-  handle: WorkflowHandle,
-  done: (s: OperationStatus) => boolean,
-): Promise<OperationStatus> {
-  for (;;) {
-    const s = await handle.query(statusQuery).catch(() => undefined);
-    if (s && done(s)) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** A time `ms` after the server's now (the time-skipping server's clock runs ahead of ours once it skipped). */
 const serverNow = async () => (await bed.temporal.currentTimeMs()) as number;
 const inTheFuture = async (ms: number) => new Date((await serverNow()) + ms).toISOString();
@@ -54,7 +43,7 @@ describe('a window booked ahead (time-skipping server)', () => {
     const at = await inTheFuture(3 * DAY);
     const result = await withWorker(async () => {
       const handle = await start({ at, timezone: 'Europe/Berlin', changes: { enable: ['WHSandTMS'] } });
-      const booked = await until(handle, (s) => s.state === 'Booked');
+      const booked = await waitForStatus(handle, (s) => s.state === 'Booked');
       expect(booked.booking).toMatchObject({
         startsAt: at,
         endsAt: new Date(Date.parse(at) + 2 * 3_600_000).toISOString(),
@@ -81,7 +70,7 @@ describe('a window booked ahead (time-skipping server)', () => {
     const at = await inTheFuture(2 * DAY);
     const { result, handle } = await withWorker(async () => {
       const h = await start({ at });
-      await until(h, (s) => s.state === 'Booked');
+      await waitForStatus(h, (s) => s.state === 'Booked');
       const ack = await h.executeUpdate(cancelBookingUpdate, {
         args: [{ by: 'bob', reason: 'not needed after all' }],
       });
@@ -113,8 +102,8 @@ describe('a window booked ahead (time-skipping server)', () => {
     await withWorker(async () => {
       const signalled = await start({ at });
       const cancelled = await start({ at: await inTheFuture(DAY + 60_000) });
-      await until(signalled, (s) => s.state === 'Booked');
-      await until(cancelled, (s) => s.state === 'Booked');
+      await waitForStatus(signalled, (s) => s.state === 'Booked');
+      await waitForStatus(cancelled, (s) => s.state === 'Booked');
       await signalled.signal(cancelBookingSignal, { by: 'carol', reason: 'from the UI' });
       await cancelled.cancel();
       expect(((await signalled.result()) as WindowResult).result).toBe('Rejected');
@@ -129,7 +118,7 @@ describe('a window booked ahead (time-skipping server)', () => {
   it('refuses a cancel of a window that was not booked, and a start in the past, changing nothing', async () => {
     await withWorker(async () => {
       const now = await start({});
-      await until(now, (s) => !!s.window?.endsAt);
+      await waitForStatus(now, (s) => !!s.window?.endsAt);
       await expect(
         now.executeUpdate(cancelBookingUpdate, { args: [{ by: 'bob', reason: '' }] }),
       ).rejects.toMatchObject({
@@ -168,7 +157,7 @@ describe('the cutoff of a window (time-skipping server)', () => {
         taskQueue: bed.env.config.temporal.taskQueue,
         args: [{ environment: bed.env.name, requestedBy: 'someone' }],
       });
-      await until(blocker, (s) => s.awaitingDecision);
+      await waitForDecision(blocker);
       // Its slot is ten minutes; the last 9m50s are cut off: it may open only in its first 10 seconds.
       const window = await start({ duration: 'PT10M', cutoff: 'PT9M50S' });
       const failure = await window.result().catch((e: unknown) => e);

@@ -5,7 +5,7 @@ import { Client, WorkflowFailedError } from '@temporalio/client';
 import { entityOf } from '../helpers/entity';
 import { decisionSignals, decisionUpdates, logQuery } from '../../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
-import { waitForStatus } from '../helpers/status';
+import { waitForDecision } from '../helpers/status';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
 const bed = timeSkippingTestbed({ faults: true });
@@ -66,7 +66,7 @@ describe('decisions on a failed operation (time-skipping server)', () => {
     await bed.env.fleet.setFaults({ startFailures: { 'aos-4': 1000 } });
     const { result, log } = await withWorker(async () => {
       const handle = await start(enableMaintenanceMode);
-      const failed = await waitForStatus(handle, (s) => s.awaitingDecision);
+      const failed = await waitForDecision(handle);
       expect(failed).toMatchObject({
         state: 'Failed',
         step: 'restartAos',
@@ -99,7 +99,7 @@ describe('decisions on a failed operation (time-skipping server)', () => {
     const identity = `${process.pid}@${os.hostname()}`; // the test client's: the SDK's default
     const { ack, result, log, runId } = await withWorker(async () => {
       const handle = await start(enableMaintenanceMode);
-      await waitForStatus(handle, (s) => s.awaitingDecision);
+      await waitForDecision(handle);
       await bed.env.fleet.clearFaults();
       const ack = await handle.executeUpdate(decisionUpdates.resume, { args: [{ by: 'alice' }] });
       return {

@@ -10,8 +10,9 @@ import type { WindowResult } from '../../contract/window';
 import { disableMaintenanceMode, enableMaintenanceMode, maintenanceWindow } from '../../workflows';
 import { recordHistory, type HistoryEvent } from '../helpers/record-history';
 import { startReceiver, type Receiver } from '../helpers/receiver';
-import { waitForStatus } from '../helpers/status';
+import { waitForDecision } from '../helpers/status';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { until } from '../helpers/until';
 
 const TOKEN = `token-${randomUUID()}`;
 process.env.EVENTS_TEST_TOKEN = TOKEN;
@@ -102,9 +103,13 @@ describe('operation events (CloudEvents to a webhook, a failing webhook and a fi
     await withWorker(async () => {
       const handle = await start(enableMaintenanceMode);
       workflowId = handle.workflowId;
-      await waitForStatus(handle, (s) => s.awaitingDecision);
-      while (!events(good).some((e) => e.type === 'maintenance.operation.decision_required'))
-        await new Promise((r) => setTimeout(r, 50));
+      await waitForDecision(handle);
+      await until(
+        () => events(good),
+        (received) => received.some((e) => e.type === 'maintenance.operation.decision_required'),
+        'the decision_required event',
+        { everyMs: 50 },
+      );
       decisionRequiredAt = Date.now();
       await bed.env.fleet.clearFaults();
       await handle.executeUpdate(decisionUpdates.resume, {

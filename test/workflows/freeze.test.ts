@@ -6,12 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { statusQuery } from '../../contract/operation';
 import { extendWindowUpdate } from '../../contract/window';
 import { maintenanceWindow } from '../../workflows';
 import { minutesFromNow } from '../helpers/freezes';
 import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { waitForStatus } from '../helpers/status';
 
 // Relative to the worker's clock at load: the time-skipping server's time starts there and runs ahead.
 const loaded = Date.now();
@@ -37,11 +37,7 @@ describe('change freezes (time-skipping server)', () => {
           { environment: bed.env.name, duration: 'PT2H', requestedBy: 'jane', reason: 'before the close' },
         ],
       });
-      for (;;) {
-        const s = await handle.query(statusQuery).catch(() => undefined);
-        if (s?.window?.openedAt) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitForStatus(handle, (s) => !!s.window?.openedAt);
       const refused = await handle
         .executeUpdate(extendWindowUpdate, { args: [{ by: 'jane', duration: 'PT10M', reason: 'more' }] })
         .catch((e: unknown) => e);

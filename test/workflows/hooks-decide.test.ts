@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ApplicationFailure } from '@temporalio/client';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { decisionUpdates, statusQuery, type ServicingInput } from '../../contract/operation';
+import { WorkflowFailedError } from '@temporalio/client';
+import { decisionUpdates, type ServicingInput } from '../../contract/operation';
 import { enableMaintenanceMode } from '../../workflows';
 import { observeEnvironment } from '../helpers/environment';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { waitForDecision } from '../helpers/status';
 
 /**
  * `hooks.onFailure: decide`: a before hook that fails is a Failed step like any other, waiting for
@@ -29,20 +30,12 @@ function start() {
   });
 }
 
-async function awaitingDecision(handle: WorkflowHandle) {
-  for (;;) {
-    const s = await handle.query(statusQuery).catch(() => undefined);
-    if (s?.awaitingDecision) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 it('a failed before hook waits for resume or abort; abort leaves everything as it was', async () => {
   fs.writeFileSync(block(), '');
   const before = await observeEnvironment(bed.env.fleet, bed.env.databaseFile);
   const error = await bed.withWorker(async () => {
     const handle = await start();
-    const status = await awaitingDecision(handle);
+    const status = await waitForDecision(handle);
     expect(status).toMatchObject({ step: 'beforeEnable', availableDecisions: ['resume', 'abort'] });
     expect(status.failure?.error.message).toContain('batch jobs still running');
     await handle.executeUpdate(decisionUpdates.abort, { args: [{ by: 'jane', reason: 'not today' }] });
@@ -57,7 +50,7 @@ it('resumed once the hook passes, the enable goes on and succeeds', async () => 
   fs.writeFileSync(block(), '');
   const result = await bed.withWorker(async () => {
     const handle = await start();
-    await awaitingDecision(handle);
+    await waitForDecision(handle);
     fs.rmSync(block());
     await handle.executeUpdate(decisionUpdates.resume, { args: [{ by: 'jane', reason: 'batch stopped' }] });
     return handle.result();

@@ -22,6 +22,7 @@ import { entityOf } from '../helpers/entity';
 import { observeEnvironment } from '../helpers/environment';
 import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { waitForDecision } from '../helpers/status';
 
 /**
  * Hooks (temporal.yaml `hooks`) on the time-skipping server with the real fleet: each hook is a shell
@@ -81,14 +82,6 @@ async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure>
   );
   expect(error).toBeInstanceOf(WorkflowFailedError);
   return (error as WorkflowFailedError).cause as ApplicationFailure;
-}
-
-async function awaitingDecision(handle: WorkflowHandle) {
-  for (;;) {
-    const s = await handle.query(statusQuery).catch(() => undefined);
-    if (s?.awaitingDecision) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The environment's state as its entity keeps it (`maint status`). */
@@ -171,7 +164,7 @@ it('an after hook that fails is a Failed step: resume runs it again and the enab
   fs.writeFileSync(file('after-fails'), '');
   const result = await withWorker(async () => {
     const handle = await start(enableMaintenanceMode);
-    const status = await awaitingDecision(handle);
+    const status = await waitForDecision(handle);
     expect(status).toMatchObject({
       step: 'afterEnable',
       availableDecisions: ['resume', 'rollback', 'abort'],
@@ -198,7 +191,7 @@ it('an after hook that fails can be rolled back: the flag and AOS are back as th
   const before = await observeEnvironment(bed.env.fleet, bed.env.databaseFile);
   const result = await withWorker(async () => {
     const handle = await start(enableMaintenanceMode);
-    await awaitingDecision(handle);
+    await waitForDecision(handle);
     await handle.executeUpdate(decisionUpdates.rollback, {
       args: [{ by: 'jane', reason: 'users not told' }],
     });

@@ -5,12 +5,13 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { METRICS } from '../../contract/metrics';
-import { decisionUpdates, statusQuery } from '../../contract/operation';
+import { decisionUpdates } from '../../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
 import { createWorker, type RunningWorker } from '../../worker/create-worker';
 import { metricsExporter } from '../../worker/metrics';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 import { createTimeSkippingEnv, freePort, workflowBundle } from '../helpers/temporal';
+import { waitForDecision } from '../helpers/status';
 
 /**
  * The worker's /metrics after a few operations: the product's counters, histograms and gauges with the
@@ -116,10 +117,7 @@ describe('worker metrics at /metrics', () => {
 
     await env.fleet.setFaults({ databaseWritesBlocked: true });
     const failing = await start(enableMaintenanceMode);
-    for (;;) {
-      if ((await failing.query(statusQuery)).awaitingDecision) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitForDecision(failing);
     await eventually((s) => {
       expect(value(s, METRICS.environmentState, { environment: env.name, state: 'Failed' })).toBe(1);
       expect(value(s, METRICS.environmentState, { environment: env.name, state: 'InMaintenance' })).toBe(0);

@@ -9,6 +9,7 @@ import { operationWorkflowId, statusQuery, type ServicingResult } from '../../co
 import { disableMaintenanceMode, enableMaintenanceMode, maintenanceWindow } from '../../workflows';
 import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { until } from '../helpers/until';
 
 const bed = timeSkippingTestbed({
   maximumInMaintenance: '8h',
@@ -41,7 +42,11 @@ const start = <T>(workflow: T, workflowId: string, input: object) =>
  */
 async function run<T>(workflow: T, workflowId: string, input: object): Promise<void> {
   const handle = await start(workflow, workflowId, input);
-  while ((await handle.describe()).status.name === 'RUNNING') await new Promise((r) => setTimeout(r, 100));
+  await until(
+    () => handle.describe(),
+    (d) => d.status.name !== 'RUNNING',
+    `${workflowId} to close`,
+  );
 }
 
 /** The disable the policy started, once it exists (the time-skipping server runs it on its own). */

@@ -5,6 +5,7 @@ import { logQuery, type ServicingResult } from '../../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
 import { entityOf } from '../helpers/entity';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { until } from '../helpers/until';
 
 /**
  * Holds the next finishOperation (the record step's activity) until the test lets it go: before it
@@ -67,13 +68,16 @@ describe('the record step (time-skipping server)', () => {
         await recording;
         await handle.cancel();
         // Lets the record go on once the workflow has taken the cancellation in (a task completed after it).
-        for (;;) {
-          const events = (await handle.fetchHistory()).events ?? [];
-          const requested = events.findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
-          if (requested >= 0 && events.slice(requested).some((e) => e.workflowTaskCompletedEventAttributes))
-            break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await until(
+          async () => (await handle.fetchHistory()).events ?? [],
+          (events) => {
+            const requested = events.findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
+            return (
+              requested >= 0 && events.slice(requested).some((e) => e.workflowTaskCompletedEventAttributes)
+            );
+          },
+          'a workflow task completed after the cancellation request',
+        );
         release();
         return {
           outcome: await outcomeOf(handle.result()),

@@ -18,7 +18,9 @@ import { maintenanceRollout } from '../../workflows';
 import { formatRollout } from '../../client/format';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { recordHistory } from '../helpers/record-history';
+import { waitForDecision } from '../helpers/status';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { until } from '../helpers/until';
 
 const names = [
   ...['ok', 'slow', 'fail', 'busy', 'decide', 'wait'].flatMap((p) =>
@@ -78,17 +80,16 @@ const run = async (input: Partial<RolloutInput>): Promise<RolloutResult> =>
   (await start(input)).result() as Promise<RolloutResult>;
 
 /** Real-time polling (no time skipping while we only query) until the status matches. */
-async function until(
-  handle: { query: Awaited<ReturnType<typeof start>>['query'] },
+const untilRollout = (
+  handle: { workflowId: string; query: Awaited<ReturnType<typeof start>>['query'] },
   done: (s: RolloutStatus) => boolean,
-): Promise<RolloutStatus> {
-  for (;;) {
-    const s = await handle.query(rolloutStatusQuery).catch(() => undefined);
+) =>
+  until(
+    () => handle.query(rolloutStatusQuery),
     // Before its targets are resolved a rollout has no rows yet: nothing to look at.
-    if (s && s.environments.length > 0 && done(s)) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+    (s) => s.environments.length > 0 && done(s),
+    `a status of ${handle.workflowId} that fits`,
+  );
 
 /**
  * Waits in real time (time skipping stays locked) until a member's workflow has closed. The test
@@ -97,16 +98,12 @@ async function until(
  * child's answer to its parent), so a result() that let time skip before the member had it could
  * jump to the rollout's ten-year default timeout: CI saw that, and 1 run in 60 under CPU load.
  */
-async function untilClosed(workflowId: string): Promise<void> {
-  for (;;) {
-    const d = await env.client.workflow
-      .getHandle(workflowId)
-      .describe()
-      .catch(() => undefined);
-    if (d && d.status.name !== 'RUNNING') return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const untilClosed = (workflowId: string) =>
+  until(
+    () => env.client.workflow.getHandle(workflowId).describe(),
+    (d) => d.status.name !== 'RUNNING',
+    `${workflowId} to close`,
+  );
 
 const results = (r: { environments: { environment: string; result?: string }[] }) =>
   Object.fromEntries(r.environments.map((e) => [e.environment, e.result]));
@@ -222,7 +219,7 @@ describe('maintenanceRollout (time-skipping server, fake operations)', () => {
 
   it('counts an operation that waits for a decision as an error at once; the decision is still taken on it', async () => {
     const handle = await start({ environments: ['decide-1', 'ok-1'], maxConcurrency: 1 });
-    const waiting = await until(handle, (s) => s.counts.errors === 1);
+    const waiting = await untilRollout(handle, (s) => s.counts.errors === 1);
     expect(waiting.stopped).toBe('1 error, more than maxErrors 0');
     expect(waiting.environments.map((e) => [e.environment, e.state])).toEqual([
       ['decide-1', 'AwaitingDecision'],
@@ -251,7 +248,7 @@ describe('maintenanceRollout (time-skipping server, fake operations)', () => {
     expect(paused.state).toBe('Paused');
     expect(paused.environments.map((e) => e.state)).toEqual(['Done', 'Pending', 'Pending']);
     await handle.executeUpdate(rolloutUpdates.resume, { args: [by] });
-    await until(handle, (s) => s.environments[1].state === 'Running');
+    await untilRollout(handle, (s) => s.environments[1].state === 'Running');
     const ack = await handle.executeUpdate(rolloutUpdates.abort, { args: [by] });
     expect(ack.message).toContain('abort accepted');
     const r = (await handle.result()) as RolloutResult;
@@ -300,7 +297,7 @@ describe('rollout members (time-skipping server, fake operations)', () => {
       maxConcurrency: 1,
       maxErrors: 2,
     });
-    await until(handle, (s) => s.environments[0].state === 'AwaitingDecision');
+    await untilRollout(handle, (s) => s.environments[0].state === 'AwaitingDecision');
     await env.sleep('5 minutes');
     const meanwhile = await handle.query(rolloutStatusQuery);
     expect(meanwhile.environments.map((e) => [e.environment, e.state, e.result])).toEqual([
@@ -323,7 +320,7 @@ describe('rollout members (time-skipping server, fake operations)', () => {
 
   it('cancels a member still waiting for the lock when the rollout is aborted: it can no longer change its environment', async () => {
     const handle = await start({ environments: ['wait-1', 'ok-1'], maxConcurrency: 2 });
-    await until(handle, (s) => s.environments[0].waiting === 'lock');
+    await untilRollout(handle, (s) => s.environments[0].waiting === 'lock');
     await handle.executeUpdate(rolloutUpdates.abort, { args: [by] });
     await untilClosed(rolloutChildId(handle.workflowId, 'wait-1'));
     const r = (await handle.result()) as RolloutResult;
@@ -342,7 +339,10 @@ describe('rollout members (time-skipping server, fake operations)', () => {
 
   it('acts as abort when cancelled: a member still waiting for the lock is cancelled, a running one finishes', async () => {
     const handle = await start({ environments: ['wait-1', 'ok-1'], maxConcurrency: 2 });
-    await until(handle, (s) => s.environments[0].waiting === 'lock' && s.environments[1].state === 'Running');
+    await untilRollout(
+      handle,
+      (s) => s.environments[0].waiting === 'lock' && s.environments[1].state === 'Running',
+    );
     await handle.cancel();
     await untilClosed(rolloutChildId(handle.workflowId, 'wait-1'));
     await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
@@ -379,7 +379,7 @@ describe('maintenanceRollout with real operations (time-skipping server, real fl
     await bed.env.fleet.setFaults({ startFailures: { 'aos-1': 1000 } });
     await bed.withWorker(async () => {
       const handle = await startReal({});
-      const waiting = await until(handle, (s) => s.environments[0]?.state === 'AwaitingDecision');
+      const waiting = await untilRollout(handle, (s) => s.environments[0]?.state === 'AwaitingDecision');
       expect(waiting.counts.errors).toBe(1);
       expect(waiting.stopped).toBe('1 error, more than maxErrors 0');
       expect(waiting.environments[0].error?.message).toContain('aos-1');
@@ -402,23 +402,19 @@ describe('maintenanceRollout with real operations (time-skipping server, real fl
         taskQueue: bed.env.config.temporal.taskQueue,
         args: [{ environment: bed.env.name, requestedBy: 'someone' }],
       });
-      for (;;) {
-        const s = await blocker.query(statusQuery).catch(() => undefined);
-        if (s?.awaitingDecision) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitForDecision(blocker);
       const skipped = (await (await startReal({ action: 'disable' })).result()) as RolloutResult;
       expect(results(skipped)).toEqual({ [bed.env.name]: 'Skipped' });
       expect(skipped.environments[0].error?.message).toContain(blocker.workflowId);
 
       const waiting = await startReal({ action: 'disable', onBusy: 'wait' });
-      await until(waiting, (s) => s.environments[0]?.state === 'Running');
+      await untilRollout(waiting, (s) => s.environments[0]?.state === 'Running');
       const child = operation(rolloutChildId(waiting.workflowId, bed.env.name));
-      for (;;) {
-        const log = await child.query(logQuery).catch(() => undefined);
-        if (log?.entries.some((e) => e.message.includes('number 1 in line'))) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await until(
+        () => child.query(logQuery),
+        (log) => log.entries.some((e) => e.message.includes('number 1 in line')),
+        'the member to say it waits first in line',
+      );
       await bed.env.fleet.clearFaults();
       await blocker.executeUpdate(decisionUpdates.abort, { args: [by] });
       const r = (await waiting.result()) as RolloutResult;

@@ -10,7 +10,7 @@ import { createLogger, installRuntimeLogger } from '../../worker/logger';
 import { metricsExporter } from '../../worker/metrics';
 import { canaryForms, canaryValue } from '../helpers/canary';
 import { startReceiver, type Receiver } from '../helpers/receiver';
-import { waitForStatus } from '../helpers/status';
+import { waitForDecision } from '../helpers/status';
 import { freePort } from '../helpers/temporal';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
@@ -101,7 +101,7 @@ beforeAll(async () => {
   await bed.withWorker(async () => {
     // The flag is written by a command that leaks and succeeds; the restart by one that leaks and fails.
     const handle = await start(enableMaintenanceMode);
-    const failed = await waitForStatus(handle, (s) => s.awaitingDecision);
+    const failed = await waitForDecision(handle);
     seen.errors = JSON.stringify(failed.failure);
     await handle.executeUpdate(decisionUpdates.abort, { args: [{ by: 'jane', reason: 'canary seen' }] });
     // An aborted operation fails its workflow, saying why: the failure quotes the command's stderr.

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
 import { EVENT_TYPES, type OperationEvent } from '../../contract/events';
-import { statusQuery, type OperationStatus } from '../../contract/operation';
 import { endWindowUpdate, extendWindowSignal, type ExtendWindowInput } from '../../contract/window';
 import { maintenanceWindow } from '../../workflows';
 import { startReceiver, type Receiver } from '../helpers/receiver';
 import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { waitForStatus } from '../helpers/status';
+import { until } from '../helpers/until';
 
 /**
  * An open window hands over to its next run when its history grows long; before it does, it lets its
@@ -32,14 +32,6 @@ const bed = timeSkippingTestbed(() => ({
   },
 }));
 
-async function until(handle: WorkflowHandle, done: (s: OperationStatus) => boolean) {
-  for (;;) {
-    const s = await handle.query(statusQuery).catch(() => undefined);
-    if (s && done(s)) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 it('keeps an end requested while the window settles its events before continuing as new: it closes then, not at its end time', async () => {
   const result = await bed.withWorker(async () => {
     const handle = await bed.temporal.client.workflow.start(maintenanceWindow, {
@@ -47,7 +39,7 @@ it('keeps an end requested while the window settles its events before continuing
       taskQueue: bed.env.config.temporal.taskQueue,
       args: [{ environment: bed.env.name, duration: 'PT2H', requestedBy: 'scheduler' }],
     });
-    await until(handle, (s) => s.step === 'window');
+    await waitForStatus(handle, (s) => s.step === 'window');
     // Refused extensions (no duration) grow the history past 100 events: the window starts its hand-over.
     const invalid = { by: 'flood' } as ExtendWindowInput;
     while ((await handle.describe()).historyLength < 110) await handle.signal(extendWindowSignal, invalid);
@@ -76,14 +68,17 @@ it('continues as new while open, re-takes its lock at the entity in the new run,
       taskQueue: bed.env.config.temporal.taskQueue,
       args: [{ environment: bed.env.name, duration: 'PT2H', requestedBy: 'scheduler' }],
     });
-    await until(handle, (s) => s.step === 'window');
+    await waitForStatus(handle, (s) => s.step === 'window');
     const invalid = { by: 'flood' } as ExtendWindowInput;
     const latest = bed.temporal.client.workflow.getHandle(handle.workflowId);
     while ((await handle.describe()).historyLength < 110) await handle.signal(extendWindowSignal, invalid);
     // No more signals: a continue-as-new is refused while new ones keep arriving.
-    while ((await latest.describe()).runId === handle.firstExecutionRunId)
-      await new Promise((r) => setTimeout(r, 100));
-    const next = await until(latest, (s) => s.step === 'window');
+    await until(
+      () => latest.describe(),
+      (d) => d.runId !== handle.firstExecutionRunId,
+      'the window to continue as new',
+    );
+    const next = await waitForStatus(latest, (s) => s.step === 'window');
     expect(next.window?.openedAt).toBeDefined();
     await latest.executeUpdate(endWindowUpdate, { args: [{ by: 'jane' }] });
     const r = await latest.result();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { decisionSignals, statusQuery, type OperationStatus } from '../../contract/operation';
+import { decisionSignals } from '../../contract/operation';
 import {
   endWindowUpdate,
   extendWindowSignal,
@@ -13,6 +13,7 @@ import { disableMaintenanceMode, enableMaintenanceMode, maintenanceWindow } from
 import { entityOf } from '../helpers/entity';
 import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
+import { waitForDecision, waitForStatus } from '../helpers/status';
 
 const bed = timeSkippingTestbed({ faults: true });
 const { withWorker } = bed;
@@ -43,7 +44,7 @@ async function failedEnable(): Promise<WorkflowHandle> {
     taskQueue: bed.env.config.temporal.taskQueue,
     args: [{ environment: bed.env.name, requestedBy: 'someone' }],
   });
-  await until(blocker, (s) => s.awaitingDecision);
+  await waitForDecision(blocker);
   return blocker;
 }
 
@@ -61,17 +62,6 @@ const disableNow = () =>
     taskQueue: bed.env.config.temporal.taskQueue,
     args: [{ environment: bed.env.name, requestedBy: 'cleanup' }],
   });
-
-async function until(
-  handle: WorkflowHandle,
-  done: (s: OperationStatus) => boolean,
-): Promise<OperationStatus> {
-  for (;;) {
-    const s = await handle.query(statusQuery).catch(() => undefined);
-    if (s && done(s)) return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function keys(): Promise<Record<string, boolean>> {
   const aos = (await bed.env.fleet.listAos()).find(
@@ -144,7 +134,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
   it('closes early when an operator ends it', async () => {
     const result = await withWorker(async () => {
       const handle = await start({ duration: 'PT8H' });
-      await until(handle, (s) => s.step === 'window');
+      await waitForStatus(handle, (s) => s.step === 'window');
       const window = await handle.executeUpdate(endWindowUpdate, {
         args: [{ by: 'jane', reason: 'done early' }],
       });
@@ -159,7 +149,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
   it('stays open longer when extended, and refuses an extension past the maximum', async () => {
     const result = await withWorker(async () => {
       const handle = await start({ duration: 'PT1H' });
-      await until(handle, (s) => s.step === 'window');
+      await waitForStatus(handle, (s) => s.step === 'window');
       await handle.executeUpdate(extendWindowUpdate, {
         args: [{ by: 'jane', duration: 'PT2H', reason: 'more to do' }],
       });
@@ -186,7 +176,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
     const error = await withWorker(async () => {
       const handle = await start({ changes: { enable: ['WHSandTMS'] } });
       const child = bed.temporal.client.workflow.getHandle(`${handle.workflowId}-enable`);
-      await until(child, (s) => s.awaitingDecision);
+      await waitForDecision(child);
       await child.signal(decisionSignals.abort, { by: 'jane', reason: 'cannot start aos-1' });
       return handle.result().catch((e: unknown) => e);
     });
@@ -226,12 +216,12 @@ describe('maintenanceWindow (time-skipping server)', () => {
     await bed.env.fleet.setFaults({ startDelayMs: { 'aos-1': 1500 } });
     const result = await withWorker(async () => {
       const handle = await start({ changes: { enable: ['WHSandTMS'] } });
-      await until(
+      await waitForStatus(
         bed.temporal.client.workflow.getHandle(`${handle.workflowId}-enable`),
         (s) => s.step === 'restartAos',
       );
       await bed.env.fleet.setFaults({ databaseWritesBlocked: true });
-      const failed = await until(handle, (s) => s.awaitingDecision);
+      const failed = await waitForDecision(handle);
       expect(failed).toMatchObject({
         state: 'Failed',
         step: 'applyChanges',
@@ -291,12 +281,12 @@ describe('maintenanceWindow (time-skipping server)', () => {
     await bed.env.fleet.setFaults({ startDelayMs: { 'aos-1': 1500 } });
     const rolledBack = await withWorker(async () => {
       const handle = await start({ changes: { enable: ['WHSandTMS'] } });
-      await until(
+      await waitForStatus(
         bed.temporal.client.workflow.getHandle(`${handle.workflowId}-enable`),
         (s) => s.step === 'restartAos',
       );
       await bed.env.fleet.setFaults({ databaseWritesBlocked: true });
-      await until(handle, (s) => s.awaitingDecision);
+      await waitForDecision(handle);
       await bed.env.fleet.clearFaults();
       await handle.signal(decisionSignals.rollback, { by: 'jane' });
       return handle.result();
@@ -349,7 +339,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
     await bed.env.fleet.setFaults({ databaseWritesBlocked: true });
     const rolledBack = await withWorker(async () => {
       const handle = await start({ changes: { enable: ['WHSandTMS'] } });
-      await until(handle, (s) => s.awaitingDecision);
+      await waitForDecision(handle);
       await bed.env.fleet.clearFaults();
       await handle.signal(decisionSignals.rollback, { by: 'jane' });
       return handle.result();
@@ -377,7 +367,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
   it('refuses extensions past policies.windows.maximumExtensions', async () => {
     const result = await withWorker(async () => {
       const handle = await start({ duration: 'PT1H' });
-      await until(handle, (s) => s.step === 'window');
+      await waitForStatus(handle, (s) => s.step === 'window');
       for (let i = 0; i < 20; i++)
         await handle.executeUpdate(extendWindowUpdate, { args: [{ by: 'jane', duration: 1 }] });
       const refused = await handle
@@ -398,7 +388,7 @@ describe('maintenanceWindow (time-skipping server)', () => {
     const result = await withWorker(async () => {
       const blocker = await failedEnable();
       const handle = await start({ duration: 30 });
-      await until(handle, (s) => s.steps[0].status === 'running');
+      await waitForStatus(handle, (s) => s.steps[0].status === 'running');
       await new Promise((r) => setTimeout(r, 2500)); // at least one refusal while it waits
       await bed.env.fleet.clearFaults();
       await blocker.signal(decisionSignals.rollback, { by: 'jane' });
