@@ -150,8 +150,8 @@ describe('a recreated environment entity', () => {
     });
     // Its settings' local activity fails three times (a few seconds) before the entity waits.
     const { currentDetails } = await until(
-      () => ghost.query<{ currentDetails: string }>('__temporal_workflow_metadata'),
-      (m) => m.currentDetails.includes('Waiting'),
+      () => ghost.query<{ currentDetails?: string }>('__temporal_workflow_metadata'),
+      (m) => !!m.currentDetails?.includes('Waiting'),
       'Current Details that say the entity waits',
     );
     expect(currentDetails).toContain('Unknown environment "ghost"');

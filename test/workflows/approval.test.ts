@@ -337,8 +337,8 @@ describe('approval on a protected environment: signed by people, not typed names
       await webUi.signal(approvalSignals.approve, { by: 'carol' });
       // What the Web UI shows of it: the workflow's Current Details (the metadata query).
       const { currentDetails: details } = await until(
-        () => handle.query<{ currentDetails: string }>('__temporal_workflow_metadata'),
-        (meta) => meta.currentDetails.includes('Signal approve ignored'),
+        () => handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata'),
+        (meta) => !!meta.currentDetails?.includes('Signal approve ignored'),
         'Current Details that tell of the ignored signal',
       );
       await webUi.signal(
