@@ -12,6 +12,7 @@ import { entityOf } from '../helpers/entity';
 import { startTestEnvironment, type TestEnvironment } from '../helpers/environment';
 import { createDevServerEnv } from '../helpers/temporal';
 import { startWorkerProcess, stopWorkerProcess } from '../helpers/worker-process';
+import { until } from '../helpers/until';
 
 /**
  * Workers on two hosts: each runs from a folder of its own with its own copy of temporal.yaml and no
@@ -207,13 +208,16 @@ async function entityHistoryLength(): Promise<number> {
 
 /** Until the entity has accepted an update of that name after event `after` (polled from the server). */
 async function untilEntityHandles(update: string, after: number): Promise<void> {
-  for (;;) {
-    const handle = temporal.client.workflow.getHandle(environmentWorkflowId(env.name));
-    const { events } = await handle.fetchHistory();
-    const accepted = (events ?? [])
-      .slice(after)
-      .some((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === update);
-    if (accepted) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const handle = temporal.client.workflow.getHandle(environmentWorkflowId(env.name));
+  await until(
+    async () => (await handle.fetchHistory()).events ?? [],
+    (events) =>
+      events
+        .slice(after)
+        .some(
+          (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === update,
+        ),
+    `the entity to accept ${update}`,
+    { everyMs: 5 },
+  );
 }

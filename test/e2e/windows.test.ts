@@ -3,6 +3,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { cli } from '../helpers/cli';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
+import { startedBySchedule } from '../helpers/schedule';
 import { waitForStatus } from '../helpers/status';
 
 let e2e: EndToEnd;
@@ -119,14 +120,8 @@ describe('schedules of maintenance windows', () => {
     expect((await cli(file, ['schedule', 'trigger', 'on-demand'])).stdout.trim()).toBe(
       'on-demand: triggered.',
     );
-    let workflowId: string | undefined;
-    while (!workflowId) {
-      for await (const wf of e2e.temporal.client.workflow.list({
-        query: "WorkflowType = 'maintenanceWindow'",
-      })) {
-        if (wf.workflowId.startsWith('window-on-demand')) workflowId = wf.workflowId;
-      }
-    }
+    const workflowId = await startedBySchedule(e2e.temporal.client, 'on-demand');
+    expect(workflowId).toMatch(/^window-on-demand/);
     const handle = e2e.temporal.client.workflow.getHandle(workflowId);
     await waitForStatus(handle, (s) => !!s.window?.endsAt);
     expect((await handle.describe()).memo).toMatchObject({ managedBy: 'maintenance-orchestrator' });

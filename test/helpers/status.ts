@@ -19,5 +19,13 @@ export function waitForStatus(
   );
 }
 
+/** Until the workflow has closed, however it ended (polled: awaiting its result lets time skip). */
+export const waitForClose = (handle: WorkflowHandle) =>
+  until(
+    () => handle.describe(),
+    (d) => d.status.name !== 'RUNNING',
+    `${handle.workflowId} to close`,
+  );
+
 /** Until the operation has failed and waits for a decision. */
 export const waitForDecision = (handle: WorkflowHandle) => waitForStatus(handle, (s) => s.awaitingDecision);

@@ -4,7 +4,7 @@ import { chromium, type Browser, type Locator, type Page } from 'playwright-core
 import { startEndToEnd, type EndToEnd } from './e2e';
 import type { TestEnvironmentOptions } from './environment';
 import { freePort } from './temporal';
-import { until } from './until';
+import { waitForClose } from './status';
 
 /**
  * An operator in front of the dev server's real Web UI (Temporal UI 2.54.1), in headless Chromium:
@@ -121,11 +121,7 @@ export async function closedWorkflowPage(
   status: 'Completed' | 'Failed',
 ): Promise<{ result: string; text: string }> {
   const handle = ui.e2e.temporal.client.workflow.getHandle(workflowId);
-  await until(
-    () => handle.describe(),
-    (d) => d.status.name !== 'RUNNING',
-    `${workflowId} to close`,
-  );
+  await waitForClose(handle);
   await ui.open(page, `workflows/${workflowId}`);
   await page.getByText(status, { exact: true }).first().waitFor();
   // The Result editor draws only the lines in view: go to its end so that all of them are drawn.

@@ -9,7 +9,7 @@ import { operationWorkflowId, statusQuery, type ServicingResult } from '../../co
 import { disableMaintenanceMode, enableMaintenanceMode, maintenanceWindow } from '../../workflows';
 import { recordHistory } from '../helpers/record-history';
 import { timeSkippingTestbed } from '../helpers/testbed';
-import { until } from '../helpers/until';
+import { waitForClose } from '../helpers/status';
 
 const bed = timeSkippingTestbed({
   maximumInMaintenance: '8h',
@@ -42,11 +42,7 @@ const start = <T>(workflow: T, workflowId: string, input: object) =>
  */
 async function run<T>(workflow: T, workflowId: string, input: object): Promise<void> {
   const handle = await start(workflow, workflowId, input);
-  await until(
-    () => handle.describe(),
-    (d) => d.status.name !== 'RUNNING',
-    `${workflowId} to close`,
-  );
+  await waitForClose(handle);
 }
 
 /** The disable the policy started, once it exists (the time-skipping server runs it on its own). */

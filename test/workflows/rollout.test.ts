@@ -18,7 +18,7 @@ import { maintenanceRollout } from '../../workflows';
 import { formatRollout } from '../../client/format';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { recordHistory } from '../helpers/record-history';
-import { waitForDecision } from '../helpers/status';
+import { waitForClose, waitForDecision } from '../helpers/status';
 import { timeSkippingTestbed } from '../helpers/testbed';
 import { until } from '../helpers/until';
 
@@ -98,12 +98,7 @@ const untilRollout = (
  * child's answer to its parent), so a result() that let time skip before the member had it could
  * jump to the rollout's ten-year default timeout: CI saw that, and 1 run in 60 under CPU load.
  */
-const untilClosed = (workflowId: string) =>
-  until(
-    () => env.client.workflow.getHandle(workflowId).describe(),
-    (d) => d.status.name !== 'RUNNING',
-    `${workflowId} to close`,
-  );
+const untilClosed = (workflowId: string) => waitForClose(env.client.workflow.getHandle(workflowId));
 
 const results = (r: { environments: { environment: string; result?: string }[] }) =>
   Object.fromEntries(r.environments.map((e) => [e.environment, e.result]));
