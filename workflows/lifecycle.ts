@@ -150,9 +150,11 @@ export abstract class Lifecycle<S extends LifecycleStatus> {
     this.note(message);
   }
 
-  setState(state: S['state']): void {
+  /** With `identify`, the identification (with the new state) in the same upsert: a workflow that had not published it. */
+  setState(state: S['state'], identify = false): void {
     this.status.state = state;
-    if (this.statePublished()) upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
+    if (identify) this.publishSearchAttributes();
+    else if (this.statePublished()) upsertSearchAttributes([{ key: searchAttributes.state, value: state }]);
     this.stateChanged(state);
     this.publish();
   }

@@ -153,6 +153,11 @@ export class Operation extends Lifecycle<OperationStatus> {
   events!: OperationEvents;
   private pending?: Decision;
   private lockHeld = false;
+  /**
+   * Failed before it held the lock, in a run of Patches.failedBeforeLock: its states are published
+   * since, and ended without the lock, it records its history entry alone.
+   */
+  private failedUnheld = false;
   /** The state the environment entity has from this operation. */
   private reportedState?: OperationState;
   /** The entity granted the lock to this operation, which was waiting in its queue. */
@@ -275,9 +280,12 @@ export class Operation extends Lifecycle<OperationStatus> {
       : 'input {"by": "your.name", "reason": "..."}';
   }
 
-  /** The state is published once the operation holds the lock (or waits for approval: see ApprovalGate). */
+  /**
+   * The state is published once the operation holds the lock, or has failed before it (or waits for
+   * approval: see ApprovalGate).
+   */
   protected statePublished(): boolean {
-    return this.lockHeld && this.searchAttributesOn;
+    return (this.lockHeld || this.failedUnheld) && this.searchAttributesOn;
   }
 
   /** Tells the environment entity, while this operation holds (or shares) its lock. */
@@ -485,14 +493,18 @@ export class Operation extends Lifecycle<OperationStatus> {
   /** Waits for an operator's decision on the failed step, or for the decision timeout. */
   private async awaitDecision(step: StepName): Promise<Decision> {
     const s = this.status;
-    if (!this.lockHeld) this.publishSearchAttributes();
+    const unheld = !this.lockHeld && !this.failedUnheld;
+    // Runs of earlier releases identified themselves with the state before the failure, and kept it.
+    const identify = unheld && hasPatch(Patches.failedBeforeLock);
+    if (unheld && !identify) this.publishSearchAttributes();
+    this.failedUnheld ||= identify;
     s.awaitingDecision = true;
     s.availableDecisions =
       step === 'record'
         ? ['resume']
         : DECISIONS.filter((d) => d !== 'rollback' || (this.spec.canRollback() && s.phase === 'forward'));
     s.decisionDeadline = new Date(Date.now() + this.settings.decisionTimeoutMs).toISOString();
-    this.setState('Failed');
+    this.setState('Failed', identify);
     this.events.decisionRequired();
     this.rollout.report(s, true);
     log.warn('Operation failed; waiting for a decision', {
@@ -577,8 +589,9 @@ export class Operation extends Lifecycle<OperationStatus> {
       decisions: s.decisions,
       lineage: info.firstExecutionRunId,
     };
-    // Rejected before taking the lock: the entry alone; the lock and the environment's state are not ours.
-    const entryOnly = result === 'Rejected' && !this.lockHeld;
+    // Ended before taking the lock (refused, or failed there in a run that knows it): the entry alone;
+    // the lock and the environment's state are not ours. One still in the entity's queue leaves it on release.
+    const entryOnly = !this.lockHeld && (result === 'Rejected' || (this.failedUnheld && !this.queued));
     try {
       await this.protectRecord(result, () =>
         this.step('record', () =>

@@ -79,4 +79,11 @@ export const Patches = {
    * upsert is an event the server stores and indexes (about 3 ms of a dev server's CPU).
    */
   oneFinalUpsert: 'one-final-upsert',
+  /**
+   * An operation that fails before it holds the lock shows `Failed` in its search attributes (the
+   * runbook's Web UI view) and every state after; aborted or timed out without the lock, it records
+   * its history entry alone (before, the entity took its `Failed` for the environment's state). Asked
+   * only there, on its own (in no release).
+   */
+  failedBeforeLock: 'failed-before-lock-shown',
 } as const;

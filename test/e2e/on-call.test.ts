@@ -3,24 +3,41 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CancelledFailure, WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { entityOf } from '../helpers/entity';
 import {
   logQuery,
   operationWorkflowId,
+  searchAttributes,
   type OperationLog,
   type ServicingResult,
 } from '../../contract/operation';
 import { temporalCliPath } from '../../scripts/binaries';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
-import { waitForStatus } from '../helpers/status';
+import { recordHistory } from '../helpers/record-history';
+import { waitForDecision, waitForStatus } from '../helpers/status';
+import { until } from '../helpers/until';
+
+/** While set, taking the lock fails as a call to an environment entity that does not answer would. */
+let lockUnreachable = false;
+const lockFault: ActivityInterceptorsFactory = (ctx) => ({
+  inbound: {
+    execute(input, next) {
+      if (lockUnreachable && ctx.info.activityType === 'acquireLock')
+        throw ApplicationFailure.retryable('take the servicing lock: the environment entity did not answer');
+      return next(input);
+    },
+  },
+});
 
 let e2e: EndToEnd;
 beforeAll(async () => {
-  e2e = await startEndToEnd({ faults: true });
+  e2e = await startEndToEnd({ faults: true }, {}, { interceptors: { activity: [lockFault] } });
 });
 afterAll(() => e2e?.stop());
 afterEach(async () => {
+  lockUnreachable = false;
   await e2e.env.fleet.clearFaults();
   const { flag, running } = await e2e.observe();
   if (flag !== 0 || running.length !== 5 || running.some((r) => r.includes('maintenance'))) {
@@ -37,6 +54,16 @@ const startFromUi = (workflowId: string, type = 'enableMaintenanceMode') =>
   });
 
 const entity = () => entityOf(e2e.temporal.client, e2e.env);
+
+/** The runbook's first step in the Web UI: the running operations whose MaintenanceState is Failed. */
+async function failedInVisibility(client: Client): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const w of client.workflow.list({
+    query: 'MaintenanceState = "Failed" AND ExecutionStatus = "Running"',
+  }))
+    ids.push(w.workflowId);
+  return ids;
+}
 
 /** Starts enable from the CLI with a persistent fault and returns once it waits for a decision. */
 async function failedOperation() {
@@ -136,6 +163,54 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
     expect(aborted).toMatchObject({ result: 'Aborted', decisions: [{ kind: 'abort', by: 'bob' }] });
     expect(aborted.decisions[0]).not.toHaveProperty('identity');
     expect((await e2e.maint('history', 'contoso-sandbox')).stdout).toContain('abort by bob (client unknown)');
+  });
+
+  it("shows an operation that failed before it held the lock as Failed in the runbook's Web UI view", async () => {
+    lockUnreachable = true;
+    expect((await e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(6);
+    const handle = e2e.temporal.client.workflow.getHandle(operationWorkflowId('contoso-sandbox'));
+    expect(await waitForDecision(handle)).toMatchObject({ step: 'preflight', state: 'Failed' });
+    await until(
+      () => failedInVisibility(e2e.temporal.client),
+      (ids) => ids.includes(handle.workflowId),
+      'the failed operation in the Web UI view',
+    );
+    const attributes = async () => {
+      const found = (await handle.describe()).typedSearchAttributes;
+      return Object.values(searchAttributes).map((key) => found.get(key));
+    };
+    expect(await attributes()).toEqual(['contoso-sandbox', 'enable', 'Failed', undefined]);
+
+    lockUnreachable = false;
+    expect((await e2e.maint('resume', 'contoso-sandbox', '-u', 'jane', '-r', 'entity back')).code).toBe(0);
+    await expect(handle.result()).resolves.toMatchObject({ result: 'Succeeded', state: 'InMaintenance' });
+    expect(await attributes()).toEqual(['contoso-sandbox', 'enable', 'InMaintenance', 'Succeeded']);
+    recordHistory(
+      'enable-failed-before-lock.json',
+      handle.workflowId,
+      (await handle.fetchHistory()).events ?? [],
+    );
+  });
+
+  it('leaves the environment as it was when an operation that failed before the lock is aborted', async () => {
+    lockUnreachable = true;
+    expect((await e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(6);
+    lockUnreachable = false;
+    expect((await e2e.maint('abort', 'contoso-sandbox', '-u', 'jane', '-r', 'not now')).code).toBe(0);
+    const handle = e2e.temporal.client.workflow.getHandle(operationWorkflowId('contoso-sandbox'));
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    recordHistory(
+      'enable-aborted-before-lock.json',
+      handle.workflowId,
+      (await handle.fetchHistory()).events ?? [],
+    );
+    expect((await entity().history(1))[0]).toMatchObject({
+      result: 'Aborted',
+      decisions: [{ kind: 'abort' }],
+    });
+    const status = JSON.parse((await e2e.maint('status', 'contoso-sandbox', '--json')).stdout);
+    expect(status.state).toBe('Deployed');
+    expect((await e2e.maint('list', '--state', 'Failed')).stdout).not.toContain('contoso-sandbox');
   });
 
   it('takes over the lock of an operation terminated from the UI', async () => {

@@ -46,14 +46,18 @@ async function runWorker(
   };
 }
 
-/** The real dev server, a real fleet, and a worker with the real activities, as `npm start` runs them. */
+/**
+ * The real dev server, a real fleet, and a worker with the real activities, as `npm start` runs them;
+ * `worker`: options of the worker (e.g. an activity interceptor that injects a fault).
+ */
 export async function startEndToEnd(
   options: TestEnvironmentOptions = {},
   server: Parameters<typeof createDevServerEnv>[0] = {},
+  worker: Partial<WorkerOptions> = {},
 ): Promise<EndToEnd> {
   const temporal = await createDevServerEnv(server);
   const env = await startTestEnvironment(temporal, options);
-  const stopWorker = await runWorker(temporal, env.config);
+  const stopWorker = await runWorker(temporal, env.config, worker);
   return {
     temporal,
     env,
