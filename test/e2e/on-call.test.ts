@@ -175,6 +175,7 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
       (ids) => ids.includes(handle.workflowId),
       'the failed operation in the Web UI view',
     );
+    expect((await e2e.maint('list', '--state', 'Failed')).stdout).toContain('contoso-sandbox');
     const attributes = async () => {
       const found = (await handle.describe()).typedSearchAttributes;
       return Object.values(searchAttributes).map((key) => found.get(key));
