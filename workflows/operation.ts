@@ -589,9 +589,7 @@ export class Operation extends Lifecycle<OperationStatus> {
       decisions: s.decisions,
       lineage: info.firstExecutionRunId,
     };
-    // Ended before taking the lock (refused, or failed there in a run that knows it): the entry alone;
-    // the lock and the environment's state are not ours. One still in the entity's queue leaves it on release.
-    const entryOnly = !this.lockHeld && (result === 'Rejected' || (this.failedUnheld && !this.queued));
+    const entryOnly = !this.lockHeld && (result === 'Rejected' || this.endsUnheld());
     try {
       await this.protectRecord(result, () =>
         this.step('record', () =>
@@ -616,6 +614,16 @@ export class Operation extends Lifecycle<OperationStatus> {
     this.conclude(result, finalState, entryOnly);
     this.events.finished();
     await this.events.settle();
+  }
+
+  /**
+   * Whether an operation that ends without the lock (refused, failed or cancelled before it took it)
+   * writes its history entry alone: the lock and the environment's state are not its own. Runs of
+   * earlier releases released the lock they never held, and the entity, holding none, took their
+   * final state (Failed) for the environment's. One still in the entity's queue releases, to leave it.
+   */
+  private endsUnheld(): boolean {
+    return !this.queued && (this.failedUnheld || hasPatch(Patches.failedBeforeLock));
   }
 
   /**

@@ -81,9 +81,9 @@ export const Patches = {
   oneFinalUpsert: 'one-final-upsert',
   /**
    * An operation that fails before it holds the lock shows `Failed` in its search attributes (the
-   * runbook's Web UI view) and every state after; aborted or timed out without the lock, it records
-   * its history entry alone (before, the entity took its `Failed` for the environment's state). Asked
-   * only there, on its own (in no release).
+   * runbook's Web UI view) and every state after; ended without the lock (aborted, timed out or
+   * cancelled), it records its history entry alone (before, the entity took its `Failed` for the
+   * environment's state). Asked only on those paths, on its own (in no release).
    */
   failedBeforeLock: 'failed-before-lock-shown',
 } as const;

@@ -19,13 +19,24 @@ import { recordHistory } from '../helpers/record-history';
 import { waitForDecision, waitForStatus } from '../helpers/status';
 import { until } from '../helpers/until';
 
-/** While set, taking the lock fails as a call to an environment entity that does not answer would. */
-let lockUnreachable = false;
+/**
+ * Taking the lock as when the environment entity does not answer: the call fails (a transient
+ * error), or hangs, heartbeating as the real call does while it waits, until cancelled.
+ */
+let entityDown: 'fails' | 'hangs' | undefined;
 const lockFault: ActivityInterceptorsFactory = (ctx) => ({
   inbound: {
-    execute(input, next) {
-      if (lockUnreachable && ctx.info.activityType === 'acquireLock')
-        throw ApplicationFailure.retryable('take the servicing lock: the environment entity did not answer');
+    async execute(input, next) {
+      if (ctx.info.activityType === 'acquireLock') {
+        if (entityDown === 'fails')
+          throw ApplicationFailure.retryable(
+            'take the servicing lock: the environment entity did not answer',
+          );
+        while (entityDown === 'hangs') {
+          ctx.heartbeat();
+          await ctx.sleep(200);
+        }
+      }
       return next(input);
     },
   },
@@ -37,7 +48,7 @@ beforeAll(async () => {
 });
 afterAll(() => e2e?.stop());
 afterEach(async () => {
-  lockUnreachable = false;
+  entityDown = undefined;
   await e2e.env.fleet.clearFaults();
   const { flag, running } = await e2e.observe();
   if (flag !== 0 || running.length !== 5 || running.some((r) => r.includes('maintenance'))) {
@@ -166,7 +177,7 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
   });
 
   it("shows an operation that failed before it held the lock as Failed in the runbook's Web UI view", async () => {
-    lockUnreachable = true;
+    entityDown = 'fails';
     expect((await e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(6);
     const handle = e2e.temporal.client.workflow.getHandle(operationWorkflowId('contoso-sandbox'));
     expect(await waitForDecision(handle)).toMatchObject({ step: 'preflight', state: 'Failed' });
@@ -182,7 +193,7 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
     };
     expect(await attributes()).toEqual(['contoso-sandbox', 'enable', 'Failed', undefined]);
 
-    lockUnreachable = false;
+    entityDown = undefined;
     expect((await e2e.maint('resume', 'contoso-sandbox', '-u', 'jane', '-r', 'entity back')).code).toBe(0);
     await expect(handle.result()).resolves.toMatchObject({ result: 'Succeeded', state: 'InMaintenance' });
     expect(await attributes()).toEqual(['contoso-sandbox', 'enable', 'InMaintenance', 'Succeeded']);
@@ -194,9 +205,9 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
   });
 
   it('leaves the environment as it was when an operation that failed before the lock is aborted', async () => {
-    lockUnreachable = true;
+    entityDown = 'fails';
     expect((await e2e.maint('enable', 'contoso-sandbox', '-u', 'oncall')).code).toBe(6);
-    lockUnreachable = false;
+    entityDown = undefined;
     expect((await e2e.maint('abort', 'contoso-sandbox', '-u', 'jane', '-r', 'not now')).code).toBe(0);
     const handle = e2e.temporal.client.workflow.getHandle(operationWorkflowId('contoso-sandbox'));
     await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
@@ -212,6 +223,32 @@ describe('on-call: one operation per environment, refusals, cancellation, locks,
     const status = JSON.parse((await e2e.maint('status', 'contoso-sandbox', '--json')).stdout);
     expect(status.state).toBe('Deployed');
     expect((await e2e.maint('list', '--state', 'Failed')).stdout).not.toContain('contoso-sandbox');
+  });
+
+  it('leaves the environment as it was when an operation is cancelled while it takes the lock', async () => {
+    entityDown = 'hangs';
+    const handle = await startFromUi('cancelled-at-the-lock');
+    await until(
+      () => handle.describe(),
+      (d) => (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'acquireLock'),
+      'the lock to be asked for',
+    );
+    await handle.cancel();
+    const error = await handle.result().catch((e: unknown) => e);
+    expect((error as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    recordHistory(
+      'enable-cancelled-at-the-lock.json',
+      handle.workflowId,
+      (await handle.fetchHistory()).events ?? [],
+    );
+    expect((await entity().history(1))[0]).toMatchObject({
+      operationId: handle.workflowId,
+      result: 'Aborted',
+      decisions: [{ kind: 'cancel', step: 'preflight' }],
+    });
+    expect(JSON.parse((await e2e.maint('status', 'contoso-sandbox', '--json')).stdout).state).toBe(
+      'Deployed',
+    );
   });
 
   it('takes over the lock of an operation terminated from the UI', async () => {
