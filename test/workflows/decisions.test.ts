@@ -1,14 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { ApplicationFailure } from '@temporalio/client';
-import { Client, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure as Failure, Client, WorkflowFailedError } from '@temporalio/client';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { entityOf } from '../helpers/entity';
 import { decisionSignals, decisionUpdates, logQuery } from '../../contract/operation';
 import { disableMaintenanceMode, enableMaintenanceMode } from '../../workflows';
 import { waitForDecision } from '../helpers/status';
 import { timeSkippingTestbed } from '../helpers/testbed';
 
-const bed = timeSkippingTestbed({ faults: true });
+/** While set, taking the lock fails as when the environment entity does not answer (a transient error). */
+let entityDown = false;
+const lockFault: ActivityInterceptorsFactory = (ctx) => ({
+  inbound: {
+    execute(input, next) {
+      if (entityDown && ctx.info.activityType === 'acquireLock')
+        throw Failure.retryable('take the servicing lock: the environment entity did not answer');
+      return next(input);
+    },
+  },
+});
+
+const bed = timeSkippingTestbed({ faults: true }, { interceptors: { activity: [lockFault] } });
 const { withWorker } = bed;
 
 const start = (workflow: typeof enableMaintenanceMode) =>
@@ -28,6 +41,7 @@ async function historyOf(runId: string) {
 
 describe('decisions on a failed operation (time-skipping server)', () => {
   afterEach(async () => {
+    entityDown = false;
     await bed.env.fleet.clearFaults();
     await withWorker(async () => (await start(disableMaintenanceMode)).result());
   });
@@ -60,6 +74,24 @@ describe('decisions on a failed operation (time-skipping server)', () => {
       decisions: [{ kind: 'timeout' }],
     });
     expect(holder).toBeUndefined();
+  });
+
+  it('ends Failed after 7 days without a decision on a lock it never took, leaving the environment Deployed', async () => {
+    entityDown = true;
+    const { error, runId } = await withWorker(async () => {
+      const handle = await start(enableMaintenanceMode);
+      return { error: await handle.result().catch((e: unknown) => e), runId: handle.firstExecutionRunId };
+    });
+    expect(((error as WorkflowFailedError).cause as ApplicationFailure).message).toMatch(
+      /No decision came by the deadline after "Preflight: take the lock, snapshot state" failed: take the servicing lock: the environment entity did not answer/,
+    );
+    const { entries, holder } = await historyOf(runId);
+    expect(entries).toMatchObject([
+      { result: 'Failed', decisions: [{ kind: 'timeout', step: 'preflight' }] },
+    ]);
+    expect(holder).toBeUndefined();
+    expect(await entityOf(bed.temporal.client, bed.env).state()).toBe('Deployed');
+    expect(bed.env.readFlag()).toBe(0);
   });
 
   it('resumes on a signal from the Web UI once the fault is cleared, and ignores a signal without a name', async () => {
