@@ -145,6 +145,7 @@ export function formatWindow(s: OperationStatus, now = Date.now()): string | und
   if (!w) return undefined;
   if (w.closedAt)
     return `  window closed at ${w.closedAt}${w.endedEarly ? ` (ended early by ${t(w.endedEarly.by)})` : ''}`;
+  if (!w.endsAt && s.booking?.waiting) return `  booked: opens at ${s.booking.startsAt}`;
   if (!w.endsAt) return `  window not open yet (${s.step ?? 'starting'})`;
   const left = Math.max(0, Date.parse(w.endsAt) - now);
   const after = w.keepsMaintenanceOn ? '; maintenance mode stays on after it, as the window found it' : '';

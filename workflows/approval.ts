@@ -457,6 +457,7 @@ export class ApprovalGate {
       this.op.publish();
       return false;
     }
+    this.op.approved();
     this.op.setState(resumeState);
     return true;
   }

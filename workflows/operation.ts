@@ -158,6 +158,8 @@ export class Operation extends Lifecycle<OperationStatus> {
    * since, and ended without the lock, it records its history entry alone.
    */
   private failedUnheld = false;
+  /** Approved before it held the lock, in a run of Patches.approvedStateShown: its states are published since. */
+  private approvedUnheld = false;
   /** The state the environment entity has from this operation. */
   private reportedState?: OperationState;
   /** The entity granted the lock to this operation, which was waiting in its queue. */
@@ -281,11 +283,16 @@ export class Operation extends Lifecycle<OperationStatus> {
   }
 
   /**
-   * The state is published once the operation holds the lock, or has failed before it (or waits for
-   * approval: see ApprovalGate).
+   * The state is published once the operation holds the lock, or has failed or been approved before
+   * it (waiting for approval, it publishes its identification: see ApprovalGate).
    */
   protected statePublished(): boolean {
-    return (this.lockHeld || this.failedUnheld) && this.searchAttributesOn;
+    return (this.lockHeld || this.failedUnheld || this.approvedUnheld) && this.searchAttributesOn;
+  }
+
+  /** Approved (ApprovalGate): its states are published from now on, in runs that know it. */
+  approved(): void {
+    this.approvedUnheld = !this.lockHeld && hasPatch(Patches.approvedStateShown);
   }
 
   /** Tells the environment entity, while this operation holds (or shares) its lock. */

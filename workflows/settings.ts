@@ -86,4 +86,10 @@ export const Patches = {
    * environment's state). Asked only on those paths, on its own (in no release).
    */
   failedBeforeLock: 'failed-before-lock-shown',
+  /**
+   * An operation or window approved before it holds the lock shows its state from then on (before, the
+   * Web UI kept `AwaitingApproval` until the lock: for days, for a window booked ahead). Asked only at
+   * an approval, on its own (in no release).
+   */
+  approvedStateShown: 'approved-state-shown',
 } as const;

@@ -13,9 +13,12 @@ export function approvalCommand(program: Command, kind: ApprovalKind): void {
   };
   answerCommand(program, kind, text, async (handle, json) => {
     if (kind === 'reject') return followOperation(handle, { json, expected: 'Rejected' });
-    // An approved window is followed until it is open, as `maint window` does.
+    // An approved window is followed until it is open, as `maint window` does; one booked ahead, until
+    // the approval is recorded (it opens at its time, which may be weeks away).
     const isWindow = (await handle.query(statusQuery)).action === 'window';
-    const until = isWindow ? (s: OperationStatus) => !!s.window?.endsAt : undefined;
+    const until = isWindow
+      ? (s: OperationStatus) => !!s.window?.endsAt || (!!s.booking?.waiting && !s.approval?.awaiting)
+      : undefined;
     return followOperation(handle, { json, until });
   });
 }

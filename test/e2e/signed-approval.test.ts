@@ -6,15 +6,17 @@
 import { execFile } from 'node:child_process';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { WorkflowFailedError, type ApplicationFailure } from '@temporalio/client';
-import { logQuery, type OperationStatus } from '../../contract/operation';
+import { logQuery, searchAttributes, type OperationStatus } from '../../contract/operation';
 import { signingKey } from '../../client/signing';
 import { temporalCliPath } from '../../scripts/binaries';
 import { cli } from '../helpers/cli';
+import { recordHistory } from '../helpers/record-history';
 import { entityOf } from '../helpers/entity';
 import { startEndToEnd, type EndToEnd } from '../helpers/e2e';
 import { testPeople, type PersonName } from '../helpers/people';
 import { startedBySchedule } from '../helpers/schedule';
 import { waitForStatus } from '../helpers/status';
+import { until } from '../helpers/until';
 
 const keys = testPeople();
 const SCHEDULE = {
@@ -162,6 +164,38 @@ describe('approval on a protected environment, signed with SSH keys (dev server)
       result: 'Succeeded',
       decisions: [{ kind: 'approve', by: 'carol', fingerprint: fingerprint('carol') }],
     });
+    expect(e2e.env.readFlag()).toBe(0);
+  });
+
+  it('shows a window booked ahead and approved as Booked in the Web UI, no longer as awaiting approval', async () => {
+    const booked = await as(
+      'alice',
+      'window',
+      'contoso-sandbox',
+      '--at',
+      '2027-07-01T22:00',
+      '--tz',
+      'Europe/Berlin',
+      '-d',
+      'PT1H',
+      '-r',
+      'CAB ahead',
+    );
+    expect(booked.stderr).toBe('');
+    const id = 'window-contoso-sandbox-at-20270701T2000Z';
+    await waitFor(id, (s) => !!s.approval?.awaiting);
+    const handle = e2e.temporal.client.workflow.getHandle(id);
+    const shown = async () => (await handle.describe()).typedSearchAttributes.get(searchAttributes.state);
+    await until(shown, (state) => state === 'AwaitingApproval', 'the Web UI to show AwaitingApproval');
+    // Returns once the approval is recorded: the window opens at its time, not now.
+    const approved = await as('bob', 'approve', id, '-r', 'CAB-7');
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain('booked: opens at 2027-07-01T20:00:00.000Z');
+    await until(shown, (state) => state === 'Booked', 'the Web UI to show the approved window Booked');
+    const cancelled = await as('alice', 'cancel-window', id, '-r', 'not needed');
+    expect(cancelled.stderr).toBe('');
+    await expect(handle.result()).resolves.toMatchObject({ result: 'Rejected' });
+    recordHistory('window-booked-approved.json', id, (await handle.fetchHistory()).events ?? []);
     expect(e2e.env.readFlag()).toBe(0);
   });
 
